@@ -1,0 +1,84 @@
+import type { Endpoint, EndpointPort, ServicePort } from './k8s-types.js';
+
+// Canonical forms, so that "is this slice already what we want?" is a plain comparison and
+// defaulting by the API server (protocol TCP, unset conditions) never reads as a change.
+
+/** An endpoint's identity within one source cluster and address type: its addresses. */
+export function endpointKey(endpoint: Endpoint): string {
+  return endpoint.addresses.join(',');
+}
+
+/**
+ * The endpoint as the global publishes it. Conditions are written out explicitly with the
+ * discovery.k8s.io defaults (ready unset = ready, serving unset = ready, terminating unset = false),
+ * so consumers of the global see exactly what consumers of the member saw.
+ */
+export function publishedEndpoint(endpoint: Endpoint, hostname: string | undefined): Endpoint {
+  const ready = endpoint.conditions?.ready ?? true;
+  const published: Endpoint = {
+    addresses: [...endpoint.addresses],
+    conditions: {
+      ready,
+      serving: endpoint.conditions?.serving ?? ready,
+      terminating: endpoint.conditions?.terminating ?? false,
+    },
+  };
+  if (hostname !== undefined) published.hostname = hostname;
+  if (endpoint.zone) published.zone = endpoint.zone;
+  if (endpoint.nodeName) published.nodeName = endpoint.nodeName;
+  if (endpoint.targetRef?.name) {
+    const { kind, namespace, name, uid } = endpoint.targetRef;
+    published.targetRef = { kind, namespace, name, uid };
+  }
+  return published;
+}
+
+/** A string that is equal for two endpoints exactly when the global would publish them alike. */
+export function endpointFingerprint(endpoint: Endpoint): string {
+  const c = endpoint.conditions ?? {};
+  const ready = c.ready ?? true;
+  const ref = endpoint.targetRef;
+  return JSON.stringify([
+    endpoint.addresses,
+    ready,
+    c.serving ?? ready,
+    c.terminating ?? false,
+    endpoint.hostname ?? null,
+    endpoint.zone ?? null,
+    endpoint.nodeName ?? null,
+    ref?.name ? [ref.kind ?? null, ref.namespace ?? null, ref.name, ref.uid ?? null] : null,
+  ]);
+}
+
+/** Which of two copies of one endpoint wins: ready over not ready, then serving, then the smaller. */
+export function preferEndpoint(a: Endpoint, b: Endpoint): Endpoint {
+  const rank = (e: Endpoint) => (e.conditions?.ready ?? true ? 2 : 0) + (e.conditions?.serving ?? true ? 1 : 0);
+  const byRank = rank(b) - rank(a);
+  if (byRank !== 0) return byRank > 0 ? b : a;
+  return endpointFingerprint(a) <= endpointFingerprint(b) ? a : b;
+}
+
+export function canonicalSlicePorts(ports: readonly EndpointPort[] | null | undefined): EndpointPort[] {
+  return (ports ?? [])
+    .map((p) => {
+      const out: EndpointPort = { name: p.name ?? '', protocol: p.protocol ?? 'TCP' };
+      if (p.port !== undefined) out.port = p.port;
+      if (p.appProtocol) out.appProtocol = p.appProtocol;
+      return out;
+    })
+    .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || (a.port ?? 0) - (b.port ?? 0) || (a.protocol ?? '').localeCompare(b.protocol ?? ''));
+}
+
+export function slicePortsKey(ports: readonly EndpointPort[] | null | undefined): string {
+  return JSON.stringify(canonicalSlicePorts(ports));
+}
+
+export function canonicalServicePorts(ports: readonly ServicePort[] | undefined): ServicePort[] {
+  return (ports ?? [])
+    .map((p) => {
+      const out: ServicePort = { name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port, targetPort: p.targetPort ?? p.port };
+      if (p.appProtocol) out.appProtocol = p.appProtocol;
+      return out;
+    })
+    .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.port - b.port);
+}

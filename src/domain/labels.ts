@@ -1,0 +1,35 @@
+// Every label and annotation the engine reads or writes, in one place.
+
+/** Linkerd's service mirror (linkerd2 pkg/k8s/labels.go, multicluster/service-mirror). */
+export const linkerd = Object.freeze({
+  mirroredService: 'mirror.linkerd.io/mirrored-service',
+  clusterName: 'mirror.linkerd.io/cluster-name',
+  headlessMirrorServiceName: 'mirror.linkerd.io/headless-mirror-svc-name',
+  remoteServiceFqName: 'mirror.linkerd.io/remote-svc-fq-name',
+  remoteDiscovery: 'multicluster.linkerd.io/remote-discovery',
+  remoteService: 'multicluster.linkerd.io/remote-service',
+});
+
+/** Kubernetes discovery.k8s.io conventions, and KEP-1645's source-cluster label. */
+export const discovery = Object.freeze({
+  serviceName: 'kubernetes.io/service-name',
+  managedBy: 'endpointslice.kubernetes.io/managed-by',
+  sourceCluster: 'multicluster.kubernetes.io/source-cluster',
+});
+
+/** What marks an object as ours. */
+export const ours = Object.freeze({
+  /** Value of endpointslice.kubernetes.io/managed-by on our slices. */
+  sliceManager: 'globalsvc.dev',
+  /** app.kubernetes.io/managed-by on our Services (and slices). */
+  appManagedByLabel: 'app.kubernetes.io/managed-by',
+  appManagedBy: 'globalsvc',
+  /** The original service name a global Service (and its slices) stands for. */
+  globalOf: 'globalsvc.dev/global-of',
+  /** Set to "true" (label or annotation) on a local Service or mirror to keep it out of any global. */
+  exclude: 'globalsvc.dev/exclude',
+  /** Server-side-apply field manager. */
+  fieldManager: 'globalsvc',
+  /** The event source / reporting controller. */
+  component: 'globalsvc',
+});

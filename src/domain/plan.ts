@@ -1,0 +1,194 @@
+import type { EndpointSlice, KubeObject, OwnerReference, Service } from './k8s-types.js';
+import { discovery, ours } from './labels.js';
+import type { GlobalKey } from './members.js';
+import { isOurs, keyString } from './members.js';
+import { globalServiceName, shortHash } from './naming.js';
+import { canonicalServicePorts, slicePortsKey } from './endpoints.js';
+import type { DesiredGlobal, EndpointGroup, MemberView, Problem, Settings } from './desired.js';
+import { computeDesired, globalSliceLabels } from './desired.js';
+import { packSlices } from './packing.js';
+
+/** What the cache holds for one global key: its members and the objects at its names. */
+export interface GlobalWorld {
+  key: GlobalKey;
+  members: readonly MemberView[];
+  /** The Service named like this key's global, whoever owns it. */
+  atGlobalName: Service | undefined;
+  /** Slices labelled ours for this key. */
+  ownedSlices: readonly EndpointSlice[];
+  /** Whether an EndpointSlice of this name exists in the key's namespace (ours or not). */
+  sliceNameTaken: (name: string) => boolean;
+}
+
+export type Kind = 'Service' | 'EndpointSlice';
+
+/** One API write. `apply` carries the observed resourceVersion as a precondition. */
+export type Write =
+  | { verb: 'create'; kind: Kind; object: KubeObject }
+  | { verb: 'apply'; kind: Kind; object: KubeObject }
+  | { verb: 'delete'; kind: Kind; namespace: string; name: string; uid: string | undefined; resourceVersion: string | undefined };
+
+export interface GlobalPlan {
+  key: GlobalKey;
+  globalName: string;
+  writes: Write[];
+  problems: Problem[];
+  /** The slices could not be planned yet: the global Service has to exist first (its uid owns them). */
+  awaitingService: boolean;
+  desired: DesiredGlobal | null;
+}
+
+function deleteOf(kind: Kind, obj: KubeObject): Write {
+  const m = obj.metadata;
+  return { verb: 'delete', kind, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid, resourceVersion: m.resourceVersion };
+}
+
+function labelsMatch(observed: Record<string, string> | undefined, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([k, v]) => observed?.[k] === v);
+}
+
+function serviceUpToDate(observed: Service, wanted: Service): boolean {
+  return (
+    labelsMatch(observed.metadata.labels, wanted.metadata.labels ?? {}) &&
+    observed.spec?.selector === undefined &&
+    JSON.stringify(canonicalServicePorts(observed.spec?.ports)) === JSON.stringify(canonicalServicePorts(wanted.spec?.ports))
+  );
+}
+
+function ownerOf(service: Service): OwnerReference {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    name: service.metadata.name ?? '',
+    uid: service.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function ownedBy(slice: EndpointSlice, owner: OwnerReference): boolean {
+  const controllers = (slice.metadata.ownerReferences ?? []).filter((r) => r.controller);
+  return controllers.length === 1 && controllers[0]!.uid === owner.uid && controllers[0]!.name === owner.name;
+}
+
+/** `<global>-<cluster>-<group hash>-<n>`: stable, so a retried create can never duplicate a slice. */
+function sliceNamePrefix(globalName: string, group: EndpointGroup): string {
+  return `${globalName}-${group.cluster}-${shortHash(`${group.addressType}|${group.portsKey}`, 5)}-`;
+}
+
+function planGroupSlices(
+  world: GlobalWorld,
+  desired: DesiredGlobal,
+  group: EndpointGroup,
+  existing: EndpointSlice[],
+  owner: OwnerReference,
+  maxPerSlice: number,
+): Write[] {
+  const labels = globalSliceLabels(world.key, desired.name, group.cluster);
+  const stale = new Set(
+    existing.filter((s) => !labelsMatch(s.metadata.labels, labels) || !ownedBy(s, owner)).map((s) => s.metadata.name ?? ''),
+  );
+  const layout = packSlices({ desired: group.endpoints, existing, stale, maxPerSlice });
+  const byName = new Map(existing.map((s) => [s.metadata.name ?? '', s]));
+  const slice = (name: string, endpoints: EndpointSlice['endpoints'], resourceVersion?: string): EndpointSlice => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: world.key.namespace, labels, ownerReferences: [owner], ...(resourceVersion ? { resourceVersion } : {}) },
+    addressType: group.addressType,
+    ports: group.ports,
+    endpoints,
+  });
+
+  const writes: Write[] = layout.updates.map((u) => ({
+    verb: 'apply',
+    kind: 'EndpointSlice',
+    object: slice(u.name!, u.endpoints, byName.get(u.name!)?.metadata.resourceVersion),
+  }));
+  const prefix = sliceNamePrefix(desired.name, group);
+  let next = 0;
+  for (const create of layout.creates) {
+    while (world.sliceNameTaken(`${prefix}${next}`)) next++;
+    writes.push({ verb: 'create', kind: 'EndpointSlice', object: slice(`${prefix}${next}`, create.endpoints) });
+    next++;
+  }
+  for (const name of layout.deletes) writes.push(deleteOf('EndpointSlice', byName.get(name)!));
+  return writes;
+}
+
+/**
+ * Plans what makes the world of one global key right: the pure heart of the controller. Writes
+ * only touch objects labelled ours; a Service of the global's name that is not ours is reported,
+ * never changed, and none of our slices is left to feed it.
+ */
+export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
+  const { key } = world;
+  const desired = computeDesired(key, world.members, settings);
+  const globalName = desired?.name ?? globalServiceName(key.name, settings.globalSuffix);
+  const plan: GlobalPlan = { key, globalName, writes: [], problems: desired ? [...desired.problems] : [], awaitingService: false, desired };
+  const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
+  const ownedSlices = world.ownedSlices.filter(live);
+  const dropAllSlices = () => plan.writes.push(...ownedSlices.map((s) => deleteOf('EndpointSlice', s)));
+
+  const at = world.atGlobalName;
+  const ourService = at && isOurs(at) && at.metadata.labels?.[ours.globalOf] === key.name ? at : undefined;
+
+  if (!desired) {
+    // The last mirror is gone: the global goes. Slices it owns go with it through the garbage
+    // collector; any others we made for this key are deleted here.
+    if (ourService && live(ourService)) {
+      plan.writes.push(deleteOf('Service', ourService));
+      const owner = ownerOf(ourService);
+      plan.writes.push(...ownedSlices.filter((s) => !ownedBy(s, owner)).map((s) => deleteOf('EndpointSlice', s)));
+    } else dropAllSlices();
+    return plan;
+  }
+  if (at && !ourService) {
+    plan.problems.push({
+      type: 'Warning',
+      reason: 'GlobalNameTaken',
+      message: `Service ${key.namespace}/${globalName} exists and is not managed by globalsvc; global ${keyString(key)} is not published. Rename or remove that Service to let globalsvc create it`,
+      subject: { kind: 'Service', namespace: key.namespace, name: globalName, uid: at.metadata.uid },
+    });
+    dropAllSlices();
+    return plan;
+  }
+  if (!ourService) {
+    plan.writes.push({ verb: 'create', kind: 'Service', object: desired.service });
+    dropAllSlices();
+    plan.awaitingService = true;
+    return plan;
+  }
+  if (!live(ourService)) {
+    plan.awaitingService = true;
+    return plan;
+  }
+  if (ourService.spec?.clusterIP !== 'None') {
+    // clusterIP cannot change in place: a non-headless Service of ours is replaced.
+    plan.writes.push(deleteOf('Service', ourService));
+    plan.awaitingService = true;
+    return plan;
+  }
+  if (!serviceUpToDate(ourService, desired.service)) {
+    const object = structuredClone(desired.service);
+    object.metadata.resourceVersion = ourService.metadata.resourceVersion;
+    plan.writes.push({ verb: 'apply', kind: 'Service', object });
+  }
+
+  const owner = ownerOf(ourService);
+  const groupId = (cluster: string | undefined, addressType: string, portsKey: string) => JSON.stringify([cluster, addressType, portsKey]);
+  const existingByGroup = new Map<string, EndpointSlice[]>();
+  for (const slice of ownedSlices) {
+    const id = groupId(slice.metadata.labels?.[discovery.sourceCluster], slice.addressType, slicePortsKey(slice.ports));
+    const group = existingByGroup.get(id);
+    if (group) group.push(slice);
+    else existingByGroup.set(id, [slice]);
+  }
+  for (const group of desired.groups) {
+    const id = groupId(group.cluster, group.addressType, group.portsKey);
+    plan.writes.push(...planGroupSlices(world, desired, group, existingByGroup.get(id) ?? [], owner, settings.maxEndpointsPerSlice));
+    existingByGroup.delete(id);
+  }
+  // Slices of a cluster, address type or port set that no longer has endpoints.
+  for (const leftovers of existingByGroup.values()) plan.writes.push(...leftovers.map((s) => deleteOf('EndpointSlice', s)));
+  return plan;
+}

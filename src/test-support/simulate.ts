@@ -1,0 +1,73 @@
+// Applies a plan's writes to in-memory objects the way the API server would (create fails on a
+// taken name, apply and delete check the resourceVersion), so planning can be tested in rounds.
+import type { EndpointSlice, KubeObject, Service } from '../domain/k8s-types.js';
+import type { MemberView } from '../domain/desired.js';
+import type { GlobalKey } from '../domain/members.js';
+import type { GlobalPlan, GlobalWorld, Write } from '../domain/plan.js';
+import { ours } from '../domain/labels.js';
+
+export class FakeNamespace {
+  services = new Map<string, Service>();
+  slices = new Map<string, EndpointSlice>();
+  private version = 100;
+
+  private store(kind: Write['kind']): Map<string, KubeObject> {
+    return (kind === 'Service' ? this.services : this.slices) as Map<string, KubeObject>;
+  }
+
+  apply(writes: readonly Write[]): void {
+    for (const w of writes) {
+      const store = this.store(w.kind);
+      if (w.verb === 'delete') {
+        const current = store.get(w.name);
+        if (!current) throw new Error(`delete of missing ${w.kind} ${w.name}`);
+        if (w.uid && current.metadata.uid !== w.uid) throw new Error(`delete precondition failed for ${w.name}`);
+        store.delete(w.name);
+        if (w.kind === 'Service') {
+          // The garbage collector removes slices whose controller owner is gone.
+          for (const [name, s] of this.slices) if (s.metadata.ownerReferences?.some((r) => r.uid === current.metadata.uid)) this.slices.delete(name);
+        }
+        continue;
+      }
+      const name = w.object.metadata.name!;
+      const current = store.get(name);
+      if (w.verb === 'create' && current) throw new Error(`create of existing ${w.kind} ${name}`);
+      if (w.verb === 'apply') {
+        if (!current) throw new Error(`apply of missing ${w.kind} ${name}`);
+        if (w.object.metadata.resourceVersion !== current.metadata.resourceVersion) throw new Error(`conflict on ${name}`);
+      }
+      const next = structuredClone(w.object);
+      next.metadata.uid = current?.metadata.uid ?? `uid-${name}`;
+      next.metadata.resourceVersion = String(++this.version);
+      store.set(name, next);
+    }
+  }
+
+  world(key: GlobalKey, members: MemberView[], globalName: string): GlobalWorld {
+    return {
+      key,
+      members,
+      atGlobalName: this.services.get(globalName),
+      ownedSlices: [...this.slices.values()].filter(
+        (s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === ours.sliceManager && s.metadata.labels?.[ours.globalOf] === key.name,
+      ),
+      sliceNameTaken: (n) => this.slices.has(n),
+    };
+  }
+
+  slicesOf(globalName: string): EndpointSlice[] {
+    return [...this.slices.values()].filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === globalName);
+  }
+}
+
+/** Plans and applies until a plan has no writes (at most `rounds` times); returns the plans made. */
+export function converge(ns: FakeNamespace, plan: (world: GlobalWorld) => GlobalPlan, key: GlobalKey, members: MemberView[], globalName: string, rounds = 4): GlobalPlan[] {
+  const plans: GlobalPlan[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const p = plan(ns.world(key, members, globalName));
+    plans.push(p);
+    if (p.writes.length === 0) return plans;
+    ns.apply(p.writes);
+  }
+  return plans;
+}
