@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Endpoint } from './k8s-types.js';
+import type { Endpoint, Service } from './k8s-types.js';
 import type { MemberView, Settings } from './desired.js';
 import { planGlobal } from './plan.js';
 import { isDnsLabel } from './naming.js';
@@ -70,7 +70,7 @@ describe('planning a global', () => {
     const east = view(mirrorService({ name: 'db', cluster: 'east', ports: [{ name: 'pg', port: 6432 }, { name: 'metrics', port: 9187 }] }), []);
     const [p] = converge(ns, plan(settings), key, [east, west], 'db-global');
     const created = p!.writes[0]!;
-    expect(created.verb === 'create' && (created.object as { spec: unknown }).spec).toEqual({
+    expect(created.verb === 'create' && (created.object as Service).spec).toEqual({
       clusterIP: 'None',
       ports: [
         { name: 'metrics', protocol: 'TCP', port: 9187, targetPort: 9187 },

@@ -1,0 +1,204 @@
+import { KubeConfig, RequestContext, HttpMethod, Watch } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+import type { KubeObject } from '../domain/k8s-types.js';
+
+/** A namespaced resource the engine lists, watches or writes. */
+export interface ResourceType {
+  kind: string;
+  /** `/api/v1` or `/apis/<group>/<version>`. */
+  apiPath: string;
+  plural: string;
+}
+
+export const SERVICES: ResourceType = { kind: 'Service', apiPath: '/api/v1', plural: 'services' };
+export const ENDPOINT_SLICES: ResourceType = { kind: 'EndpointSlice', apiPath: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' };
+export const EVENTS: ResourceType = { kind: 'Event', apiPath: '/apis/events.k8s.io/v1', plural: 'events' };
+export const LEASES: ResourceType = { kind: 'Lease', apiPath: '/apis/coordination.k8s.io/v1', plural: 'leases' };
+
+export type Verb = 'list' | 'watch' | 'get' | 'create' | 'apply' | 'update' | 'delete';
+
+/** An API error with what was being done, so that one log line says everything. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly verb: Verb,
+    readonly kind: string,
+    readonly target: string,
+    readonly status: number,
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`${verb} ${kind} ${target}: ${status} ${reason}: ${detail}`);
+    this.name = 'KubeApiError';
+  }
+
+  get conflict(): boolean {
+    return this.status === 409;
+  }
+  get notFound(): boolean {
+    return this.status === 404;
+  }
+  get gone(): boolean {
+    return this.status === 410;
+  }
+}
+
+export interface ListPage<T> {
+  items: T[];
+  resourceVersion: string;
+  continue: string | undefined;
+}
+
+export interface WatchHandlers {
+  event: (type: string, object: KubeObject) => void;
+  done: (err: unknown) => void;
+}
+
+/** Called once per API request with its outcome: the single point metrics hang off. */
+export type RequestObserver = (verb: Verb, kind: string, status: number | 'error') => void;
+
+interface Authenticated {
+  headers: Record<string, string>;
+  dispatcher: Dispatcher | undefined;
+  expires: number;
+}
+
+// client-node builds a new TLS agent each time it authenticates a request; keeping the result for
+// a while lets requests share connections, and re-reading it picks up rotated tokens.
+const AUTH_TTL_MS = 60_000;
+
+/**
+ * The one door to a cluster's API server: raw JSON list, watch and writes, authenticated by
+ * client-node's KubeConfig (in-cluster, kubeconfig files, exec plugins) and streamed by its Watch.
+ * Objects stay plain JSON, as they are on the wire.
+ */
+export class KubeApi {
+  private auth: Authenticated | undefined;
+  private readonly watcher: Watch;
+  readonly server: string;
+
+  constructor(
+    readonly config: KubeConfig,
+    private readonly observe: RequestObserver = () => {},
+    private readonly userAgent = 'globalsvc',
+  ) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+    this.watcher = new Watch(config);
+  }
+
+  private async authenticate(): Promise<Authenticated> {
+    if (this.auth && this.auth.expires > Date.now()) return this.auth;
+    const ctx = new RequestContext(this.server, HttpMethod.GET);
+    await this.config.applySecurityAuthentication(ctx);
+    this.auth = { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined, expires: Date.now() + AUTH_TTL_MS };
+    return this.auth;
+  }
+
+  static collectionPath(type: ResourceType, namespace?: string): string {
+    return namespace ? `${type.apiPath}/namespaces/${namespace}/${type.plural}` : `${type.apiPath}/${type.plural}`;
+  }
+
+  async request<T>(
+    verb: Verb,
+    type: ResourceType,
+    method: string,
+    path: string,
+    opts: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; contentType?: string; target?: string } = {},
+  ): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const auth = await this.authenticate();
+    const headers: Record<string, string> = { ...auth.headers, Accept: 'application/json', 'User-Agent': this.userAgent };
+    if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+    const target = opts.target ?? path;
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        dispatcher: auth.dispatcher,
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      this.observe(verb, type.kind, 'error');
+      // Drop the connection pool: a restarted API server leaves dead keep-alive sockets behind.
+      this.auth = undefined;
+      throw new KubeApiError(verb, type.kind, target, 0, 'ConnectionFailed', err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err));
+    }
+    this.observe(verb, type.kind, response.status);
+    const text = await response.text();
+    if (!response.ok) {
+      let reason = response.statusText;
+      let message = text;
+      try {
+        const status = JSON.parse(text) as { reason?: string; message?: string };
+        reason = status.reason ?? reason;
+        message = status.message ?? message;
+      } catch {
+        // not a Status object: keep the raw text
+      }
+      throw new KubeApiError(verb, type.kind, target, response.status, reason, message);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async list<T extends KubeObject>(type: ResourceType, namespace: string | undefined, query: { labelSelector?: string; limit?: number; continue?: string }): Promise<ListPage<T>> {
+    const body = await this.request<{ items: T[] | null; metadata: { resourceVersion: string; continue?: string } }>(
+      'list',
+      type,
+      'GET',
+      KubeApi.collectionPath(type, namespace),
+      { query: { labelSelector: query.labelSelector, limit: query.limit, continue: query.continue } },
+    );
+    return { items: body.items ?? [], resourceVersion: body.metadata.resourceVersion, continue: body.metadata.continue || undefined };
+  }
+
+  /** Starts a watch; resolves to the controller that stops it. `done` is called once, always. */
+  async watch(type: ResourceType, namespace: string | undefined, query: { resourceVersion: string; labelSelector?: string }, handlers: WatchHandlers): Promise<AbortController> {
+    this.observe('watch', type.kind, 200);
+    return this.watcher.watch(
+      KubeApi.collectionPath(type, namespace),
+      { resourceVersion: query.resourceVersion, labelSelector: query.labelSelector, allowWatchBookmarks: true },
+      (phase, obj) => handlers.event(phase, obj as KubeObject),
+      handlers.done,
+    );
+  }
+
+  create<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string): Promise<T> {
+    const ns = object.metadata.namespace;
+    return this.request<T>('create', type, 'POST', KubeApi.collectionPath(type, ns), {
+      body: object,
+      query: { fieldManager },
+      target: `${ns}/${object.metadata.name}`,
+    });
+  }
+
+  /** Server-side apply. A resourceVersion in the object makes it a precondition (409 when stale). */
+  apply<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string): Promise<T> {
+    const { namespace, name } = object.metadata;
+    return this.request<T>('apply', type, 'PATCH', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
+      body: object,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager, force: true },
+      target: `${namespace}/${name}`,
+    });
+  }
+
+  /** Deletes with uid and resourceVersion preconditions: never someone else's object of that name. */
+  async delete(type: ResourceType, namespace: string, name: string, preconditions: { uid?: string; resourceVersion?: string }): Promise<void> {
+    await this.request('delete', type, 'DELETE', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions, propagationPolicy: 'Background' },
+      target: `${namespace}/${name}`,
+    });
+  }
+}
+
+export function loadKubeConfig(opts: { kubeconfig?: string; context?: string }): KubeConfig {
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault();
+  if (opts.context) kc.setCurrentContext(opts.context);
+  return kc;
+}

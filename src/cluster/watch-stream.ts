@@ -1,0 +1,153 @@
+import { Observable } from 'rxjs';
+import type { KubeObject } from '../domain/k8s-types.js';
+import type { KubeApi, ResourceType } from './kube-api.js';
+import { KubeApiError } from './kube-api.js';
+
+/** What a watched collection says: a full (re)list, then one change at a time. */
+export type ResourceEvent<T extends KubeObject> =
+  | { type: 'relisted'; namespace: string | undefined; items: T[] }
+  | { type: 'added' | 'modified' | 'deleted'; object: T };
+
+/**
+ * The watch lifecycle in a small vocabulary that logs and metrics subscribe to, instead of
+ * ad-hoc lines: listed (with the count), reconnect (a watch ended normally), gone (410, a relist
+ * follows), failed (an error, a backoff follows).
+ */
+export type WatchLifecycle =
+  | { type: 'listed'; resource: string; namespace: string | undefined; count: number; ms: number }
+  | { type: 'reconnect'; resource: string; namespace: string | undefined }
+  | { type: 'gone'; resource: string; namespace: string | undefined }
+  | { type: 'failed'; resource: string; namespace: string | undefined; error: unknown; retryInMs: number };
+
+export interface WatchOptions {
+  labelSelector?: string;
+  pageSize?: number;
+  /** First retry delay after an error; doubles up to maxBackoffMs, with ±20% jitter. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  onLifecycle?: (event: WatchLifecycle) => void;
+}
+
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'failed'; error: unknown };
+
+/**
+ * A reflector's input as an Observable: list (paged), then watch from the list's resourceVersion
+ * with bookmarks; a watch that ends is resumed from the last resourceVersion seen, a 410 Gone
+ * relists, and any other error retries with exponential backoff. Unsubscribing stops it all.
+ */
+export function watchResource<T extends KubeObject>(
+  api: KubeApi,
+  type: ResourceType,
+  namespace: string | undefined,
+  options: WatchOptions = {},
+): Observable<ResourceEvent<T>> {
+  const { labelSelector, pageSize = 500, initialBackoffMs = 500, maxBackoffMs = 30_000, onLifecycle = () => {} } = options;
+  const resource = type.plural;
+
+  return new Observable<ResourceEvent<T>>((subscriber) => {
+    let stopped = false;
+    let abort: AbortController | undefined;
+    let wake: (() => void) | undefined;
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+
+    const listAll = async (): Promise<{ items: T[]; resourceVersion: string }> => {
+      const items: T[] = [];
+      let token: string | undefined;
+      let resourceVersion = '';
+      do {
+        const page = await api.list<T>(type, namespace, { labelSelector, limit: pageSize, continue: token });
+        items.push(...page.items);
+        token = page.continue;
+        resourceVersion = page.resourceVersion;
+      } while (token);
+      return { items, resourceVersion };
+    };
+
+    const watchOnce = (resourceVersion: string, advance: (rv: string) => void) =>
+      new Promise<WatchEnd>((resolve) => {
+        let end: WatchEnd | undefined;
+        api
+          .watch(type, namespace, { resourceVersion, labelSelector }, {
+            event: (phase, object) => {
+              if (phase === 'ERROR') {
+                const status = object as unknown as { code?: number; message?: string };
+                end = status.code === 410 ? { kind: 'gone' } : { kind: 'failed', error: new Error(`watch ${resource}: ${status.code} ${status.message}`) };
+                abort?.abort();
+                return;
+              }
+              if (object?.metadata?.resourceVersion) advance(object.metadata.resourceVersion);
+              if (phase === 'BOOKMARK') return;
+              const t = phase.toLowerCase();
+              if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: object as T });
+            },
+            done: (err) => {
+              if (end) resolve(end);
+              else if (stopped) resolve({ kind: 'closed' });
+              else if ((err as { statusCode?: number } | null)?.statusCode === 410) resolve({ kind: 'gone' });
+              // client-node ends quiet watches after 30 s without data: an ordinary reconnect.
+              else if (!err || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') resolve({ kind: 'closed' });
+              else resolve({ kind: 'failed', error: err });
+            },
+          })
+          .then((controller) => {
+            abort = controller;
+            if (stopped) controller.abort();
+          })
+          .catch((error: unknown) => resolve({ kind: 'failed', error }));
+      });
+
+    const run = async () => {
+      let resourceVersion: string | undefined;
+      let attempt = 0;
+      while (!stopped) {
+        try {
+          if (resourceVersion === undefined) {
+            const started = Date.now();
+            const listed = await listAll();
+            if (stopped) return;
+            resourceVersion = listed.resourceVersion;
+            subscriber.next({ type: 'relisted', namespace, items: listed.items });
+            onLifecycle({ type: 'listed', resource, namespace, count: listed.items.length, ms: Date.now() - started });
+          }
+          const watchStarted = Date.now();
+          const end = await watchOnce(resourceVersion, (rv) => (resourceVersion = rv));
+          if (stopped) return;
+          if (end.kind === 'failed') throw end.error;
+          // A watch the server ends at once, again and again, must not become a busy loop.
+          attempt = Date.now() - watchStarted < 1_000 ? attempt + 1 : 0;
+          if (attempt > 0) await sleep(backoffDelay(attempt, initialBackoffMs, maxBackoffMs));
+          if (end.kind === 'gone') {
+            resourceVersion = undefined;
+            onLifecycle({ type: 'gone', resource, namespace });
+          } else onLifecycle({ type: 'reconnect', resource, namespace });
+        } catch (error) {
+          if (stopped) return;
+          if (error instanceof KubeApiError && error.gone) resourceVersion = undefined;
+          attempt++;
+          const retryInMs = backoffDelay(attempt, initialBackoffMs, maxBackoffMs);
+          onLifecycle({ type: 'failed', resource, namespace, error, retryInMs });
+          await sleep(retryInMs);
+        }
+      }
+    };
+    void run();
+
+    return () => {
+      stopped = true;
+      abort?.abort();
+      wake?.();
+    };
+  });
+}

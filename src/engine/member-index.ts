@@ -1,0 +1,206 @@
+import type { EndpointSlice, KubeObject, Service } from '../domain/k8s-types.js';
+import { discovery, ours } from '../domain/labels.js';
+import type { Classification, GlobalKey } from '../domain/members.js';
+import { classifyLocal, classifyMirror, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
+import type { MemberView } from '../domain/desired.js';
+import type { GlobalWorld } from '../domain/plan.js';
+import { globalServiceName } from '../domain/naming.js';
+import type { Change } from './object-store.js';
+import { ObjectStore } from './object-store.js';
+
+export interface IndexSettings {
+  localCluster: string;
+  globalSuffix: string;
+  includeLocal: boolean;
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+const ref = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+
+/**
+ * The in-memory view of this cluster the controller decides from: the Service and EndpointSlice
+ * caches plus the lookups a reconcile needs (mirrors by global key, slices by service, our slices
+ * by key). Every change returns the global keys it may affect: the only thing events do is mark
+ * those keys dirty.
+ */
+export class MemberIndex {
+  readonly services = new ObjectStore<Service>();
+  readonly slices = new ObjectStore<EndpointSlice>();
+  /** key → mirror Services (namespace/name) whose classification names that key. */
+  private readonly mirrorsByKey = new Map<string, Set<string>>();
+  /** mirror namespace/name → its classification. */
+  private readonly mirrorClass = new Map<string, Classification>();
+  /** namespace/service-name → EndpointSlices (namespace/name) of that service, ours excluded. */
+  private readonly slicesByService = new Map<string, Set<string>>();
+  /** key → our EndpointSlices. */
+  private readonly ownedSlicesByKey = new Map<string, Set<string>>();
+  /** key → our Services labelled for it. */
+  private readonly ownedServicesByKey = new Map<string, Set<string>>();
+
+  constructor(private readonly settings: IndexSettings) {}
+
+  globalName(key: GlobalKey): string {
+    return globalServiceName(key.name, this.settings.globalSuffix);
+  }
+
+  /** Every key something in the cache speaks for: mirrors, or objects of ours still around. */
+  knownKeys(): Set<string> {
+    return new Set([...this.mirrorsByKey.keys(), ...this.ownedSlicesByKey.keys(), ...this.ownedServicesByKey.keys()]);
+  }
+
+  classifications(): IterableIterator<Classification> {
+    return this.mirrorClass.values();
+  }
+
+  classificationOf(namespace: string, name: string): Classification | undefined {
+    return this.mirrorClass.get(`${namespace}/${name}`);
+  }
+
+  private keyOfClassification(c: Classification | undefined): string | undefined {
+    if (!c || c.kind === 'ignored') return undefined;
+    if (c.kind === 'member') return keyString(c.member.key);
+    return c.key ? keyString(c.key) : undefined;
+  }
+
+  private indexService(service: Service, add: boolean, keys: Set<string>): void {
+    const id = ref(service);
+    const ns = service.metadata.namespace ?? '';
+    if (isMirror(service)) {
+      const key = this.keyOfClassification(add ? classifyMirror(service) : this.mirrorClass.get(id));
+      if (add) this.mirrorClass.set(id, classifyMirror(service));
+      else this.mirrorClass.delete(id);
+      if (key) {
+        (add ? addTo : removeFrom)(this.mirrorsByKey, key, id);
+        keys.add(key);
+      }
+    }
+    if (isOurs(service)) {
+      const key = `${ns}/${service.metadata.labels?.[ours.globalOf] ?? ''}`;
+      (add ? addTo : removeFrom)(this.ownedServicesByKey, key, id);
+      keys.add(key);
+    }
+    // As a possible local member, and as a possible holder of some global's name.
+    if (this.mirrorsByKey.has(id)) keys.add(id);
+  }
+
+  private indexSlice(slice: EndpointSlice, add: boolean, keys: Set<string>): void {
+    const id = ref(slice);
+    const ns = slice.metadata.namespace ?? '';
+    const labels = slice.metadata.labels ?? {};
+    if (labels[discovery.managedBy] === ours.sliceManager) {
+      const key = `${ns}/${labels[ours.globalOf] ?? ''}`;
+      (add ? addTo : removeFrom)(this.ownedSlicesByKey, key, id);
+      keys.add(key);
+      return;
+    }
+    const serviceName = labels[discovery.serviceName];
+    if (serviceName === undefined) return;
+    const serviceId = `${ns}/${serviceName}`;
+    (add ? addTo : removeFrom)(this.slicesByService, serviceId, id);
+    const key = this.keyOfClassification(this.mirrorClass.get(serviceId));
+    if (key) keys.add(key);
+    if (this.mirrorsByKey.has(serviceId)) keys.add(serviceId);
+  }
+
+  private affected<T extends KubeObject>(changes: Change<T>[], index: (o: T, add: boolean, keys: Set<string>) => void): Set<string> {
+    const keys = new Set<string>();
+    for (const { before, after } of changes) {
+      if (before) index(before, false, keys);
+      if (after) index(after, true, keys);
+    }
+    return keys;
+  }
+
+  /** Records Service changes; returns the keys they touch, including a squatter's global name. */
+  serviceChanges(changes: Change<Service>[]): Set<string> {
+    const keys = this.affected(changes, (s, add, k) => this.indexService(s, add, k));
+    for (const { before, after } of changes) {
+      const svc = (after ?? before)!;
+      const key = this.keyForGlobalName(svc.metadata.namespace ?? '', svc.metadata.name ?? '');
+      if (key) keys.add(key);
+    }
+    return keys;
+  }
+
+  sliceChanges(changes: Change<EndpointSlice>[]): Set<string> {
+    return this.affected(changes, (s, add, k) => this.indexSlice(s, add, k));
+  }
+
+  /** The key whose global would be called `name` in `namespace`, if any mirror asks for one. */
+  private keyForGlobalName(namespace: string, name: string): string | undefined {
+    const suffix = this.settings.globalSuffix;
+    if (name.endsWith(suffix)) {
+      const candidate = `${namespace}/${name.slice(0, -suffix.length)}`;
+      if (this.mirrorsByKey.has(candidate)) return candidate;
+    }
+    // Truncated names (over 63 characters) carry a hash and are found by scanning this namespace's keys.
+    if (name.length < 63) return undefined;
+    for (const key of this.mirrorsByKey.keys()) {
+      const k = parseKey(key);
+      if (k.namespace === namespace && this.globalName(k) === name) return key;
+    }
+    return undefined;
+  }
+
+  private slicesOfService(namespace: string, name: string): EndpointSlice[] {
+    const ids = this.slicesByService.get(`${namespace}/${name}`);
+    if (!ids) return [];
+    const out: EndpointSlice[] = [];
+    for (const id of ids) {
+      const slash = id.indexOf('/');
+      const slice = this.slices.get(id.slice(0, slash), id.slice(slash + 1));
+      if (slice && !slice.metadata.deletionTimestamp) out.push(slice);
+    }
+    return out;
+  }
+
+  private resolve<T extends KubeObject>(store: ObjectStore<T>, ids: Set<string> | undefined): T[] {
+    const out: T[] = [];
+    for (const id of ids ?? []) {
+      const slash = id.indexOf('/');
+      const obj = store.get(id.slice(0, slash), id.slice(slash + 1));
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  /** Everything the planner needs for one key, read from the cache. */
+  world(key: GlobalKey): GlobalWorld {
+    const id = keyString(key);
+    const members: MemberView[] = [];
+    for (const mirror of this.resolve(this.services, this.mirrorsByKey.get(id))) {
+      const c = this.mirrorClass.get(ref(mirror));
+      if (c?.kind === 'member') members.push({ member: c.member, service: mirror, slices: this.slicesOfService(key.namespace, c.member.serviceName) });
+    }
+    const local = this.services.get(key.namespace, key.name);
+    if (this.settings.includeLocal && local) {
+      const c = classifyLocal(local, this.settings.localCluster);
+      if (c.kind === 'member') members.push({ member: c.member, service: local, slices: this.slicesOfService(key.namespace, key.name) });
+    }
+    return {
+      key,
+      members,
+      atGlobalName: this.services.get(key.namespace, this.globalName(key)),
+      ownedSlices: this.resolve(this.slices, this.ownedSlicesByKey.get(id)),
+      sliceNameTaken: (name) => this.slices.get(key.namespace, name) !== undefined,
+    };
+  }
+
+  /** The local Service of a key, when it exists and opted out (for reporting). */
+  localClassification(key: GlobalKey): Classification | undefined {
+    const local = this.services.get(key.namespace, key.name);
+    return local ? classifyLocal(local, this.settings.localCluster) : undefined;
+  }
+}

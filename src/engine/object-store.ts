@@ -1,0 +1,83 @@
+import type { KubeObject } from '../domain/k8s-types.js';
+import { objectKey } from '../domain/k8s-types.js';
+import type { ResourceEvent } from '../cluster/watch-stream.js';
+
+/** One object's change as the store saw it: before and after (undefined when absent). */
+export interface Change<T> {
+  before: T | undefined;
+  after: T | undefined;
+}
+
+/** resourceVersions are opaque to clients, but etcd's are integers: use that to ignore stale copies. */
+function isNewer(candidate: string | undefined, current: string | undefined): boolean {
+  if (!candidate || !current) return true;
+  if (/^\d+$/.test(candidate) && /^\d+$/.test(current)) return BigInt(candidate) > BigInt(current);
+  return candidate !== current;
+}
+
+/**
+ * The cache of one resource type, fed by watch events and by the responses of our own writes
+ * (so a reconcile that runs before the watch delivers our write does not redo it).
+ */
+export class ObjectStore<T extends KubeObject> {
+  private readonly objects = new Map<string, T>();
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.objects.get(`${namespace}/${name}`);
+  }
+
+  values(): IterableIterator<T> {
+    return this.objects.values();
+  }
+
+  /** Applies a watch event; a relist replaces every object of its namespace scope. */
+  apply(event: ResourceEvent<T>): Change<T>[] {
+    if (event.type === 'relisted') {
+      const changes: Change<T>[] = [];
+      const seen = new Set<string>();
+      for (const item of event.items) {
+        const key = objectKey(item);
+        seen.add(key);
+        const before = this.objects.get(key);
+        if (before?.metadata.resourceVersion !== item.metadata.resourceVersion) changes.push({ before, after: item });
+        this.objects.set(key, item);
+      }
+      for (const [key, before] of this.objects) {
+        if (seen.has(key) || (event.namespace !== undefined && before.metadata.namespace !== event.namespace)) continue;
+        this.objects.delete(key);
+        changes.push({ before, after: undefined });
+      }
+      return changes;
+    }
+    const key = objectKey(event.object);
+    const before = this.objects.get(key);
+    if (event.type === 'deleted') {
+      this.objects.delete(key);
+      return [{ before, after: undefined }];
+    }
+    this.objects.set(key, event.object);
+    return [{ before, after: event.object }];
+  }
+
+  /** Records the object an API write returned, unless the cache already holds a newer copy. */
+  recordWrite(object: T): Change<T> | undefined {
+    const key = objectKey(object);
+    const before = this.objects.get(key);
+    if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion)) return undefined;
+    this.objects.set(key, object);
+    return { before, after: object };
+  }
+
+  /** Records a delete we made (the watch will confirm it). */
+  recordDelete(namespace: string, name: string, uid: string | undefined): Change<T> | undefined {
+    const key = `${namespace}/${name}`;
+    const before = this.objects.get(key);
+    if (!before || (uid && before.metadata.uid !== uid)) return undefined;
+    this.objects.delete(key);
+    return { before, after: undefined };
+  }
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { WorkQueue } from './work-queue.js';
+
+const options = { workers: 2, batchPeriodMs: 20, retryInitialMs: 10, retryMaxMs: 40 };
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the keyed work queue', () => {
+  it('coalesces a burst of adds for one key into one reconcile', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => void runs.push(k), options);
+    for (let i = 0; i < 50; i++) q.add('a');
+    q.add('b');
+    await tick(5);
+    expect(runs).toEqual([]); // still inside the batch period
+    await q.drained();
+    expect(runs.sort()).toEqual(['a', 'b']);
+  });
+
+  it('never runs one key twice at once, and reruns a key dirtied while it ran', async () => {
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    let runs = 0;
+    const q = new WorkQueue(async () => {
+      runs++;
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      await tick(30);
+      concurrent--;
+    }, options);
+    q.add('a');
+    await tick(30); // running now
+    q.add('a');
+    q.add('a');
+    await q.drained();
+    expect(maxConcurrent).toBe(1);
+    expect(runs).toBe(2);
+  });
+
+  it('bounds concurrency across keys by the number of workers', async () => {
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const q = new WorkQueue(async () => {
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      await tick(10);
+      concurrent--;
+    }, options);
+    for (let i = 0; i < 10; i++) q.add(`k${i}`);
+    await q.drained();
+    expect(maxConcurrent).toBe(2);
+  });
+
+  it('retries a failing key with growing delays until it succeeds', async () => {
+    const attempts: number[] = [];
+    const retries: number[] = [];
+    const q = new WorkQueue(
+      async () => {
+        attempts.push(Date.now());
+        if (attempts.length < 4) throw new Error('409 Conflict');
+      },
+      options,
+      { retry: (_k, attempt) => retries.push(attempt) },
+    );
+    q.add('a');
+    await tick(400);
+    await q.drained();
+    expect(attempts).toHaveLength(4);
+    expect(retries).toEqual([1, 2, 3]);
+  });
+
+  it('drops queued work and waits for work in flight on shutdown', async () => {
+    let finished = 0;
+    const q = new WorkQueue(async () => {
+      await tick(30);
+      finished++;
+    }, { ...options, workers: 1 });
+    q.add('a');
+    q.add('b');
+    await tick(25);
+    await q.shutdown();
+    expect(finished).toBe(1);
+    q.add('c');
+    await tick(40);
+    expect(finished).toBe(1);
+  });
+});

@@ -1,0 +1,116 @@
+import PQueue from 'p-queue';
+import { backoffDelay } from '../cluster/watch-stream.js';
+
+export interface WorkQueueOptions {
+  /** Reconciles running at once (different keys; one key never runs twice at a time). */
+  workers: number;
+  /** How long a newly dirtied key waits, so that a burst of events becomes one reconcile. */
+  batchPeriodMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+/** What a reconcile tells the queue: done, or look again later even without an event. */
+export interface ReconcileOutcome {
+  requeueAfterMs?: number;
+}
+
+export type KeyHandler = (key: string) => Promise<ReconcileOutcome | void>;
+
+export interface QueueObserver {
+  /** A key failed `attempt` times in a row and runs again in `retryInMs`. */
+  retry?: (key: string, attempt: number, retryInMs: number, error: unknown) => void;
+}
+
+/**
+ * A keyed work queue in the manner of client-go's: a key waits at most once (dirtying a waiting
+ * key again is free), one reconcile per key is in flight, a key dirtied while it runs runs again
+ * right after, failures come back with exponential backoff and jitter, and p-queue bounds how many
+ * keys run at once.
+ */
+export class WorkQueue {
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
+  private readonly queued = new Set<string>();
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly pool: PQueue;
+  private stopped = false;
+
+  constructor(
+    private readonly handler: KeyHandler,
+    private readonly options: WorkQueueOptions,
+    private readonly observer: QueueObserver = {},
+  ) {
+    this.pool = new PQueue({ concurrency: options.workers });
+  }
+
+  /** Keys waiting or queued, not yet running. */
+  get depth(): number {
+    return this.waiting.size + this.queued.size;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  add(key: string): void {
+    this.addAfter(key, this.options.batchPeriodMs);
+  }
+
+  addAfter(key: string, delayMs: number): void {
+    if (this.stopped) return;
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key) || this.waiting.has(key)) return;
+    if (delayMs <= 0) return this.enqueue(key);
+    const timer = setTimeout(() => this.enqueue(key), delayMs);
+    timer.unref();
+    this.waiting.set(key, timer);
+  }
+
+  private enqueue(key: string): void {
+    this.waiting.delete(key);
+    if (this.stopped || this.queued.has(key) || this.running.has(key)) return;
+    this.queued.add(key);
+    void this.pool.add(() => this.run(key));
+  }
+
+  private async run(key: string): Promise<void> {
+    this.queued.delete(key);
+    if (this.stopped) return;
+    this.running.add(key);
+    let next: number | undefined;
+    try {
+      const outcome = await this.handler(key);
+      this.failures.delete(key);
+      next = outcome?.requeueAfterMs;
+    } catch (error) {
+      const attempt = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, attempt);
+      next = backoffDelay(attempt, this.options.retryInitialMs, this.options.retryMaxMs);
+      this.observer.retry?.(key, attempt, next, error);
+    } finally {
+      this.running.delete(key);
+    }
+    if (this.dirty.delete(key)) this.enqueue(key);
+    else if (next !== undefined) this.addAfter(key, next);
+  }
+
+  /** Stops taking work and waits for the reconciles in flight; queued keys are dropped. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+    this.pool.clear();
+    this.queued.clear();
+    await this.pool.onIdle();
+  }
+
+  /** Resolves when nothing is waiting, queued or running. */
+  async drained(): Promise<void> {
+    while (this.depth > 0 || this.running.size > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+}
