@@ -198,6 +198,27 @@ export class MemberIndex {
     };
   }
 
+  /** Records an object our own write returned, before the watch brings it. */
+  recordWrite(kind: 'Service' | 'EndpointSlice', object: KubeObject): void {
+    if (kind === 'Service') {
+      const change = this.services.recordWrite(object as Service);
+      if (change) this.serviceChanges([change]);
+    } else {
+      const change = this.slices.recordWrite(object as EndpointSlice);
+      if (change) this.sliceChanges([change]);
+    }
+  }
+
+  recordDelete(kind: 'Service' | 'EndpointSlice', namespace: string, name: string, uid: string | undefined): void {
+    if (kind === 'Service') {
+      const change = this.services.recordDelete(namespace, name, uid);
+      if (change) this.serviceChanges([change]);
+    } else {
+      const change = this.slices.recordDelete(namespace, name, uid);
+      if (change) this.sliceChanges([change]);
+    }
+  }
+
   /** The local Service of a key, when it exists and opted out (for reporting). */
   localClassification(key: GlobalKey): Classification | undefined {
     const local = this.services.get(key.namespace, key.name);

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Command } from 'commander';
+import { ConfigError, parseConfig, type Config } from '../config.js';
+import { KubeApi, loadKubeConfig } from '../cluster/kube-api.js';
+import { Controller } from '../engine/controller.js';
+import { describeWrite } from '../engine/writer.js';
+import { EventRecorder } from '../observability/events.js';
+import { startHttpServers } from '../observability/http-server.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { addOptions } from './options.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** How long SIGTERM waits for reconciles in flight before giving up on them. */
+const SHUTDOWN_GRACE_MS = 20_000;
+
+function connect(config: Config, metrics: Metrics): KubeApi {
+  const kc = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
+  return new KubeApi(kc, (verb, kind, code) => metrics.apiRequests.inc({ verb, kind, code: String(code) }), `globalsvc/${version}`);
+}
+
+async function run(config: Config, log: Logger): Promise<void> {
+  const metrics = new Metrics();
+  const api = connect(config, metrics);
+  log.info({ cluster: config.clusterName, server: api.server, namespaces: config.namespaces.length ? config.namespaces : 'all', version }, 'starting globalsvc');
+  const recorder = new EventRecorder(api, log.child({ component: 'events' }), metrics, `globalsvc-${config.clusterName}-${hostname()}`);
+  const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder);
+  const http = await startHttpServers(metrics, { healthy: () => true, ready: () => controller.ready }, config.metricsAddr, config.healthAddr);
+  log.info({ metricsPort: http.metricsPort, healthPort: http.healthPort }, 'serving metrics and probes');
+  controller.start();
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping: no new work; finishing writes in flight');
+      const deadline = setTimeout(() => {
+        log.error('shutdown grace period over; exiting with writes in flight');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS);
+      deadline.unref();
+      controller
+        .stop()
+        .then(() => http.close())
+        .then(() => {
+          log.info('stopped');
+          resolve();
+        }, (err: unknown) => {
+          log.error({ err }, 'error while stopping');
+          resolve();
+        });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+async function plan(config: Config, log: Logger, output: string): Promise<void> {
+  const metrics = new Metrics();
+  const api = connect(config, metrics);
+  const recorder = new EventRecorder(undefined, log, metrics, 'globalsvc-plan');
+  const controller = new Controller(api, config, log, metrics, recorder);
+  // Fill the caches the way `run` does, then plan every key without writing anything.
+  controller.start();
+  await controller.synced;
+  await controller.stop();
+  const plans = [...controller.index.knownKeys()].sort().map((key) => controller.reconciler.plan(key));
+  if (output === 'json') {
+    process.stdout.write(`${JSON.stringify(plans.map((p) => ({ key: `${p.key.namespace}/${p.key.name}`, global: p.globalName, writes: p.writes, problems: p.problems })), null, 2)}\n`);
+    return;
+  }
+  let writes = 0;
+  for (const p of plans) {
+    writes += p.writes.length;
+    const head = `${p.key.namespace}/${p.key.name} → ${p.globalName}`;
+    const status = p.writes.length === 0 ? 'up to date' : `${p.writes.length} write(s)${p.awaitingService ? ' (slices follow once the Service exists)' : ''}`;
+    process.stdout.write(`${head}: ${status}\n`);
+    for (const w of p.writes) process.stdout.write(`  ${describeWrite(w)}\n`);
+    for (const problem of p.problems) process.stdout.write(`  ! ${problem.reason}: ${problem.message}\n`);
+  }
+  process.stdout.write(`${plans.length} global(s), ${writes} write(s) planned; nothing was changed\n`);
+}
+
+function configFrom(command: Command): Config {
+  return parseConfig(command.opts());
+}
+
+const program = new Command('globalsvc')
+  .description('One headless <name>-global Service per multi-cluster service, with the endpoints of every linked cluster merged into its EndpointSlices.')
+  .version(version, '--version')
+  .showHelpAfterError();
+
+addOptions(program.command('run').description('run the controller')).action(async (_opts, command: Command) => {
+  const config = configFrom(command);
+  await run(config, createLogger(config.logLevel));
+});
+
+addOptions(
+  program
+    .command('plan')
+    .description('print the writes a reconcile would make now; changes nothing')
+    .option('-o, --output <format>', 'text or json', 'text'),
+).action(async (opts: { output: string }, command: Command) => {
+  const config = configFrom(command);
+  await plan(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr), opts.output);
+});
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => void process.stdout.write(`globalsvc ${version}\n`));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`globalsvc: ${err.message}\n`);
+  else process.stderr.write(`globalsvc: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(2);
+});

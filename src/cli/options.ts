@@ -1,0 +1,31 @@
+import { Option, type Command } from 'commander';
+
+/** Every controller option: one flag, one environment variable, one default, documented once. */
+export const OPTIONS = [
+  { key: 'clusterName', flag: '--cluster-name <name>', env: 'GLOBALSVC_CLUSTER_NAME', help: "this cluster's name in the Links (required): the source cluster of the local member" },
+  { key: 'kubeconfig', flag: '--kubeconfig <path>', env: 'GLOBALSVC_KUBECONFIG', help: 'kubeconfig file (default: in-cluster config, then $KUBECONFIG / ~/.kube/config)' },
+  { key: 'context', flag: '--context <name>', env: 'GLOBALSVC_CONTEXT', help: 'kubeconfig context (default: the current context)' },
+  { key: 'namespaces', flag: '--namespaces <list>', env: 'GLOBALSVC_NAMESPACES', help: 'comma-separated namespaces to watch (default: all)' },
+  { key: 'includeLocal', flag: '--include-local <bool>', env: 'GLOBALSVC_INCLUDE_LOCAL', help: 'make the local Service <name> a member of its global', default: 'true' },
+  { key: 'globalSuffix', flag: '--global-suffix <suffix>', env: 'GLOBALSVC_GLOBAL_SUFFIX', help: 'suffix of global Service names', default: '-global' },
+  { key: 'maxEndpointsPerSlice', flag: '--max-endpoints-per-slice <n>', env: 'GLOBALSVC_MAX_ENDPOINTS_PER_SLICE', help: 'endpoints per EndpointSlice (1-1000)', default: '100' },
+  { key: 'workers', flag: '--workers <n>', env: 'GLOBALSVC_WORKERS', help: 'global services reconciled at once', default: '4' },
+  { key: 'batchPeriod', flag: '--batch-period <duration>', env: 'GLOBALSVC_BATCH_PERIOD', help: 'how long a changed global waits so a burst of changes becomes one write (at most 1s)', default: '50ms' },
+  { key: 'retryInitial', flag: '--retry-initial <duration>', env: 'GLOBALSVC_RETRY_INITIAL', help: 'first retry delay after a failed reconcile (doubles, with jitter)', default: '200ms' },
+  { key: 'retryMax', flag: '--retry-max <duration>', env: 'GLOBALSVC_RETRY_MAX', help: 'longest retry delay', default: '60s' },
+  { key: 'resyncPeriod', flag: '--resync-period <duration>', env: 'GLOBALSVC_RESYNC_PERIOD', help: 'reconcile every global this often even without changes (0 = never)', default: '10m' },
+  { key: 'metricsAddr', flag: '--metrics-addr <addr>', env: 'GLOBALSVC_METRICS_ADDR', help: 'Prometheus /metrics listen address', default: ':9090' },
+  { key: 'healthAddr', flag: '--health-addr <addr>', env: 'GLOBALSVC_HEALTH_ADDR', help: '/healthz and /readyz listen address', default: ':8081' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'GLOBALSVC_LOG_LEVEL', help: 'trace, debug, info, warn or error', default: 'info' },
+] as const;
+
+/** Adds the options named by `keys` (all by default) to a command. */
+export function addOptions(command: Command, keys?: readonly (typeof OPTIONS)[number]['key'][]): Command {
+  for (const o of OPTIONS) {
+    if (keys && !keys.includes(o.key)) continue;
+    const option = new Option(o.flag, o.help).env(o.env);
+    if ('default' in o) option.default(o.default);
+    command.addOption(option);
+  }
+  return command;
+}

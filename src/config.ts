@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { isDnsLabel } from './domain/naming.js';
+import { parseAddress } from './observability/http-server.js';
+
+/** "250ms", "2s", "1m" or a number of milliseconds → milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value);
+  if (!m) throw new Error(`"${value}" is not a duration (like 250ms, 2s, 1m)`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+}
+
+const duration = (max?: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      const ms = parseDuration(v);
+      if (max !== undefined && ms > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max}ms` });
+      return ms;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const address = z.string().refine((v) => {
+  try {
+    parseAddress(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be host:port, like :9090 or 127.0.0.1:9090');
+
+/** The controller's whole configuration, validated once at start-up. */
+export const configSchema = z.object({
+  clusterName: z.string({ error: 'is required: the name this cluster has in the Links (--cluster-name or GLOBALSVC_CLUSTER_NAME)' }).refine(isDnsLabel, 'must be a DNS label (lower-case letters, digits and "-", at most 63)'),
+  kubeconfig: z.string().optional(),
+  context: z.string().optional(),
+  namespaces: z
+    .union([z.string(), z.array(z.string())])
+    .default([])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+    .refine((v) => v.every(isDnsLabel), 'must be a comma-separated list of namespace names'),
+  includeLocal: bool.default(true),
+  globalSuffix: z
+    .string()
+    .default('-global')
+    .refine((v) => v.length >= 1 && v.length <= 20 && /^[-a-z0-9]*[a-z0-9]$/.test(v), 'must be 1-20 characters of [-a-z0-9], ending in a letter or digit'),
+  maxEndpointsPerSlice: int(1, 1000).default(100),
+  workers: int(1, 64).default(4),
+  batchPeriod: duration(1000).default(50),
+  retryInitial: duration().default(200),
+  retryMax: duration().default(60_000),
+  resyncPeriod: duration().default(600_000),
+  metricsAddr: address.default(':9090'),
+  healthAddr: address.default(':8081'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseConfig(raw: Record<string, unknown>): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  --${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(result.data);
+}

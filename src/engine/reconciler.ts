@@ -1,0 +1,110 @@
+import type { Settings } from '../domain/desired.js';
+import type { GlobalPlan } from '../domain/plan.js';
+import { planGlobal } from '../domain/plan.js';
+import { keyString, parseKey } from '../domain/members.js';
+import type { EventRecorder } from '../observability/events.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { MemberIndex } from './member-index.js';
+import type { ReconcileOutcome } from './work-queue.js';
+import type { PlanWriter } from './writer.js';
+import { describeWrite } from './writer.js';
+
+interface KeyStats {
+  state: 'published' | 'blocked';
+  endpointsByCluster: Map<string, number>;
+}
+
+/** Creating a Service and then its slices, or replacing a Service, takes a few passes at most. */
+const MAX_PASSES = 3;
+/** How soon to look again at a key waiting for its Service to finish deleting. */
+const AWAIT_SERVICE_MS = 1_000;
+
+/**
+ * reconcile(key): read the key's world from the cache, plan, write the plan. Level-triggered:
+ * it never asks what event brought it here, so missed events, relists and restarts are harmless.
+ */
+export class Reconciler {
+  private readonly stats = new Map<string, KeyStats>();
+
+  constructor(
+    private readonly index: MemberIndex,
+    private readonly writer: PlanWriter,
+    private readonly settings: Settings,
+    private readonly recorder: EventRecorder,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    metrics.onCollect(() => this.collect());
+  }
+
+  /** The plan for one key from the current cache, without writing (for `globalsvc plan`). */
+  plan(key: string): GlobalPlan {
+    return planGlobal(this.index.world(parseKey(key)), this.settings);
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const timer = this.metrics.reconcileDuration.startTimer();
+    try {
+      const outcome = await this.converge(key);
+      timer({ result: outcome.requeueAfterMs ? 'requeue' : 'success' });
+      return outcome;
+    } catch (err) {
+      timer({ result: 'error' });
+      throw err;
+    }
+  }
+
+  private async converge(key: string): Promise<ReconcileOutcome> {
+    for (let pass = 1; ; pass++) {
+      const plan = this.plan(key);
+      if (pass === 1) this.report(plan);
+      if (plan.writes.length > 0) {
+        this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
+        await this.writer.execute(plan.writes);
+      }
+      if (!plan.awaitingService) return {};
+      if (plan.writes.length === 0 || pass === MAX_PASSES) return { requeueAfterMs: AWAIT_SERVICE_MS };
+    }
+  }
+
+  private report(plan: GlobalPlan): void {
+    const id = keyString(plan.key);
+    const world = this.index.world(plan.key);
+    const blocked = plan.problems.some((p) => p.reason === 'GlobalNameTaken');
+    if (!plan.desired) this.stats.delete(id);
+    else {
+      const endpointsByCluster = new Map<string, number>();
+      if (!blocked) for (const g of plan.desired.groups) endpointsByCluster.set(g.cluster, (endpointsByCluster.get(g.cluster) ?? 0) + g.endpoints.size);
+      this.stats.set(id, { state: blocked ? 'blocked' : 'published', endpointsByCluster });
+    }
+    for (const problem of plan.problems) {
+      // A problem of the global is told on the global Service, or on a mirror while there is none.
+      const subject = problem.subject;
+      const target =
+        subject.kind === 'Service'
+          ? { kind: 'Service', apiVersion: 'v1', namespace: subject.namespace, name: subject.name, uid: subject.uid }
+          : (() => {
+              const on = world.atGlobalName && !blocked ? world.atGlobalName : world.members.find((m) => m.member.origin === 'mirror')?.service;
+              return on ? { kind: 'Service', apiVersion: 'v1', namespace: on.metadata.namespace ?? '', name: on.metadata.name ?? '', uid: on.metadata.uid } : undefined;
+            })();
+      if (target) this.recorder.record(target, problem.type, problem.reason, problem.message);
+    }
+  }
+
+  private collect(): void {
+    this.metrics.globals.reset();
+    this.metrics.endpoints.reset();
+    const byCluster = new Map<string, number>();
+    let published = 0;
+    let blocked = 0;
+    for (const s of this.stats.values()) {
+      if (s.state === 'blocked') blocked++;
+      else published++;
+      for (const [c, n] of s.endpointsByCluster) byCluster.set(c, (byCluster.get(c) ?? 0) + n);
+    }
+    this.metrics.globals.set({ state: 'published' }, published);
+    this.metrics.globals.set({ state: 'blocked' }, blocked);
+    for (const [c, n] of byCluster) this.metrics.endpoints.set({ source_cluster: c }, n);
+  }
+}

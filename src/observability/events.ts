@@ -1,0 +1,72 @@
+import type { KubeObject } from '../domain/k8s-types.js';
+import type { KubeApi } from '../cluster/kube-api.js';
+import { EVENTS } from '../cluster/kube-api.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export interface EventTarget {
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export function targetOf(kind: string, apiVersion: string, obj: KubeObject): EventTarget {
+  return { kind, apiVersion, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', uid: obj.metadata.uid };
+}
+
+/** events.k8s.io MicroTime: RFC 3339 with exactly six fractional digits. */
+const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+/**
+ * Kubernetes Events about globals and the members with problems. Level-triggered reconciles see
+ * the same problem again and again; the recorder says it once per object, reason and message in
+ * `repeatAfterMs`, so a stuck problem is visible without flooding etcd. Every problem is also a
+ * log line and a metric, and failing to write an Event never fails a reconcile.
+ */
+export class EventRecorder {
+  private readonly lastSaid = new Map<string, number>();
+
+  constructor(
+    private readonly api: KubeApi | undefined,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly reportingInstance: string,
+    private readonly repeatAfterMs = 10 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const id = `${target.kind}/${target.namespace}/${target.name}/${target.uid ?? ''}|${reason}|${message}`;
+    const last = this.lastSaid.get(id);
+    const now = this.now();
+    if (last !== undefined && now - last < this.repeatAfterMs) return;
+    this.lastSaid.set(id, now);
+    if (this.lastSaid.size > 10_000) this.forgetOlderThan(now - this.repeatAfterMs);
+
+    this.metrics.problems.inc({ reason });
+    const fields = { reason, object: `${target.kind} ${target.namespace}/${target.name}` };
+    if (type === 'Warning') this.log.warn(fields, message);
+    else this.log.info(fields, message);
+    if (!this.api) return;
+    const event = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+      eventTime: microTime(new Date(now)),
+      reportingController: 'globalsvc.dev/globalsvc',
+      reportingInstance: this.reportingInstance,
+      action: 'Reconcile',
+      type,
+      reason,
+      note: message.slice(0, 1024),
+      regarding: { kind: target.kind, apiVersion: target.apiVersion, namespace: target.namespace, name: target.name, uid: target.uid },
+    };
+    this.api.create(EVENTS, event, 'globalsvc').catch((err: unknown) => this.log.debug({ err, reason }, 'could not write event'));
+  }
+
+  private forgetOlderThan(cutoff: number): void {
+    for (const [id, at] of this.lastSaid) if (at < cutoff) this.lastSaid.delete(id);
+  }
+}

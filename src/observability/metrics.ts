@@ -1,0 +1,91 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, exponentialBuckets } from 'prom-client';
+
+/** Every metric globalsvc exports, on its own registry (no global state shared with libraries). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly reconcileDuration = new Histogram({
+    name: 'globalsvc_reconcile_duration_seconds',
+    help: 'Time to reconcile one global service key, by result (success, error, requeue).',
+    labelNames: ['result'] as const,
+    buckets: exponentialBuckets(0.0005, 2, 16),
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: 'globalsvc_queue_depth',
+    help: 'Global service keys waiting to be reconciled.',
+    registers: [this.registry],
+  });
+
+  readonly globals = new Gauge({
+    name: 'globalsvc_globals',
+    help: 'Global services published (our headless Services), and globals blocked by a name taken by someone else.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly endpoints = new Gauge({
+    name: 'globalsvc_endpoints',
+    help: 'Endpoints published in global services, by source cluster.',
+    labelNames: ['source_cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly apiRequests = new Counter({
+    name: 'globalsvc_api_requests_total',
+    help: 'Requests to the Kubernetes API, by verb, kind and HTTP status code (or "error" when no answer came).',
+    labelNames: ['verb', 'kind', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly apiWrites = new Counter({
+    name: 'globalsvc_api_writes_total',
+    help: 'Writes the reconciler made, by verb, kind and result (success, conflict, not_found, error).',
+    labelNames: ['verb', 'kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly watchRestarts = new Counter({
+    name: 'globalsvc_watch_restarts_total',
+    help: 'Watches restarted, by resource and reason (reconnect, gone = 410 relist, error).',
+    labelNames: ['resource', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly members = new Gauge({
+    name: 'globalsvc_members',
+    help: 'Mirror Services seen, by state (member, unsupported, rejected, excluded).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly problems = new Counter({
+    name: 'globalsvc_problems_total',
+    help: 'Problems reported as Kubernetes Events, by reason (GlobalNameTaken, PortConflict, RemoteDiscoveryMirror, ...).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cachesSynced = new Gauge({
+    name: 'globalsvc_caches_synced',
+    help: '1 once every watched collection has been listed, 0 before.',
+    registers: [this.registry],
+  });
+
+  private readonly collectors: (() => void)[] = [];
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'globalsvc_' });
+  }
+
+  /** Registers a function that sets gauges from live state just before each scrape. */
+  onCollect(collector: () => void): void {
+    this.collectors.push(collector);
+  }
+
+  async render(): Promise<string> {
+    for (const collect of this.collectors) collect();
+    return this.registry.metrics();
+  }
+}
