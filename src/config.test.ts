@@ -16,7 +16,9 @@ describe('configuration', () => {
   });
 
   it('reads env-style strings', () => {
-    expect(parseConfig({ clusterName: 'west', includeLocal: 'false', namespaces: 'data, shop', batchPeriod: '1s', maxEndpointsPerSlice: '250' })).toMatchObject({
+    expect(
+      parseConfig({ clusterName: 'west', includeLocal: 'false', namespaces: 'data, shop', batchPeriod: '1s', maxEndpointsPerSlice: '250' }),
+    ).toMatchObject({
       includeLocal: false,
       namespaces: ['data', 'shop'],
       batchPeriod: 1000,

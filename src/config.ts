@@ -23,7 +23,9 @@ const duration = (max?: number) =>
     }
   });
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const address = z.string().refine((v) => {
   try {
@@ -36,7 +38,9 @@ const address = z.string().refine((v) => {
 
 /** The controller's whole configuration, validated once at start-up. */
 export const configSchema = z.object({
-  clusterName: z.string({ error: 'is required: the name this cluster has in the Links (--cluster-name or GLOBALSVC_CLUSTER_NAME)' }).refine(isDnsLabel, 'must be a DNS label (lower-case letters, digits and "-", at most 63)'),
+  clusterName: z
+    .string({ error: 'is required: the name this cluster has in the Links (--cluster-name or GLOBALSVC_CLUSTER_NAME)' })
+    .refine(isDnsLabel, 'must be a DNS label (lower-case letters, digits and "-", at most 63)'),
   kubeconfig: z.string().optional(),
   context: z.string().optional(),
   namespaces: z
@@ -48,7 +52,10 @@ export const configSchema = z.object({
   globalSuffix: z
     .string()
     .default('-global')
-    .refine((v) => v.length >= 1 && v.length <= 20 && /^[-a-z0-9]*[a-z0-9]$/.test(v), 'must be 1-20 characters of [-a-z0-9], ending in a letter or digit'),
+    .refine(
+      (v) => v.length >= 1 && v.length <= 20 && /^[-a-z0-9]*[a-z0-9]$/.test(v),
+      'must be 1-20 characters of [-a-z0-9], ending in a letter or digit',
+    ),
   maxEndpointsPerSlice: int(1, 1000).default(100),
   workers: int(1, 64).default(4),
   batchPeriod: duration(1000).default(50),
@@ -69,7 +76,9 @@ export class ConfigError extends Error {
 export function parseConfig(raw: Record<string, unknown>): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  --${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+    const lines = result.error.issues.map(
+      (i) => `  --${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`,
+    );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return Object.freeze(result.data);

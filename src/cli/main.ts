@@ -25,10 +25,18 @@ function connect(config: Config, metrics: Metrics): KubeApi {
 async function run(config: Config, log: Logger): Promise<void> {
   const metrics = new Metrics();
   const api = connect(config, metrics);
-  log.info({ cluster: config.clusterName, server: api.server, namespaces: config.namespaces.length ? config.namespaces : 'all', version }, 'starting globalsvc');
+  log.info(
+    { cluster: config.clusterName, server: api.server, namespaces: config.namespaces.length ? config.namespaces : 'all', version },
+    'starting globalsvc',
+  );
   const recorder = new EventRecorder(api, log.child({ component: 'events' }), metrics, `globalsvc-${config.clusterName}-${hostname()}`);
   const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder);
-  const http = await startHttpServers(metrics, { healthy: () => true, ready: () => controller.ready }, config.metricsAddr, config.healthAddr);
+  const http = await startHttpServers(
+    metrics,
+    { healthy: () => true, ready: () => controller.ready },
+    config.metricsAddr,
+    config.healthAddr,
+  );
   log.info({ metricsPort: http.metricsPort, healthPort: http.healthPort }, 'serving metrics and probes');
   controller.start();
 
@@ -43,13 +51,16 @@ async function run(config: Config, log: Logger): Promise<void> {
       controller
         .stop()
         .then(() => http.close())
-        .then(() => {
-          log.info('stopped');
-          resolve();
-        }, (err: unknown) => {
-          log.error({ err }, 'error while stopping');
-          resolve();
-        });
+        .then(
+          () => {
+            log.info('stopped');
+            resolve();
+          },
+          (err: unknown) => {
+            log.error({ err }, 'error while stopping');
+            resolve();
+          },
+        );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -67,14 +78,23 @@ async function plan(config: Config, log: Logger, output: string): Promise<void> 
   await controller.stop();
   const plans = [...controller.index.knownKeys()].sort().map((key) => controller.reconciler.plan(key));
   if (output === 'json') {
-    process.stdout.write(`${JSON.stringify(plans.map((p) => ({ key: `${p.key.namespace}/${p.key.name}`, global: p.globalName, writes: p.writes, problems: p.problems })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        plans.map((p) => ({ key: `${p.key.namespace}/${p.key.name}`, global: p.globalName, writes: p.writes, problems: p.problems })),
+        null,
+        2,
+      )}\n`,
+    );
     return;
   }
   let writes = 0;
   for (const p of plans) {
     writes += p.writes.length;
     const head = `${p.key.namespace}/${p.key.name} → ${p.globalName}`;
-    const status = p.writes.length === 0 ? 'up to date' : `${p.writes.length} write(s)${p.awaitingService ? ' (slices follow once the Service exists)' : ''}`;
+    const status =
+      p.writes.length === 0
+        ? 'up to date'
+        : `${p.writes.length} write(s)${p.awaitingService ? ' (slices follow once the Service exists)' : ''}`;
     process.stdout.write(`${head}: ${status}\n`);
     for (const w of p.writes) process.stdout.write(`  ${describeWrite(w)}\n`);
     for (const problem of p.problems) process.stdout.write(`  ! ${problem.reason}: ${problem.message}\n`);
@@ -87,7 +107,9 @@ function configFrom(command: Command): Config {
 }
 
 const program = new Command('globalsvc')
-  .description('One headless <name>-global Service per multi-cluster service, with the endpoints of every linked cluster merged into its EndpointSlices.')
+  .description(
+    'One headless <name>-global Service per multi-cluster service, with the endpoints of every linked cluster merged into its EndpointSlices.',
+  )
   .version(version, '--version')
   .showHelpAfterError();
 

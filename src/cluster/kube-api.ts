@@ -125,7 +125,14 @@ export class KubeApi {
       this.observe(verb, type.kind, 'error');
       // Drop the connection pool: a restarted API server leaves dead keep-alive sockets behind.
       this.auth = undefined;
-      throw new KubeApiError(verb, type.kind, target, 0, 'ConnectionFailed', err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err));
+      throw new KubeApiError(
+        verb,
+        type.kind,
+        target,
+        0,
+        'ConnectionFailed',
+        err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err),
+      );
     }
     this.observe(verb, type.kind, response.status);
     const text = await response.text();
@@ -144,7 +151,11 @@ export class KubeApi {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async list<T extends KubeObject>(type: ResourceType, namespace: string | undefined, query: { labelSelector?: string; limit?: number; continue?: string }): Promise<ListPage<T>> {
+  async list<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: { labelSelector?: string; limit?: number; continue?: string },
+  ): Promise<ListPage<T>> {
     const body = await this.request<{ items: T[] | null; metadata: { resourceVersion: string; continue?: string } }>(
       'list',
       type,
@@ -156,7 +167,12 @@ export class KubeApi {
   }
 
   /** Starts a watch; resolves to the controller that stops it. `done` is called once, always. */
-  async watch(type: ResourceType, namespace: string | undefined, query: { resourceVersion: string; labelSelector?: string }, handlers: WatchHandlers): Promise<AbortController> {
+  async watch(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: { resourceVersion: string; labelSelector?: string },
+    handlers: WatchHandlers,
+  ): Promise<AbortController> {
     this.observe('watch', type.kind, 200);
     return this.watcher.watch(
       KubeApi.collectionPath(type, namespace),
@@ -187,7 +203,12 @@ export class KubeApi {
   }
 
   /** Deletes with uid and resourceVersion preconditions: never someone else's object of that name. */
-  async delete(type: ResourceType, namespace: string, name: string, preconditions: { uid?: string; resourceVersion?: string }): Promise<void> {
+  async delete(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    preconditions: { uid?: string; resourceVersion?: string },
+  ): Promise<void> {
     await this.request('delete', type, 'DELETE', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
       body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions, propagationPolicy: 'Background' },
       target: `${namespace}/${name}`,

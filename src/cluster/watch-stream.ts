@@ -5,8 +5,7 @@ import { KubeApiError } from './kube-api.js';
 
 /** What a watched collection says: a full (re)list, then one change at a time. */
 export type ResourceEvent<T extends KubeObject> =
-  | { type: 'relisted'; namespace: string | undefined; items: T[] }
-  | { type: 'added' | 'modified' | 'deleted'; object: T };
+  { type: 'relisted'; namespace: string | undefined; items: T[] } | { type: 'added' | 'modified' | 'deleted'; object: T };
 
 /**
  * The watch lifecycle in a small vocabulary that logs and metrics subscribe to, instead of
@@ -64,43 +63,50 @@ export function watchResource<T extends KubeObject>(
 
     const listAll = async (): Promise<{ items: T[]; resourceVersion: string }> => {
       const items: T[] = [];
-      let token: string | undefined;
-      let resourceVersion = '';
-      do {
+      for (let token: string | undefined; ; ) {
         const page = await api.list<T>(type, namespace, { labelSelector, limit: pageSize, continue: token });
         items.push(...page.items);
         token = page.continue;
-        resourceVersion = page.resourceVersion;
-      } while (token);
-      return { items, resourceVersion };
+        // A paged list is a consistent snapshot as of the first page; every page carries its version.
+        if (!token) return { items, resourceVersion: page.resourceVersion };
+      }
     };
 
     const watchOnce = (resourceVersion: string, advance: (rv: string) => void) =>
       new Promise<WatchEnd>((resolve) => {
         let end: WatchEnd | undefined;
         api
-          .watch(type, namespace, { resourceVersion, labelSelector }, {
-            event: (phase, object) => {
-              if (phase === 'ERROR') {
-                const status = object as unknown as { code?: number; message?: string };
-                end = status.code === 410 ? { kind: 'gone' } : { kind: 'failed', error: new Error(`watch ${resource}: ${status.code} ${status.message}`) };
-                abort?.abort();
-                return;
-              }
-              if (object?.metadata?.resourceVersion) advance(object.metadata.resourceVersion);
-              if (phase === 'BOOKMARK') return;
-              const t = phase.toLowerCase();
-              if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: object as T });
+          .watch(
+            type,
+            namespace,
+            { resourceVersion, labelSelector },
+            {
+              event: (phase, object) => {
+                if (phase === 'ERROR') {
+                  const status = object as unknown as { code?: number; message?: string };
+                  end =
+                    status.code === 410
+                      ? { kind: 'gone' }
+                      : { kind: 'failed', error: new Error(`watch ${resource}: ${status.code} ${status.message}`) };
+                  abort?.abort();
+                  return;
+                }
+                if (object?.metadata?.resourceVersion) advance(object.metadata.resourceVersion);
+                if (phase === 'BOOKMARK') return;
+                const t = phase.toLowerCase();
+                if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: object as T });
+              },
+              done: (err) => {
+                if (end) resolve(end);
+                else if (stopped) resolve({ kind: 'closed' });
+                else if ((err as { statusCode?: number } | null)?.statusCode === 410) resolve({ kind: 'gone' });
+                // client-node ends quiet watches after 30 s without data: an ordinary reconnect.
+                else if (!err || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError')
+                  resolve({ kind: 'closed' });
+                else resolve({ kind: 'failed', error: err });
+              },
             },
-            done: (err) => {
-              if (end) resolve(end);
-              else if (stopped) resolve({ kind: 'closed' });
-              else if ((err as { statusCode?: number } | null)?.statusCode === 410) resolve({ kind: 'gone' });
-              // client-node ends quiet watches after 30 s without data: an ordinary reconnect.
-              else if (!err || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') resolve({ kind: 'closed' });
-              else resolve({ kind: 'failed', error: err });
-            },
-          })
+          )
           .then((controller) => {
             abort = controller;
             if (stopped) controller.abort();

@@ -146,7 +146,13 @@ export function collectGroups(members: readonly MemberView[], problems: Problem[
       const id = JSON.stringify([cluster, slice.addressType, portsKey]);
       let group = groups.get(id);
       if (!group) {
-        group = { cluster, addressType: slice.addressType as AddressType, ports: canonicalSlicePorts(slice.ports), portsKey, endpoints: new Map() };
+        group = {
+          cluster,
+          addressType: slice.addressType as AddressType,
+          ports: canonicalSlicePorts(slice.ports),
+          portsKey,
+          endpoints: new Map(),
+        };
         groups.set(id, group);
       }
       for (const endpoint of slice.endpoints ?? []) {

@@ -52,7 +52,7 @@ export function endpointFingerprint(endpoint: Endpoint): string {
 
 /** Which of two copies of one endpoint wins: ready over not ready, then serving, then the smaller. */
 export function preferEndpoint(a: Endpoint, b: Endpoint): Endpoint {
-  const rank = (e: Endpoint) => (e.conditions?.ready ?? true ? 2 : 0) + (e.conditions?.serving ?? true ? 1 : 0);
+  const rank = (e: Endpoint) => ((e.conditions?.ready ?? true) ? 2 : 0) + ((e.conditions?.serving ?? true) ? 1 : 0);
   const byRank = rank(b) - rank(a);
   if (byRank !== 0) return byRank > 0 ? b : a;
   return endpointFingerprint(a) <= endpointFingerprint(b) ? a : b;
@@ -66,7 +66,10 @@ export function canonicalSlicePorts(ports: readonly EndpointPort[] | null | unde
       if (p.appProtocol) out.appProtocol = p.appProtocol;
       return out;
     })
-    .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || (a.port ?? 0) - (b.port ?? 0) || (a.protocol ?? '').localeCompare(b.protocol ?? ''));
+    .sort(
+      (a, b) =>
+        (a.name ?? '').localeCompare(b.name ?? '') || (a.port ?? 0) - (b.port ?? 0) || (a.protocol ?? '').localeCompare(b.protocol ?? ''),
+    );
 }
 
 export function slicePortsKey(ports: readonly EndpointPort[] | null | undefined): string {

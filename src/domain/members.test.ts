@@ -13,7 +13,10 @@ describe('classifying Linkerd mirrors', () => {
   });
 
   it('ignores endpoint mirrors, federated services and plain services', () => {
-    expect(classifyMirror(mirrorService({ name: 'db-0', cluster: 'east', labels: { 'mirror.linkerd.io/headless-mirror-svc-name': 'db-east' } })).kind).toBe('ignored');
+    expect(
+      classifyMirror(mirrorService({ name: 'db-0', cluster: 'east', labels: { 'mirror.linkerd.io/headless-mirror-svc-name': 'db-east' } }))
+        .kind,
+    ).toBe('ignored');
     const federated = mirrorService({ name: 'web', cluster: 'east' });
     delete federated.metadata.labels!['mirror.linkerd.io/cluster-name'];
     expect(classifyMirror(federated).kind).toBe('ignored');
@@ -21,7 +24,9 @@ describe('classifying Linkerd mirrors', () => {
   });
 
   it('reports remote-discovery mirrors as unsupported, naming the cluster', () => {
-    const c = classifyMirror(mirrorService({ name: 'web', cluster: 'east', labels: { 'multicluster.linkerd.io/remote-discovery': 'east' } }));
+    const c = classifyMirror(
+      mirrorService({ name: 'web', cluster: 'east', labels: { 'multicluster.linkerd.io/remote-discovery': 'east' } }),
+    );
     expect(c).toMatchObject({ kind: 'unsupported', cluster: 'east', reason: 'RemoteDiscoveryMirror', key: { name: 'web' } });
   });
 
@@ -29,20 +34,33 @@ describe('classifying Linkerd mirrors', () => {
     const missing = mirrorService({ name: 'web', cluster: 'east' });
     delete missing.metadata.annotations!['mirror.linkerd.io/remote-svc-fq-name'];
     expect(classifyMirror(missing)).toMatchObject({ kind: 'rejected', reason: 'MissingRemoteName' });
-    const garbled = mirrorService({ name: 'web', cluster: 'east', annotations: { 'mirror.linkerd.io/remote-svc-fq-name': 'Web_Server..' } });
+    const garbled = mirrorService({
+      name: 'web',
+      cluster: 'east',
+      annotations: { 'mirror.linkerd.io/remote-svc-fq-name': 'Web_Server..' },
+    });
     expect(classifyMirror(garbled)).toMatchObject({ kind: 'rejected', reason: 'GarbledRemoteName' });
-    const otherNamespace = mirrorService({ name: 'web', cluster: 'east', annotations: { 'mirror.linkerd.io/remote-svc-fq-name': 'web.shop.svc.cluster.local' } });
+    const otherNamespace = mirrorService({
+      name: 'web',
+      cluster: 'east',
+      annotations: { 'mirror.linkerd.io/remote-svc-fq-name': 'web.shop.svc.cluster.local' },
+    });
     expect(classifyMirror(otherNamespace)).toMatchObject({ kind: 'rejected', reason: 'GarbledRemoteName' });
   });
 
   it('honours the opt-out label and annotation on mirrors and local services', () => {
-    expect(classifyMirror(mirrorService({ name: 'db', cluster: 'east', labels: { 'globalsvc.dev/exclude': 'true' } })).kind).toBe('excluded');
+    expect(classifyMirror(mirrorService({ name: 'db', cluster: 'east', labels: { 'globalsvc.dev/exclude': 'true' } })).kind).toBe(
+      'excluded',
+    );
     const local = localService('db');
     local.metadata.annotations = { 'globalsvc.dev/exclude': 'true' };
     expect(classifyLocal(local, 'west').kind).toBe('excluded');
   });
 
   it('makes the local service a member under this cluster name', () => {
-    expect(classifyLocal(localService('db'), 'west')).toMatchObject({ kind: 'member', member: { cluster: 'west', origin: 'local', serviceName: 'db' } });
+    expect(classifyLocal(localService('db'), 'west')).toMatchObject({
+      kind: 'member',
+      member: { cluster: 'west', origin: 'local', serviceName: 'db' },
+    });
   });
 });

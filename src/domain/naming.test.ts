@@ -51,7 +51,9 @@ describe('endpoint hostnames', () => {
 
   it('assigns every distinct pair a distinct valid label (property)', () => {
     const hostname = fc.stringMatching(/^[a-zA-Z0-9][-a-zA-Z0-9.]{0,70}$/);
-    const pairs = fc.array(fc.record({ hostname, cluster: fc.constantFrom('west', 'east', 'b-c', 'c', 'north-east-1') }), { maxLength: 40 });
+    const pairs = fc.array(fc.record({ hostname, cluster: fc.constantFrom('west', 'east', 'b-c', 'c', 'north-east-1') }), {
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(pairs, (ps) => {
         const { labels } = assignHostnames(ps);

@@ -75,7 +75,10 @@ export function packSlices(input: PackingInput): PackingResult {
       return { name, endpoints: kept, changed: input.stale.has(name) || !sameEndpoints(slice.endpoints, kept) };
     });
 
-  const remaining = [...desired.entries()].filter(([key]) => !placed.has(key)).map(([, e]) => e).sort(byKey);
+  const remaining = [...desired.entries()]
+    .filter(([key]) => !placed.has(key))
+    .map(([, e]) => e)
+    .sort(byKey);
   const take = (n: number) => remaining.splice(0, Math.max(0, n));
 
   // 1. Slices being rewritten anyway take new endpoints first: they cost no extra write.

@@ -40,7 +40,10 @@ describe('planning a global', () => {
     expect(north.metadata.ownerReferences).toEqual([
       { apiVersion: 'v1', kind: 'Service', name: 'db-global', uid: service.metadata.uid, controller: true, blockOwnerDeletion: true },
     ]);
-    expect(north.metadata.labels).toMatchObject({ 'kubernetes.io/service-name': 'db-global', 'endpointslice.kubernetes.io/managed-by': 'globalsvc.dev' });
+    expect(north.metadata.labels).toMatchObject({
+      'kubernetes.io/service-name': 'db-global',
+      'endpointslice.kubernetes.io/managed-by': 'globalsvc.dev',
+    });
   });
 
   it('needs a mirror: a local service alone makes no global', () => {
@@ -67,7 +70,17 @@ describe('planning a global', () => {
   it('takes ports by name and protocol, resolving conflicts the same way in every cluster', () => {
     const ns = new FakeNamespace();
     const west = view(localService('db', 'data', [{ name: 'pg', port: 5432 }]), []);
-    const east = view(mirrorService({ name: 'db', cluster: 'east', ports: [{ name: 'pg', port: 6432 }, { name: 'metrics', port: 9187 }] }), []);
+    const east = view(
+      mirrorService({
+        name: 'db',
+        cluster: 'east',
+        ports: [
+          { name: 'pg', port: 6432 },
+          { name: 'metrics', port: 9187 },
+        ],
+      }),
+      [],
+    );
     const [p] = converge(ns, plan(settings), key, [east, west], 'db-global');
     const created = p!.writes[0]!;
     expect(created.verb === 'create' && (created.object as Service).spec).toEqual({
@@ -83,7 +96,12 @@ describe('planning a global', () => {
   it('splits a member with 250 endpoints into slices of at most 100', () => {
     const ns = new FakeNamespace();
     converge(ns, plan(settings), key, [statefulSet('east', 250)], 'db-global');
-    expect(ns.slicesOf('db-global').map((s) => s.endpoints!.length).sort()).toEqual([100, 100, 50]);
+    expect(
+      ns
+        .slicesOf('db-global')
+        .map((s) => s.endpoints!.length)
+        .sort(),
+    ).toEqual([100, 100, 50]);
   });
 
   it('writes only the slice whose endpoint changed', () => {
@@ -112,30 +130,49 @@ describe('planning a global', () => {
 
 const clusters = ['west', 'east', 'north', 'b-c', 'c'];
 const arbEndpoint = (cluster: number) =>
-  fc.record({
-    ip: fc.integer({ min: 1, max: 400 }),
-    v6: fc.boolean(),
-    hostname: fc.option(fc.constantFrom('db-0', 'db-1', 'a-b', 'a', 'x'.repeat(60)), { nil: undefined }),
-    ready: fc.option(fc.boolean(), { nil: undefined }),
-  }).map(({ ip, v6, hostname, ready }): [string, Endpoint] => [
-    v6 ? 'IPv6' : 'IPv4',
-    endpoint(v6 ? `fd00::${cluster}:${ip.toString(16)}` : `10.${cluster}.${ip >> 8}.${ip & 255}`, { hostname, conditions: ready === undefined ? {} : { ready } }),
-  ]);
+  fc
+    .record({
+      ip: fc.integer({ min: 1, max: 400 }),
+      v6: fc.boolean(),
+      hostname: fc.option(fc.constantFrom('db-0', 'db-1', 'a-b', 'a', 'x'.repeat(60)), { nil: undefined }),
+      ready: fc.option(fc.boolean(), { nil: undefined }),
+    })
+    .map(({ ip, v6, hostname, ready }): [string, Endpoint] => [
+      v6 ? 'IPv6' : 'IPv4',
+      endpoint(v6 ? `fd00::${cluster}:${ip.toString(16)}` : `10.${cluster}.${ip >> 8}.${ip & 255}`, {
+        hostname,
+        conditions: ready === undefined ? {} : { ready },
+      }),
+    ]);
 
 const arbWorld = fc
   .uniqueArray(fc.integer({ min: 0, max: clusters.length - 1 }), { minLength: 1, maxLength: clusters.length })
-  .chain((idx) => fc.tuple(...idx.map((i) => fc.tuple(fc.constant(i), fc.uniqueArray(arbEndpoint(i), { maxLength: 260, selector: ([, e]) => e.addresses[0] })))))
+  .chain((idx) =>
+    fc.tuple(
+      ...idx.map((i) => fc.tuple(fc.constant(i), fc.uniqueArray(arbEndpoint(i), { maxLength: 260, selector: ([, e]) => e.addresses[0] }))),
+    ),
+  )
   .map((members) =>
     members.map(([i, eps]) => {
       const cluster = clusters[i]!;
       const svc = cluster === 'west' ? localService('db') : mirrorService({ name: 'db', cluster });
-      const slices = ['IPv4', 'IPv6'].map((type) => memberSlice(svc, eps.filter(([t]) => t === type).map(([, e]) => e), { name: `${svc.metadata.name}-${type}`, addressType: type }));
+      const slices = ['IPv4', 'IPv6'].map((type) =>
+        memberSlice(
+          svc,
+          eps.filter(([t]) => t === type).map(([, e]) => e),
+          { name: `${svc.metadata.name}-${type}`, addressType: type },
+        ),
+      );
       return view(svc, slices);
     }),
   );
 
 function memberEndpointKeys(members: MemberView[]): Set<string> {
-  return new Set(members.flatMap((m) => m.slices.flatMap((s) => (s.endpoints ?? []).map((e) => `${m.member.cluster}|${s.addressType}|${e.addresses[0]}`))));
+  return new Set(
+    members.flatMap((m) =>
+      m.slices.flatMap((s) => (s.endpoints ?? []).map((e) => `${m.member.cluster}|${s.addressType}|${e.addresses[0]}`)),
+    ),
+  );
 }
 
 describe('planning invariants (property)', () => {
@@ -182,7 +219,10 @@ describe('planning invariants (property)', () => {
           for (const e of slice.endpoints!) {
             if (!e.hostname) continue;
             expect(isDnsLabel(e.hostname)).toBe(true);
-            const source = members.find((m) => m.member.cluster === cluster)!.slices.flatMap((s) => s.endpoints!).find((x) => x.addresses[0] === e.addresses[0])!.hostname!;
+            const source = members
+              .find((m) => m.member.cluster === cluster)!
+              .slices.flatMap((s) => s.endpoints!)
+              .find((x) => x.addresses[0] === e.addresses[0])!.hostname!;
             const pair = `${cluster}/${source}`;
             expect(owner.get(e.hostname) ?? pair).toBe(pair);
             owner.set(e.hostname, pair);

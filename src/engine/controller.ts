@@ -35,17 +35,33 @@ export class Controller {
     private readonly metrics: Metrics,
     private readonly recorder: EventRecorder,
   ) {
-    const settings = { localCluster: config.clusterName, globalSuffix: config.globalSuffix, maxEndpointsPerSlice: config.maxEndpointsPerSlice };
+    const settings = {
+      localCluster: config.clusterName,
+      globalSuffix: config.globalSuffix,
+      maxEndpointsPerSlice: config.maxEndpointsPerSlice,
+    };
     this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal });
-    this.reconciler = new Reconciler(this.index, new PlanWriter(api, this.index, metrics), settings, recorder, metrics, log.child({ component: 'reconciler' }));
-    this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
-      workers: config.workers,
-      batchPeriodMs: config.batchPeriod,
-      retryInitialMs: config.retryInitial,
-      retryMaxMs: config.retryMax,
-    }, {
-      retry: (key, attempt, retryInMs, err) => this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
-    });
+    this.reconciler = new Reconciler(
+      this.index,
+      new PlanWriter(api, this.index, metrics),
+      settings,
+      recorder,
+      metrics,
+      log.child({ component: 'reconciler' }),
+    );
+    this.queue = new WorkQueue(
+      (key) => this.reconciler.reconcile(key),
+      {
+        workers: config.workers,
+        batchPeriodMs: config.batchPeriod,
+        retryInitialMs: config.retryInitial,
+        retryMaxMs: config.retryMax,
+      },
+      {
+        retry: (key, attempt, retryInMs, err) =>
+          this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
+      },
+    );
     metrics.onCollect(() => {
       this.metrics.queueDepth.set(this.queue.depth);
       this.metrics.cachesSynced.set(this.ready ? 1 : 0);
@@ -87,8 +103,12 @@ export class Controller {
     const streams = scopes.flatMap((ns) => {
       for (const r of ['services', 'slices']) this.unsynced.add(`${r}/${ns ?? '*'}`);
       return [
-        watchResource<Service>(this.api, SERVICES, ns, { onLifecycle }).pipe(map((event) => ({ resource: 'services' as const, ns, event }))),
-        watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle }).pipe(map((event) => ({ resource: 'slices' as const, ns, event }))),
+        watchResource<Service>(this.api, SERVICES, ns, { onLifecycle }).pipe(
+          map((event) => ({ resource: 'services' as const, ns, event })),
+        ),
+        watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle }).pipe(
+          map((event) => ({ resource: 'slices' as const, ns, event })),
+        ),
       ];
     });
     this.subscription = merge(...streams).subscribe(({ resource, ns, event }) => {
@@ -121,7 +141,13 @@ export class Controller {
       const c = this.index.classificationOf(svc.metadata.namespace ?? '', svc.metadata.name ?? '');
       if (c?.kind === 'unsupported' || c?.kind === 'rejected') {
         this.recorder.record(
-          { kind: 'Service', apiVersion: 'v1', namespace: svc.metadata.namespace ?? '', name: svc.metadata.name ?? '', uid: svc.metadata.uid },
+          {
+            kind: 'Service',
+            apiVersion: 'v1',
+            namespace: svc.metadata.namespace ?? '',
+            name: svc.metadata.name ?? '',
+            uid: svc.metadata.uid,
+          },
           'Warning',
           c.reason,
           c.message,

@@ -182,7 +182,8 @@ export class MemberIndex {
     const members: MemberView[] = [];
     for (const mirror of this.resolve(this.services, this.mirrorsByKey.get(id))) {
       const c = this.mirrorClass.get(ref(mirror));
-      if (c?.kind === 'member') members.push({ member: c.member, service: mirror, slices: this.slicesOfService(key.namespace, c.member.serviceName) });
+      if (c?.kind === 'member')
+        members.push({ member: c.member, service: mirror, slices: this.slicesOfService(key.namespace, c.member.serviceName) });
     }
     const local = this.services.get(key.namespace, key.name);
     if (this.settings.includeLocal && local) {

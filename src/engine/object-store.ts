@@ -67,7 +67,8 @@ export class ObjectStore<T extends KubeObject> {
   recordWrite(object: T): Change<T> | undefined {
     const key = objectKey(object);
     const before = this.objects.get(key);
-    if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion)) return undefined;
+    if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))
+      return undefined;
     this.objects.set(key, object);
     return { before, after: object };
   }

@@ -75,7 +75,8 @@ export class Reconciler {
     if (!plan.desired) this.stats.delete(id);
     else {
       const endpointsByCluster = new Map<string, number>();
-      if (!blocked) for (const g of plan.desired.groups) endpointsByCluster.set(g.cluster, (endpointsByCluster.get(g.cluster) ?? 0) + g.endpoints.size);
+      if (!blocked)
+        for (const g of plan.desired.groups) endpointsByCluster.set(g.cluster, (endpointsByCluster.get(g.cluster) ?? 0) + g.endpoints.size);
       this.stats.set(id, { state: blocked ? 'blocked' : 'published', endpointsByCluster });
     }
     for (const problem of plan.problems) {
@@ -85,8 +86,17 @@ export class Reconciler {
         subject.kind === 'Service'
           ? { kind: 'Service', apiVersion: 'v1', namespace: subject.namespace, name: subject.name, uid: subject.uid }
           : (() => {
-              const on = world.atGlobalName && !blocked ? world.atGlobalName : world.members.find((m) => m.member.origin === 'mirror')?.service;
-              return on ? { kind: 'Service', apiVersion: 'v1', namespace: on.metadata.namespace ?? '', name: on.metadata.name ?? '', uid: on.metadata.uid } : undefined;
+              const on =
+                world.atGlobalName && !blocked ? world.atGlobalName : world.members.find((m) => m.member.origin === 'mirror')?.service;
+              return on
+                ? {
+                    kind: 'Service',
+                    apiVersion: 'v1',
+                    namespace: on.metadata.namespace ?? '',
+                    name: on.metadata.name ?? '',
+                    uid: on.metadata.uid,
+                  }
+                : undefined;
             })();
       if (target) this.recorder.record(target, problem.type, problem.reason, problem.message);
     }

@@ -70,10 +70,13 @@ describe('the keyed work queue', () => {
 
   it('drops queued work and waits for work in flight on shutdown', async () => {
     let finished = 0;
-    const q = new WorkQueue(async () => {
-      await tick(30);
-      finished++;
-    }, { ...options, workers: 1 });
+    const q = new WorkQueue(
+      async () => {
+        await tick(30);
+        finished++;
+      },
+      { ...options, workers: 1 },
+    );
     q.add('a');
     q.add('b');
     await tick(25);

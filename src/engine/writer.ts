@@ -41,7 +41,9 @@ export class PlanWriter {
         this.index.recordDelete(w.kind, w.namespace, w.name, w.uid);
       } else {
         const written =
-          w.verb === 'create' ? await this.api.create<KubeObject>(type, w.object, ours.fieldManager) : await this.api.apply<KubeObject>(type, w.object, ours.fieldManager);
+          w.verb === 'create'
+            ? await this.api.create<KubeObject>(type, w.object, ours.fieldManager)
+            : await this.api.apply<KubeObject>(type, w.object, ours.fieldManager);
         this.index.recordWrite(w.kind, written);
       }
       this.metrics.apiWrites.inc({ verb: w.verb, kind: w.kind, result: 'success' });
@@ -61,8 +63,10 @@ export class PlanWriter {
     const attempt = (w: Write) => this.one(w).catch((err: unknown) => void errors.push(err));
     for (const w of writes.filter((x) => x.kind === 'Service')) await attempt(w);
     const slices = writes.filter((x) => x.kind === 'EndpointSlice');
-    for (let i = 0; i < slices.length; i += SLICE_WRITE_CONCURRENCY) await Promise.all(slices.slice(i, i + SLICE_WRITE_CONCURRENCY).map(attempt));
+    for (let i = 0; i < slices.length; i += SLICE_WRITE_CONCURRENCY)
+      await Promise.all(slices.slice(i, i + SLICE_WRITE_CONCURRENCY).map(attempt));
     if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} writes failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
+    if (errors.length > 1)
+      throw new AggregateError(errors, `${errors.length} writes failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
   }
 }

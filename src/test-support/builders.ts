@@ -30,7 +30,10 @@ export function mirrorService(opts: {
         ...opts.annotations,
       },
     },
-    spec: { clusterIP: opts.headless === false ? '10.96.0.10' : 'None', ports: opts.ports ?? [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
+    spec: {
+      clusterIP: opts.headless === false ? '10.96.0.10' : 'None',
+      ports: opts.ports ?? [{ name: 'pg', protocol: 'TCP', port: 5432 }],
+    },
   };
 }
 
@@ -54,7 +57,10 @@ export function memberSlice(service: Service, endpoints: Endpoint[], opts: { nam
     metadata: {
       name: opts.name ?? `${service.metadata.name}-abcde`,
       namespace: service.metadata.namespace,
-      labels: { 'kubernetes.io/service-name': service.metadata.name!, 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
+      labels: {
+        'kubernetes.io/service-name': service.metadata.name!,
+        'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
+      },
     },
     addressType: opts.addressType ?? 'IPv4',
     ports: (service.spec?.ports ?? []).map((p) => ({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port })),
@@ -64,7 +70,9 @@ export function memberSlice(service: Service, endpoints: Endpoint[], opts: { nam
 
 /** A member view from a Service and its slices, classified the way the engine classifies it. */
 export function view(service: Service, slices: EndpointSlice[], localCluster = 'west'): MemberView {
-  const c = service.metadata.labels?.['mirror.linkerd.io/mirrored-service'] ? classifyMirror(service) : classifyLocal(service, localCluster);
+  const c = service.metadata.labels?.['mirror.linkerd.io/mirrored-service']
+    ? classifyMirror(service)
+    : classifyLocal(service, localCluster);
   if (c.kind !== 'member') throw new Error(`not a member: ${JSON.stringify(c)}`);
   return { member: c.member, service, slices };
 }

@@ -25,7 +25,8 @@ export class FakeNamespace {
         store.delete(w.name);
         if (w.kind === 'Service') {
           // The garbage collector removes slices whose controller owner is gone.
-          for (const [name, s] of this.slices) if (s.metadata.ownerReferences?.some((r) => r.uid === current.metadata.uid)) this.slices.delete(name);
+          for (const [name, s] of this.slices)
+            if (s.metadata.ownerReferences?.some((r) => r.uid === current.metadata.uid)) this.slices.delete(name);
         }
         continue;
       }
@@ -49,7 +50,9 @@ export class FakeNamespace {
       members,
       atGlobalName: this.services.get(globalName),
       ownedSlices: [...this.slices.values()].filter(
-        (s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === ours.sliceManager && s.metadata.labels?.[ours.globalOf] === key.name,
+        (s) =>
+          s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === ours.sliceManager &&
+          s.metadata.labels?.[ours.globalOf] === key.name,
       ),
       sliceNameTaken: (n) => this.slices.has(n),
     };
@@ -61,7 +64,14 @@ export class FakeNamespace {
 }
 
 /** Plans and applies until a plan has no writes (at most `rounds` times); returns the plans made. */
-export function converge(ns: FakeNamespace, plan: (world: GlobalWorld) => GlobalPlan, key: GlobalKey, members: MemberView[], globalName: string, rounds = 4): GlobalPlan[] {
+export function converge(
+  ns: FakeNamespace,
+  plan: (world: GlobalWorld) => GlobalPlan,
+  key: GlobalKey,
+  members: MemberView[],
+  globalName: string,
+  rounds = 4,
+): GlobalPlan[] {
   const plans: GlobalPlan[] = [];
   for (let i = 0; i < rounds; i++) {
     const p = plan(ns.world(key, members, globalName));
