@@ -63,7 +63,7 @@ export function watchResource<T extends KubeObject>(
 
     const listAll = async (): Promise<{ items: T[]; resourceVersion: string }> => {
       const items: T[] = [];
-      for (let token: string | undefined; ; ) {
+      for (let token: string | undefined; ;) {
         const page = await api.list<T>(type, namespace, { labelSelector, limit: pageSize, continue: token });
         items.push(...page.items);
         token = page.continue;

@@ -1,0 +1,123 @@
+import type { EndpointSlice, KubeObject, Service } from '../../src/domain/k8s-types.js';
+import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
+import type { LocalCluster } from '../testbed/cluster.js';
+import { DEPLOYMENTS, PODS, STATEFUL_SETS } from '../testbed/kube.js';
+import type { TestBed } from '../testbed/testbed.js';
+
+export interface Pod extends KubeObject {
+  spec: { hostname?: string; nodeName?: string };
+  status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+const EXPORTED = { 'mirror.linkerd.io/exported': 'true' };
+
+/** A StatefulSet with its headless Service, exported to the other clusters (Linkerd's label). */
+export async function deployStatefulSet(
+  cluster: LocalCluster,
+  namespace: string,
+  name: string,
+  replicas: number,
+  opts: { exported?: boolean } = {},
+): Promise<void> {
+  await cluster.admin.ensureNamespace(namespace);
+  await cluster.admin.apply<Service>(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels: { app: name, ...(opts.exported === false ? {} : EXPORTED) } },
+      spec: { clusterIP: 'None', selector: { app: name }, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
+    },
+    SERVICES,
+  );
+  await cluster.admin.apply(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace },
+      spec: {
+        serviceName: name,
+        replicas,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'db', image: 'postgres:17', ports: [{ name: 'pg', containerPort: 5432 }] }] },
+        },
+      },
+    } as KubeObject,
+    STATEFUL_SETS,
+  );
+}
+
+export async function scaleStatefulSet(cluster: LocalCluster, namespace: string, name: string, replicas: number): Promise<void> {
+  await cluster.admin.patchMerge(STATEFUL_SETS, namespace, name, { spec: { replicas } });
+}
+
+/** A Deployment behind an exported ClusterIP Service (Linkerd mirrors it in gateway mode). */
+export async function deployWeb(cluster: LocalCluster, namespace: string, name: string, replicas: number): Promise<void> {
+  await cluster.admin.ensureNamespace(namespace);
+  await cluster.admin.apply<Service>(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels: { app: name, ...EXPORTED } },
+      spec: { selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }] },
+    },
+    SERVICES,
+  );
+  await cluster.admin.apply(
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'web', image: 'nginx:1', ports: [{ name: 'http', containerPort: 8080 }] }] },
+        },
+      },
+    } as KubeObject,
+    DEPLOYMENTS,
+  );
+}
+
+export async function readyPods(cluster: LocalCluster, namespace: string, app: string): Promise<Pod[]> {
+  const pods = await cluster.admin.list<Pod>(PODS, namespace, `app=${app}`);
+  return pods.filter(
+    (p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata.deletionTimestamp,
+  );
+}
+
+export async function getService(cluster: LocalCluster, namespace: string, name: string): Promise<Service | undefined> {
+  return cluster.admin.get<Service>(SERVICES, namespace, name);
+}
+
+export async function slicesOf(cluster: LocalCluster, namespace: string, service: string): Promise<EndpointSlice[]> {
+  return cluster.admin.list<EndpointSlice>(ENDPOINT_SLICES, namespace, `kubernetes.io/service-name=${service}`);
+}
+
+/**
+ * What a viewer cluster should see for a StatefulSet exported from several clusters, worked out
+ * without globalsvc: its own pods' IPs, and for every other cluster's pod `<pod>` the ClusterIP of
+ * the endpoint mirror `<pod>-<cluster>` Linkerd created in the viewer.
+ */
+export async function expectedAddresses(bed: TestBed, viewer: string, namespace: string, app: string): Promise<Map<string, string>> {
+  const byHostname = new Map<string, string>();
+  for (const cluster of bed.clusters.values()) {
+    for (const pod of await readyPods(cluster, namespace, app)) {
+      const hostname = `${pod.metadata.name}-${cluster.name}`;
+      if (cluster.name === viewer) byHostname.set(hostname, pod.status!.podIP!);
+      else {
+        const mirror = await getService(bed.cluster(viewer), namespace, hostname);
+        if (mirror?.spec?.clusterIP) byHostname.set(hostname, mirror.spec.clusterIP);
+      }
+    }
+  }
+  return byHostname;
+}
+
+export const fqdn = (name: string, namespace: string) => `${name}.${namespace}.svc.cluster.local`;
+
+export const sorted = (values: Iterable<string>) => [...values].sort();

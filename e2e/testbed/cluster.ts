@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Binaries } from './binaries.js';
+import { repoRoot } from './binaries.js';
+import { Admin } from './kube.js';
+import { waitFor } from './processes.js';
+
+const run = promisify(execFile);
+
+export interface ClusterSpec {
+  /** The cluster's name in the links (west, east, north). */
+  name: string;
+  /** Pods of this cluster get addresses from here, so every cluster's pod IPs differ. */
+  podCidr: string;
+}
+
+/**
+ * One Kubernetes cluster made of upstream binaries on 127.0.0.1, created by kwokctl's binary
+ * runtime from hack/kwokctl-config.yaml (etcd, kube-apiserver, the kube-controller-manager
+ * controllers we rely on, kube-scheduler, and kwok making pods of fake nodes run and get ready).
+ */
+export class LocalCluster {
+  readonly admin: Admin;
+
+  private constructor(
+    readonly spec: ClusterSpec,
+    readonly kwokName: string,
+    readonly kubeconfig: string,
+    readonly server: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly binaries: Binaries,
+  ) {
+    this.admin = new Admin(kubeconfig);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  static kwokEnv(workdir: string): NodeJS.ProcessEnv {
+    return { ...process.env, KWOK_WORKDIR: workdir };
+  }
+
+  static async create(spec: ClusterSpec, kwokName: string, workdir: string, binaries: Binaries): Promise<LocalCluster> {
+    const env = LocalCluster.kwokEnv(workdir);
+    const config = join(repoRoot, 'hack/kwokctl-config.yaml');
+    await run(
+      binaries.kwokctl,
+      [
+        'create',
+        'cluster',
+        '--name',
+        kwokName,
+        '--config',
+        config,
+        '--kubeconfig',
+        '',
+        '--kube-apiserver-binary',
+        binaries.kubeApiserver,
+        '--kube-controller-manager-binary',
+        binaries.kubeControllerManager,
+        '--kube-scheduler-binary',
+        binaries.kubeScheduler,
+        '--etcd-binary',
+        binaries.etcd,
+        '--kwok-controller-binary',
+        binaries.kwok,
+        // This cluster's pod range, so that pod IPs differ from cluster to cluster.
+        '--extra-args',
+        `kwok-controller=cidr=${spec.podCidr}`,
+        '--wait',
+        '120s',
+      ],
+      { env, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const kubeconfig = join(workdir, 'clusters', kwokName, 'kubeconfig.yaml');
+    const server = /server: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
+    const cluster = new LocalCluster(spec, kwokName, kubeconfig, server, env, binaries);
+    await cluster.addNode(`${spec.name}-node-0`);
+    return cluster;
+  }
+
+  /** A fake node kwok keeps Ready and runs pods on. */
+  async addNode(name: string): Promise<void> {
+    await this.admin.create({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+      },
+      spec: { podCIDR: this.spec.podCidr },
+      status: {
+        allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
+        capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
+      },
+    } as never);
+    await waitFor(`node ${name} ready`, async () => {
+      const node = await this.admin.get<{ metadata: object; status?: { conditions?: { type: string; status: string }[] } }>(
+        { kind: 'Node', apiPath: '/api/v1', plural: 'nodes' },
+        undefined,
+        name,
+      );
+      return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    });
+  }
+
+  /** The cluster's own processes (kwokctl's pid files), e.g. to stop its kube-apiserver. */
+  async kwokctl(...args: string[]): Promise<string> {
+    const { stdout } = await run(this.binaries.kwokctl, ['--name', this.kwokName, ...args], { env: this.env, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  }
+
+  async delete(): Promise<void> {
+    await this.kwokctl('delete', 'cluster');
+  }
+
+  static async deleteByName(binaries: Binaries, workdir: string, kwokName: string): Promise<void> {
+    await run(binaries.kwokctl, ['--name', kwokName, 'delete', 'cluster'], { env: LocalCluster.kwokEnv(workdir) });
+  }
+
+  static async existing(binaries: Binaries, workdir: string): Promise<string[]> {
+    const { stdout } = await run(binaries.kwokctl, ['get', 'clusters'], { env: LocalCluster.kwokEnv(workdir) });
+    return stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAllYaml } from '@kubernetes/client-node';
+import type { KubeObject } from '../../src/domain/k8s-types.js';
+import { repoRoot } from './binaries.js';
+import type { LocalCluster } from './cluster.js';
+import { CRDS, LINKS } from './kube.js';
+import type { ProcessGroup } from './processes.js';
+import { waitFor } from './processes.js';
+import { freePort } from './ports.js';
+
+export const LINK_NAMESPACE = 'linkerd-multicluster';
+/** Never contacted: the Links have no probe path, so no gateway is ever dialled. */
+const GATEWAY_ADDRESS = '192.0.2.10';
+const GATEWAY_PORT = '4143';
+
+export function crd(file: string): KubeObject {
+  return loadAllYaml(readFileSync(join(repoRoot, 'e2e/crds', file), 'utf8'))[0] as KubeObject;
+}
+
+export async function installLinkCrd(cluster: LocalCluster): Promise<void> {
+  await cluster.admin.apply(crd('linkerd-b24cd40-links.yaml'), CRDS);
+  await waitFor(`Link CRD in ${cluster.name}`, async () => {
+    try {
+      await cluster.admin.list(LINKS, LINK_NAMESPACE);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const processName = (source: LocalCluster, target: LocalCluster) => `service-mirror-${source.name}-${target.name}`;
+
+/**
+ * Links `source` to `target` the way `linkerd multicluster link` does: a kubeconfig Secret and a
+ * Link in `source`, and one real service-mirror process (headless services enabled) that mirrors
+ * `target`'s exported Services into `source`.
+ */
+export async function link(procs: ProcessGroup, serviceMirror: string, source: LocalCluster, target: LocalCluster): Promise<void> {
+  await source.admin.ensureNamespace(LINK_NAMESPACE);
+  const secretName = `cluster-credentials-${target.name}`;
+  await source.admin.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'mirror.linkerd.io/remote-kubeconfig',
+    metadata: { name: secretName, namespace: LINK_NAMESPACE },
+    data: {
+      kubeconfig: Buffer.from(
+        readFileSync(target.kubeconfig, 'utf8').replace(
+          /(certificate-authority|client-certificate|client-key): (\S+)/g,
+          (_m, k: string, path: string) => `${k}-data: ${readFileSync(path).toString('base64')}`,
+        ),
+      ).toString('base64'),
+    },
+  } as KubeObject);
+  await source.admin.apply({
+    apiVersion: 'multicluster.linkerd.io/v1alpha3',
+    kind: 'Link',
+    metadata: { name: target.name, namespace: LINK_NAMESPACE },
+    spec: {
+      targetClusterName: target.name,
+      targetClusterDomain: 'cluster.local',
+      targetClusterLinkerdNamespace: 'linkerd',
+      clusterCredentialsSecret: secretName,
+      gatewayAddress: GATEWAY_ADDRESS,
+      gatewayPort: GATEWAY_PORT,
+      gatewayIdentity: 'linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local',
+      probeSpec: { port: '4191' },
+      selector: { matchLabels: { 'mirror.linkerd.io/exported': 'true' } },
+      remoteDiscoverySelector: { matchLabels: { 'mirror.linkerd.io/exported': 'remote-discovery' } },
+      federatedServiceSelector: { matchLabels: { 'mirror.linkerd.io/federated': 'member' } },
+    },
+  } as KubeObject);
+  await startMirror(procs, serviceMirror, source, target);
+}
+
+export async function startMirror(procs: ProcessGroup, serviceMirror: string, source: LocalCluster, target: LocalCluster): Promise<void> {
+  const port = await freePort();
+  procs.start(
+    processName(source, target),
+    serviceMirror,
+    [
+      `-kubeconfig=${source.kubeconfig}`,
+      `-namespace=${LINK_NAMESPACE}`,
+      '-enable-headless-services',
+      `-metrics-addr=127.0.0.1:${port}`,
+      target.name,
+    ],
+    { HOSTNAME: `service-mirror-${target.name}` },
+  );
+}
+
+export async function stopMirror(procs: ProcessGroup, source: LocalCluster, target: LocalCluster): Promise<void> {
+  await procs.stop(processName(source, target));
+}
+
+/**
+ * Unlinks like `linkerd multicluster unlink`: stops the mirror, deletes the Link and its Secret,
+ * and removes what the mirror wrote for that cluster (Linkerd's unlink deletes them too).
+ */
+export async function unlink(procs: ProcessGroup, source: LocalCluster, target: LocalCluster): Promise<void> {
+  await stopMirror(procs, source, target);
+  await source.admin.delete(LINKS, LINK_NAMESPACE, target.name);
+  await source.admin.delete(
+    { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' },
+    LINK_NAMESPACE,
+    `cluster-credentials-${target.name}`,
+  );
+  const mirrored = await source.admin.list<KubeObject>(
+    { kind: 'Service', apiPath: '/api/v1', plural: 'services' },
+    undefined,
+    `mirror.linkerd.io/cluster-name=${target.name}`,
+  );
+  for (const svc of mirrored)
+    await source.admin.delete({ kind: 'Service', apiPath: '/api/v1', plural: 'services' }, svc.metadata.namespace, svc.metadata.name!);
+}

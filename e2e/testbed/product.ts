@@ -1,0 +1,136 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAllYaml } from '@kubernetes/client-node';
+import type { KubeObject } from '../../src/domain/k8s-types.js';
+import { repoRoot } from './binaries.js';
+import type { LocalCluster } from './cluster.js';
+import type { ProcessGroup } from './processes.js';
+import { waitFor } from './processes.js';
+import { freePort } from './ports.js';
+
+const PRODUCT_NAMESPACE = 'globalsvc';
+const SERVICE_ACCOUNT = 'globalsvc';
+
+/** The RBAC the product ships, applied from manifests/base as it is. */
+function shippedRbac(): KubeObject[] {
+  return ['namespace.yaml', 'serviceaccount.yaml', 'clusterrole.yaml', 'clusterrolebinding.yaml'].flatMap(
+    (f) => loadAllYaml(readFileSync(join(repoRoot, 'manifests/base', f), 'utf8')) as KubeObject[],
+  );
+}
+
+/**
+ * A kubeconfig that authenticates as the product's ServiceAccount (a TokenRequest token), so the
+ * product runs with exactly the shipped permissions, never as admin.
+ */
+async function serviceAccountKubeconfig(cluster: LocalCluster, dir: string): Promise<string> {
+  for (const obj of shippedRbac()) await cluster.admin.apply(obj);
+  const request = await cluster.admin.api.request<{ status: { token: string } }>(
+    'create',
+    { kind: 'TokenRequest', apiPath: '/api/v1', plural: 'serviceaccounts' },
+    'POST',
+    `/api/v1/namespaces/${PRODUCT_NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`,
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } } },
+  );
+  const admin = readFileSync(cluster.kubeconfig, 'utf8');
+  const ca = /certificate-authority: (\S+)/.exec(admin)?.[1];
+  const path = join(dir, `globalsvc-${cluster.name}.kubeconfig`);
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: ${cluster.name}`,
+      '  cluster:',
+      `    server: ${cluster.server}`,
+      `    certificate-authority: ${ca}`,
+      'users:',
+      '- name: globalsvc',
+      '  user:',
+      `    token: ${request.status.token}`,
+      'contexts:',
+      `- name: ${cluster.name}`,
+      '  context:',
+      `    cluster: ${cluster.name}`,
+      '    user: globalsvc',
+      `current-context: ${cluster.name}`,
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+export interface ProductInstance {
+  cluster: string;
+  metricsPort: number;
+  healthPort: number;
+  kubeconfig: string;
+  args: string[];
+}
+
+/** Runs the built CLI (`node dist/src/cli/main.js run`), exactly as the container does. */
+export class Product {
+  private readonly instances = new Map<string, ProductInstance>();
+
+  constructor(
+    private readonly procs: ProcessGroup,
+    private readonly dir: string,
+  ) {}
+
+  instance(cluster: string): ProductInstance {
+    const i = this.instances.get(cluster);
+    if (!i) throw new Error(`globalsvc is not set up in ${cluster}`);
+    return i;
+  }
+
+  async install(cluster: LocalCluster, extraArgs: string[] = []): Promise<ProductInstance> {
+    const kubeconfig = await serviceAccountKubeconfig(cluster, this.dir);
+    const instance = { cluster: cluster.name, metricsPort: await freePort(), healthPort: await freePort(), kubeconfig, args: extraArgs };
+    this.instances.set(cluster.name, instance);
+    await this.start(cluster.name);
+    return instance;
+  }
+
+  /** Starts (or restarts) the product of a cluster with the arguments it was installed with. */
+  async start(cluster: string): Promise<void> {
+    const i = this.instance(cluster);
+    this.procs.start(`globalsvc-${cluster}`, process.execPath, [
+      join(repoRoot, 'dist/src/cli/main.js'),
+      'run',
+      `--cluster-name=${cluster}`,
+      `--kubeconfig=${i.kubeconfig}`,
+      `--metrics-addr=127.0.0.1:${i.metricsPort}`,
+      `--health-addr=127.0.0.1:${i.healthPort}`,
+      '--log-level=debug',
+      ...i.args,
+    ]);
+    await waitFor(`globalsvc in ${cluster} ready`, async () => (await fetch(`http://127.0.0.1:${i.healthPort}/readyz`)).ok, 60_000);
+  }
+
+  async stop(cluster: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return this.procs.stop(`globalsvc-${cluster}`, signal);
+  }
+
+  running(cluster: string): boolean {
+    return this.procs.has(`globalsvc-${cluster}`);
+  }
+
+  async metrics(cluster: string): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.instance(cluster).metricsPort}/metrics`)).text();
+  }
+
+  /** Sum of a metric's samples whose labels contain every `labels` pair. */
+  async metric(cluster: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+    let sum = 0;
+    for (const line of (await this.metrics(cluster)).split('\n')) {
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  }
+
+  logFile(cluster: string): string {
+    return this.procs.logFile(`globalsvc-${cluster}`);
+  }
+}

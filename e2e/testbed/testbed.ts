@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Binaries } from './binaries.js';
+import { binaryPaths, ensureBinaries, repoRoot, testbedDir } from './binaries.js';
+import { LocalCluster, type ClusterSpec } from './cluster.js';
+import { ClusterDns } from './dns.js';
+import { installLinkCrd, link } from './links.js';
+import { MemorySampler } from './memory.js';
+import { ProcessGroup } from './processes.js';
+import { freePort } from './ports.js';
+import { Product } from './product.js';
+
+export const DEFAULT_CLUSTERS: ClusterSpec[] = [
+  { name: 'west', podCidr: '10.1.0.0/16' },
+  { name: 'east', podCidr: '10.2.0.0/16' },
+  { name: 'north', podCidr: '10.3.0.0/16' },
+];
+
+export interface TestBedOptions {
+  /** Names the test bed's folder and its kwok clusters (gs-<name>-<cluster>). */
+  name: string;
+  clusters?: ClusterSpec[];
+  /** Arguments added to every product process. */
+  productArgs?: string[];
+  log?: (line: string) => void;
+}
+
+const kwokName = (bed: string, cluster: string) => `gs-${bed}-${cluster}`;
+
+/**
+ * N clusters on 127.0.0.1, each with CoreDNS, every one linked to every other by a real Linkerd
+ * service mirror, and globalsvc running in each as its own ServiceAccount.
+ */
+export class TestBed {
+  readonly clusters = new Map<string, LocalCluster>();
+  readonly dns = new Map<string, ClusterDns>();
+  readonly procs: ProcessGroup;
+  readonly product: Product;
+  readonly memory: MemorySampler;
+  readonly timings: Record<string, number> = {};
+
+  private constructor(
+    readonly options: TestBedOptions,
+    readonly dir: string,
+    readonly binaries: Binaries,
+  ) {
+    this.procs = new ProcessGroup(dir);
+    this.product = new Product(this.procs, dir);
+    this.memory = new MemorySampler(
+      [dir, binaries.coredns, binaries.serviceMirror, join(repoRoot, 'dist/src/cli/main.js')],
+      2_000,
+      (peak) => writeFileSync(join(dir, 'stats.json'), JSON.stringify({ peakMemoryBytes: peak, timings: this.timings })),
+    );
+  }
+
+  cluster(name: string): LocalCluster {
+    const c = this.clusters.get(name);
+    if (!c) throw new Error(`no cluster ${name} in the test bed`);
+    return c;
+  }
+
+  dnsOf(name: string): ClusterDns {
+    const d = this.dns.get(name);
+    if (!d) throw new Error(`no DNS for cluster ${name}`);
+    return d;
+  }
+
+  /** Removes what an interrupted earlier run of the same test bed left: processes and clusters. */
+  static cleanLeftovers(name: string, binaries = binaryPaths()): void {
+    const dir = testbedDir(name);
+    if (!existsSync(dir)) return;
+    ProcessGroup.killLeftovers(dir);
+    if (existsSync(join(dir, 'clusters'))) {
+      for (const c of execFileSync(binaries.kwokctl, ['get', 'clusters'], { env: LocalCluster.kwokEnv(dir), encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)) {
+        execFileSync(binaries.kwokctl, ['--name', c.trim(), 'delete', 'cluster'], { env: LocalCluster.kwokEnv(dir), stdio: 'ignore' });
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  static async up(options: TestBedOptions): Promise<TestBed> {
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const binaries = ensureBinaries();
+    TestBed.cleanLeftovers(options.name, binaries);
+    const dir = testbedDir(options.name);
+    mkdirSync(dir, { recursive: true });
+    const bed = new TestBed(options, dir, binaries);
+    bed.installExitHandlers();
+    const specs = options.clusters ?? DEFAULT_CLUSTERS;
+    const time = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+      const started = Date.now();
+      const result = await f();
+      bed.timings[what] = Date.now() - started;
+      log(`test bed: ${what} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return result;
+    };
+
+    await time(`${specs.length} clusters`, async () => {
+      const created = await Promise.all(specs.map((s) => LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries)));
+      for (const c of created) bed.clusters.set(c.name, c);
+    });
+    await time('CoreDNS and Link CRDs', async () => {
+      for (const c of bed.clusters.values()) {
+        await installLinkCrd(c);
+        bed.dns.set(c.name, await ClusterDns.start(bed.procs, dir, binaries.coredns, c.name, c.kubeconfig, await freePort()));
+      }
+    });
+    await time('links and service mirrors', async () => {
+      for (const source of bed.clusters.values())
+        for (const target of bed.clusters.values()) if (source !== target) await link(bed.procs, binaries.serviceMirror, source, target);
+    });
+    await time('globalsvc in every cluster', async () => {
+      for (const c of bed.clusters.values()) await bed.product.install(c, options.productArgs ?? []);
+    });
+    return bed;
+  }
+
+  private exitHandler = () => this.killNow();
+
+  private installExitHandlers(): void {
+    process.once('exit', this.exitHandler);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.killNow();
+        process.exit(130);
+      });
+    }
+  }
+
+  /** Synchronous teardown for exit paths: kill every process, delete every cluster. */
+  killNow(): void {
+    this.procs.killAllNow();
+    for (const c of this.clusters.values()) {
+      try {
+        execFileSync(this.binaries.kwokctl, ['--name', c.kwokName, 'delete', 'cluster'], {
+          env: LocalCluster.kwokEnv(this.dir),
+          stdio: 'ignore',
+        });
+      } catch {
+        // best effort on the way out
+      }
+    }
+    this.clusters.clear();
+  }
+
+  async down(): Promise<void> {
+    this.memory.stop();
+    await this.procs.stopAll();
+    await Promise.all([...this.clusters.values()].map((c) => c.delete()));
+    this.clusters.clear();
+    process.removeListener('exit', this.exitHandler);
+  }
+}
