@@ -14,6 +14,8 @@ export interface ClusterSpec {
   name: string;
   /** Pods of this cluster get addresses from here, so every cluster's pod IPs differ. */
   podCidr: string;
+  /** The address its Links advertise for its gateway (TEST-NET, never dialled: no probe path). */
+  gatewayAddress: string;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadAllYaml } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
-import { repoRoot } from './binaries.js';
+import { repoRoot, type serviceMirrorCommand } from './binaries.js';
+
+export type MirrorCommand = ReturnType<typeof serviceMirrorCommand>;
 import type { LocalCluster } from './cluster.js';
 import { CRDS, LINKS } from './kube.js';
 import type { ProcessGroup } from './processes.js';
@@ -10,12 +12,10 @@ import { waitFor } from './processes.js';
 import { freePort } from './ports.js';
 
 export const LINK_NAMESPACE = 'linkerd-multicluster';
-/** Never contacted: the Links have no probe path, so no gateway is ever dialled. */
-const GATEWAY_ADDRESS = '192.0.2.10';
-const GATEWAY_PORT = '4143';
+export const GATEWAY_PORT = 4143;
 
 export function crd(file: string): KubeObject {
-  return loadAllYaml(readFileSync(join(repoRoot, 'e2e/crds', file), 'utf8'))[0] as KubeObject;
+  return parseAllDocuments(readFileSync(join(repoRoot, 'e2e/crds', file), 'utf8'))[0]!.toJS() as KubeObject;
 }
 
 export async function installLinkCrd(cluster: LocalCluster): Promise<void> {
@@ -37,7 +37,7 @@ const processName = (source: LocalCluster, target: LocalCluster) => `service-mir
  * Link in `source`, and one real service-mirror process (headless services enabled) that mirrors
  * `target`'s exported Services into `source`.
  */
-export async function link(procs: ProcessGroup, serviceMirror: string, source: LocalCluster, target: LocalCluster): Promise<void> {
+export async function link(procs: ProcessGroup, mirror: MirrorCommand, source: LocalCluster, target: LocalCluster): Promise<void> {
   await source.admin.ensureNamespace(LINK_NAMESPACE);
   const secretName = `cluster-credentials-${target.name}`;
   await source.admin.apply({
@@ -63,8 +63,9 @@ export async function link(procs: ProcessGroup, serviceMirror: string, source: L
       targetClusterDomain: 'cluster.local',
       targetClusterLinkerdNamespace: 'linkerd',
       clusterCredentialsSecret: secretName,
-      gatewayAddress: GATEWAY_ADDRESS,
-      gatewayPort: GATEWAY_PORT,
+      // Never dialled: without probeSpec.path the mirror runs no gateway probe.
+      gatewayAddress: target.spec.gatewayAddress,
+      gatewayPort: String(GATEWAY_PORT),
       gatewayIdentity: 'linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local',
       probeSpec: { port: '4191' },
       selector: { matchLabels: { 'mirror.linkerd.io/exported': 'true' } },
@@ -72,15 +73,17 @@ export async function link(procs: ProcessGroup, serviceMirror: string, source: L
       federatedServiceSelector: { matchLabels: { 'mirror.linkerd.io/federated': 'member' } },
     },
   } as KubeObject);
-  await startMirror(procs, serviceMirror, source, target);
+  await startMirror(procs, mirror, source, target);
 }
 
-export async function startMirror(procs: ProcessGroup, serviceMirror: string, source: LocalCluster, target: LocalCluster): Promise<void> {
+export async function startMirror(procs: ProcessGroup, mirror: MirrorCommand, source: LocalCluster, target: LocalCluster): Promise<void> {
   const port = await freePort();
   procs.start(
     processName(source, target),
-    serviceMirror,
+    mirror.command,
     [
+      ...mirror.args,
+
       `-kubeconfig=${source.kubeconfig}`,
       `-namespace=${LINK_NAMESPACE}`,
       '-enable-headless-services',

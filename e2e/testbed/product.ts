@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadAllYaml } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot } from './binaries.js';
 import type { LocalCluster } from './cluster.js';
@@ -13,8 +13,8 @@ const SERVICE_ACCOUNT = 'globalsvc';
 
 /** The RBAC the product ships, applied from manifests/base as it is. */
 function shippedRbac(): KubeObject[] {
-  return ['namespace.yaml', 'serviceaccount.yaml', 'clusterrole.yaml', 'clusterrolebinding.yaml'].flatMap(
-    (f) => loadAllYaml(readFileSync(join(repoRoot, 'manifests/base', f), 'utf8')) as KubeObject[],
+  return ['namespace.yaml', 'serviceaccount.yaml', 'clusterrole.yaml', 'clusterrolebinding.yaml'].flatMap((f) =>
+    parseAllDocuments(readFileSync(join(repoRoot, 'manifests/base', f), 'utf8')).map((d) => d.toJS() as KubeObject),
   );
 }
 

@@ -2,19 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Binaries } from './binaries.js';
-import { binaryPaths, ensureBinaries, repoRoot, testbedDir } from './binaries.js';
+import { binaryPaths, ensureBinaries, repoRoot, serviceMirrorCommand, testbedDir } from './binaries.js';
 import { LocalCluster, type ClusterSpec } from './cluster.js';
 import { ClusterDns } from './dns.js';
-import { installLinkCrd, link } from './links.js';
+import { installLinkCrd, link, type MirrorCommand } from './links.js';
 import { MemorySampler } from './memory.js';
 import { ProcessGroup } from './processes.js';
 import { freePort } from './ports.js';
 import { Product } from './product.js';
 
 export const DEFAULT_CLUSTERS: ClusterSpec[] = [
-  { name: 'west', podCidr: '10.1.0.0/16' },
-  { name: 'east', podCidr: '10.2.0.0/16' },
-  { name: 'north', podCidr: '10.3.0.0/16' },
+  { name: 'west', podCidr: '10.1.0.0/16', gatewayAddress: '192.0.2.1' },
+  { name: 'east', podCidr: '10.2.0.0/16', gatewayAddress: '192.0.2.2' },
+  { name: 'north', podCidr: '10.3.0.0/16', gatewayAddress: '192.0.2.3' },
 ];
 
 export interface TestBedOptions {
@@ -39,6 +39,7 @@ export class TestBed {
   readonly product: Product;
   readonly memory: MemorySampler;
   readonly timings: Record<string, number> = {};
+  readonly mirror: MirrorCommand;
 
   private constructor(
     readonly options: TestBedOptions,
@@ -46,9 +47,16 @@ export class TestBed {
     readonly binaries: Binaries,
   ) {
     this.procs = new ProcessGroup(dir);
+    this.mirror = serviceMirrorCommand(binaries);
     this.product = new Product(this.procs, dir);
     this.memory = new MemorySampler(
-      [dir, binaries.coredns, binaries.serviceMirror, join(repoRoot, 'dist/src/cli/main.js')],
+      [
+        dir,
+        binaries.coredns,
+        binaries.serviceMirror,
+        join(repoRoot, 'dist/src/cli/main.js'),
+        join(repoRoot, 'dist/e2e/linkmirror/main.js'),
+      ],
       2_000,
       (peak) => writeFileSync(join(dir, 'stats.json'), JSON.stringify({ peakMemoryBytes: peak, timings: this.timings })),
     );
@@ -99,8 +107,9 @@ export class TestBed {
     };
 
     await time(`${specs.length} clusters`, async () => {
-      const created = await Promise.all(specs.map((s) => LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries)));
-      for (const c of created) bed.clusters.set(c.name, c);
+      // One after another: concurrent kwokctl creations in one work dir wait on each other for
+      // minutes and can end with a cluster whose serving certificate its kubeconfig does not trust.
+      for (const s of specs) bed.clusters.set(s.name, await LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries));
     });
     await time('CoreDNS and Link CRDs', async () => {
       for (const c of bed.clusters.values()) {
@@ -108,9 +117,14 @@ export class TestBed {
         bed.dns.set(c.name, await ClusterDns.start(bed.procs, dir, binaries.coredns, c.name, c.kubeconfig, await freePort()));
       }
     });
+    if (bed.mirror.kind === 'emulated') {
+      log(
+        "test bed: service mirrors are e2e/linkmirror, a stand-in for Linkerd's (no linkerd2 with headless mirroring is buildable from the module proxy here)",
+      );
+    }
     await time('links and service mirrors', async () => {
       for (const source of bed.clusters.values())
-        for (const target of bed.clusters.values()) if (source !== target) await link(bed.procs, binaries.serviceMirror, source, target);
+        for (const target of bed.clusters.values()) if (source !== target) await link(bed.procs, bed.mirror, source, target);
     });
     await time('globalsvc in every cluster', async () => {
       for (const c of bed.clusters.values()) await bed.product.install(c, options.productArgs ?? []);

@@ -1,0 +1,65 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/domain/k8s-types.js';
+import { SERVICES } from '../../src/cluster/kube-api.js';
+import { testBed } from '../support/bed.js';
+import { deployStatefulSet, getService, slicesOf } from '../support/workloads.js';
+import { CORE_EVENTS } from '../testbed/kube.js';
+import { waitFor } from '../testbed/processes.js';
+import type { TestBed } from '../testbed/testbed.js';
+
+const NS = 'squat';
+
+interface CoreEvent {
+  metadata: { name: string };
+  type: string;
+  reason: string;
+  message?: string;
+  note?: string;
+  involvedObject: { kind: string; name: string };
+}
+
+describe('a Service of the global name that someone else owns', () => {
+  let bed: TestBed;
+  let before: Service;
+
+  beforeAll(async () => {
+    bed = await testBed();
+    const west = bed.cluster('west');
+    await west.admin.ensureNamespace(NS);
+    before = await west.admin.apply<Service>(
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'cache-global', namespace: NS, labels: { team: 'payments' } },
+        spec: { selector: { app: 'legacy-cache' }, ports: [{ name: 'redis', port: 6379 }] },
+      },
+      SERVICES,
+    );
+    await deployStatefulSet(bed.cluster('east'), NS, 'cache', 2);
+  });
+
+  it('is left untouched, and a Warning event on it says why', async () => {
+    const west = bed.cluster('west');
+    const event = await waitFor(
+      'a GlobalNameTaken event on squat/cache-global',
+      async () => {
+        const events = await west.admin.list<CoreEvent & { metadata: object }>(CORE_EVENTS, NS);
+        return events.find((e) => e.involvedObject.name === 'cache-global' && e.reason === 'GlobalNameTaken');
+      },
+      120_000,
+    );
+    expect(event.type).toBe('Warning');
+    expect(event.message ?? event.note).toMatch(/squat\/cache-global exists and is not managed by globalsvc/);
+    const after = await getService(west, NS, 'cache-global');
+    expect(after!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(after!.spec).toEqual(before.spec);
+    expect(await slicesOf(west, NS, 'cache-global')).toEqual([]);
+    expect(await bed.product.metric('west', 'globalsvc_globals', { state: 'blocked' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not stop the same global in the clusters where the name is free', async () => {
+    const north = bed.cluster('north');
+    await waitFor('cache-global in north', async () => (await slicesOf(north, NS, 'cache-global')).length === 1, 120_000);
+    expect((await getService(north, NS, 'cache-global'))!.metadata.labels!['app.kubernetes.io/managed-by']).toBe('globalsvc');
+  });
+});

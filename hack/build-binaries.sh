@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Builds the e2e test bed's upstream binaries from Go modules, pinned in hack/versions.env, each from
+# its wrapper module in hack/go/<component>/ (go.mod + go.sum fix every dependency).
+#
+# Layout (outside the repository, so a fresh clone or another worktree reuses the binaries):
+#   $GLOBALSVC_CACHE/bin/kubernetes-$K8S_VERSION/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
+#   $GLOBALSVC_CACHE/bin/etcd-$ETCD_VERSION/etcd
+#   $GLOBALSVC_CACHE/bin/kwok-$KWOK_VERSION/{kwok,kwokctl}
+#   $GLOBALSVC_CACHE/bin/coredns-$COREDNS_VERSION/coredns
+#   $GLOBALSVC_CACHE/bin/linkerd-$LINKERD_VERSION/service-mirror
+# GLOBALSVC_CACHE defaults to ~/.cache/globalsvc. hack/bin-paths.sh exports these paths.
+#
+# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|linkerd]...
+#   (default: kubernetes etcd kwok coredns; linkerd is opt-in, see LINKERD_VERSION in versions.env)
+# Idempotent: a component whose folder already holds all its binaries is skipped. A component is built
+# into a temporary folder beside its final one and renamed into place, so a killed build leaves nothing
+# half-done behind. Components build one after another with `go build -p 2` (2 cores; the Kubernetes
+# build alone peaks at a few GiB).
+set -euo pipefail
+
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bin-paths.sh
+. "$HACK/bin-paths.sh"
+
+export CGO_ENABLED="${CGO_ENABLED:-0}"
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+GO_BUILD=(go build -p 2 -trimpath)
+
+ALL=(kubernetes etcd kwok coredns linkerd)
+DEFAULT=(kubernetes etcd kwok coredns)
+if [ $# -gt 0 ]; then COMPONENTS=("$@"); else COMPONENTS=("${DEFAULT[@]}"); fi
+
+log() { echo "[build-binaries $(date +%H:%M:%S)] $*"; }
+
+# check_pin <module dir> <module path> <version>: the wrapper's go.mod must require what versions.env says.
+check_pin() {
+  local have
+  have="$(cd "$HACK/go/$1" && go list -m -f '{{.Version}}' "$2")"
+  if [ "$have" != "$3" ]; then
+    echo "hack/go/$1/go.mod requires $2 $have but hack/versions.env says $3" >&2
+    exit 1
+  fi
+}
+
+# build_component <name> <final dir> <binaries...> -- <build function>
+build_component() {
+  local name="$1" dir="$2"; shift 2
+  local bins=()
+  while [ "$1" != "--" ]; do bins+=("$1"); shift; done
+  shift
+  local fn="$1" missing=0 b
+  for b in "${bins[@]}"; do [ -x "$dir/$b" ] || missing=1; done
+  if [ "$missing" = 0 ]; then
+    log "$name: up to date in $dir"
+    return
+  fi
+  mkdir -p "$GLOBALSVC_BIN_ROOT"
+  local tmp start
+  tmp="$(mktemp -d "$GLOBALSVC_BIN_ROOT/.tmp-$(basename "$dir").XXXXXX")"
+  chmod 755 "$tmp"
+  start=$(date +%s)
+  log "$name: building ${bins[*]} into $dir"
+  if ! "$fn" "$tmp"; then
+    rm -rf "$tmp"
+    log "$name: FAILED after $(( $(date +%s) - start ))s"
+    exit 1
+  fi
+  for b in "${bins[@]}"; do
+    [ -x "$tmp/$b" ] || { echo "$name: build did not produce $b" >&2; rm -rf "$tmp"; exit 1; }
+  done
+  rm -rf "$dir"
+  mv -T "$tmp" "$dir"
+  log "$name: done in $(( $(date +%s) - start ))s"
+}
+
+build_kubernetes() {
+  check_pin kubernetes k8s.io/kubernetes "v$K8S_VERSION"
+  local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version
+  (cd "$HACK/go/kubernetes" && "${GO_BUILD[@]}" -o "$1/" \
+    -ldflags "-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl)
+}
+
+build_etcd() {
+  check_pin etcd go.etcd.io/etcd/server/v3 "v$ETCD_VERSION"
+  # go.etcd.io/etcd/server/v3 is etcd's own main package (it calls etcdmain.Main(os.Args)).
+  (cd "$HACK/go/etcd" && "${GO_BUILD[@]}" -o "$1/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
+}
+
+build_kwok() {
+  check_pin kwok sigs.k8s.io/kwok "v$KWOK_VERSION"
+  # consts.KubeVersion is kwokctl's default --kube-version; make it the Kubernetes we build.
+  local pkg=sigs.k8s.io/kwok/pkg/consts
+  (cd "$HACK/go/kwok" && "${GO_BUILD[@]}" -o "$1/" \
+    -ldflags "-s -w -X $pkg.Version=$KWOK_VERSION -X $pkg.KubeVersion=$K8S_VERSION" \
+    sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+}
+
+build_coredns() {
+  check_pin coredns github.com/coredns/coredns "v$COREDNS_VERSION"
+  (cd "$HACK/go/coredns" && "${GO_BUILD[@]}" -o "$1/coredns" -ldflags "-s -w" github.com/coredns/coredns)
+}
+
+build_linkerd() {
+  check_pin linkerd github.com/linkerd/linkerd2 "$LINKERD_VERSION"
+  # hack/go/linkerd is a main package calling multicluster/cmd/service-mirror's Main(args).
+  (cd "$HACK/go/linkerd" && "${GO_BUILD[@]}" -o "$1/service-mirror" -ldflags "-s -w" .)
+}
+
+total_start=$(date +%s)
+log "go: $(go version); GLOBALSVC_BIN_ROOT=$GLOBALSVC_BIN_ROOT; components: ${COMPONENTS[*]}"
+for c in "${COMPONENTS[@]}"; do
+  case "$c" in
+    kubernetes) build_component kubernetes "$KUBERNETES_BIN_DIR" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_kubernetes ;;
+    etcd)       build_component etcd "$ETCD_BIN_DIR" etcd -- build_etcd ;;
+    kwok)       build_component kwok "$KWOK_BIN_DIR" kwok kwokctl -- build_kwok ;;
+    coredns)    build_component coredns "$COREDNS_BIN_DIR" coredns -- build_coredns ;;
+    linkerd)    build_component linkerd "$LINKERD_BIN_DIR" service-mirror -- build_linkerd ;;
+    *) echo "unknown component '$c' (known: ${ALL[*]})" >&2; exit 2 ;;
+  esac
+done
+log "all done in $(( $(date +%s) - total_start ))s"
+for c in "${COMPONENTS[@]}"; do
+  case "$c" in
+    kubernetes) echo "KUBE_APISERVER=$KUBE_APISERVER"; echo "KUBE_CONTROLLER_MANAGER=$KUBE_CONTROLLER_MANAGER"; echo "KUBE_SCHEDULER=$KUBE_SCHEDULER"; echo "KUBECTL=$KUBECTL" ;;
+    etcd) echo "ETCD=$ETCD" ;;
+    kwok) echo "KWOK=$KWOK"; echo "KWOKCTL=$KWOKCTL" ;;
+    coredns) echo "COREDNS=$COREDNS" ;;
+    linkerd) echo "LINKERD_SERVICE_MIRROR=$LINKERD_SERVICE_MIRROR" ;;
+  esac
+done
