@@ -21,6 +21,7 @@ export default function setup() {
         `e2e: test bed peak memory ${(s.peakMemoryBytes / 2 ** 20).toFixed(0)} MiB; bring-up ${JSON.stringify(s.timings)}\n`,
       );
     }
-    TestBed.cleanLeftovers('e2e', binaries);
+    TestBed.cleanLeftovers('e2e', binaries, false);
+    process.stderr.write(`e2e: logs of the test bed's processes are in ${join(testbedDir('e2e'), 'logs')}\n`);
   };
 }

@@ -163,6 +163,7 @@ export class LinkMirror {
       }
       await this.remove(SERVICES, namespace, mirrorName);
       await this.remove(ENDPOINTS, namespace, mirrorName);
+      this.options.log(`removed mirror ${namespace}/${mirrorName}`);
       return;
     }
     // Linkerd creates the namespace of a mirrored service when the source cluster lacks it.
@@ -207,6 +208,7 @@ export class LinkMirror {
       remoteEndpoints?.metadata.labels?.['service.kubernetes.io/headless'] !== undefined &&
       (remoteEndpoints.subsets ?? []).every((s) => (s.addresses ?? []).every((a) => a.hostname));
     const headless = this.options.headless && remote.spec?.clusterIP === 'None' && headlessEndpoints;
+    this.options.log(`mirroring ${key} as ${namespace}/${mirrorName} (${headless ? 'headless' : 'gateway'})`);
     await this.ensureService(
       { metadata: { name: mirrorName, namespace, labels, annotations }, spec: { ports, ...(headless ? { clusterIP: 'None' } : {}) } },
       headless,

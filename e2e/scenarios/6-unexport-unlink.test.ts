@@ -10,9 +10,12 @@ import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'life';
 
+/** The source clusters of our slices of pg-global in a cluster. */
 const sources = async (bed: TestBed, viewer: string) =>
   new Set(
-    (await slicesOf(bed.cluster(viewer), NS, 'pg-global')).map((s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster']),
+    (await slicesOf(bed.cluster(viewer), NS, 'pg-global'))
+      .filter((s) => s.metadata.labels!['endpointslice.kubernetes.io/managed-by'] === 'globalsvc.dev')
+      .map((s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster']),
   );
 
 describe('members leaving: unexport, unlink, the last member gone', () => {

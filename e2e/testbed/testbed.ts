@@ -74,8 +74,11 @@ export class TestBed {
     return d;
   }
 
-  /** Removes what an interrupted earlier run of the same test bed left: processes and clusters. */
-  static cleanLeftovers(name: string, binaries = binaryPaths()): void {
+  /**
+   * Removes what an earlier or interrupted run of the same test bed left: processes and clusters,
+   * and with `removeLogs` its logs too (kept after a run, for reading).
+   */
+  static cleanLeftovers(name: string, binaries = binaryPaths(), removeLogs = true): void {
     const dir = testbedDir(name);
     if (!existsSync(dir)) return;
     ProcessGroup.killLeftovers(dir);
@@ -86,7 +89,7 @@ export class TestBed {
         execFileSync(binaries.kwokctl, ['--name', c.trim(), 'delete', 'cluster'], { env: LocalCluster.kwokEnv(dir), stdio: 'ignore' });
       }
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (removeLogs) rmSync(dir, { recursive: true, force: true });
   }
 
   static async up(options: TestBedOptions): Promise<TestBed> {

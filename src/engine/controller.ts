@@ -3,7 +3,7 @@ import type { EndpointSlice, Service } from '../domain/k8s-types.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../cluster/kube-api.js';
 import { ENDPOINT_SLICES, SERVICES } from '../cluster/kube-api.js';
-import type { WatchLifecycle } from '../cluster/watch-stream.js';
+import type { ResourceEvent, WatchLifecycle } from '../cluster/watch-stream.js';
 import { watchResource } from '../cluster/watch-stream.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -112,20 +112,12 @@ export class Controller {
       ];
     });
     this.subscription = merge(...streams).subscribe(({ resource, ns, event }) => {
-      const keys =
-        resource === 'services'
-          ? this.index.serviceChanges(this.index.services.apply(event as Parameters<typeof this.index.services.apply>[0]))
-          : this.index.sliceChanges(this.index.slices.apply(event as Parameters<typeof this.index.slices.apply>[0]));
-      if (resource === 'services') this.reportMirrorProblems(event);
-      if (event.type === 'relisted' && this.unsynced.delete(`${resource}/${ns ?? '*'}`) && this.unsynced.size === 0) {
-        this.log.info({ keys: this.index.knownKeys().size }, 'caches synced; reconciling every known global');
-        for (const key of this.index.knownKeys()) this.queue.add(key);
-        this.syncedResolve();
-        return;
+      try {
+        this.handle(resource, ns, event);
+      } catch (err) {
+        // One event the index cannot take must not end every stream; the resync looks again.
+        this.log.error({ err, resource, event: event.type }, 'could not index a watch event');
       }
-      // Nothing is decided from a partial picture: before every collection is listed, a missing
-      // mirror would read as "delete this global". The sync above enqueues everything.
-      if (this.unsynced.size === 0) for (const key of keys) this.queue.add(key);
     });
     if (this.config.resyncPeriod > 0) {
       this.resync = setInterval(() => {
@@ -135,8 +127,29 @@ export class Controller {
     }
   }
 
-  private reportMirrorProblems(event: { type: string; items?: Service[]; object?: Service }): void {
-    const services = event.type === 'relisted' ? (event.items ?? []) : event.type === 'deleted' ? [] : [event.object!];
+  private handle(
+    resource: 'services' | 'slices',
+    ns: string | undefined,
+    event: ResourceEvent<Service> | ResourceEvent<EndpointSlice>,
+  ): void {
+    const keys =
+      resource === 'services'
+        ? this.index.serviceChanges(this.index.services.apply(event as ResourceEvent<Service>))
+        : this.index.sliceChanges(this.index.slices.apply(event as ResourceEvent<EndpointSlice>));
+    if (resource === 'services') this.reportMirrorProblems(event as ResourceEvent<Service>);
+    if (event.type === 'relisted' && this.unsynced.delete(`${resource}/${ns ?? '*'}`) && this.unsynced.size === 0) {
+      this.log.info({ keys: this.index.knownKeys().size }, 'caches synced; reconciling every known global');
+      for (const key of this.index.knownKeys()) this.queue.add(key);
+      this.syncedResolve();
+      return;
+    }
+    // Nothing is decided from a partial picture: before every collection is listed, a missing
+    // mirror would read as "delete this global". The sync above enqueues everything.
+    if (this.unsynced.size === 0) for (const key of keys) this.queue.add(key);
+  }
+
+  private reportMirrorProblems(event: ResourceEvent<Service>): void {
+    const services = event.type === 'relisted' ? event.items : event.type === 'deleted' ? [] : [event.object];
     for (const svc of services) {
       const c = this.index.classificationOf(svc.metadata.namespace ?? '', svc.metadata.name ?? '');
       if (c?.kind === 'unsupported' || c?.kind === 'rejected') {

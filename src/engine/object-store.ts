@@ -56,6 +56,8 @@ export class ObjectStore<T extends KubeObject> {
     const key = objectKey(event.object);
     const before = this.objects.get(key);
     if (event.type === 'deleted') {
+      // A delete of something never seen (e.g. after our own write-through removal) changes nothing.
+      if (!before) return [];
       this.objects.delete(key);
       return [{ before, after: undefined }];
     }

@@ -53,7 +53,11 @@ export class EventRecorder {
     const event = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+      // client-go's naming: <object>.<time in hex> (a generateName ending in "." is refused).
+      metadata: {
+        name: `${target.name.slice(0, 200)}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`,
+        namespace: target.namespace,
+      },
       eventTime: microTime(new Date(now)),
       reportingController: 'globalsvc.dev/globalsvc',
       reportingInstance: this.reportingInstance,
@@ -63,7 +67,9 @@ export class EventRecorder {
       note: message.slice(0, 1024),
       regarding: { kind: target.kind, apiVersion: target.apiVersion, namespace: target.namespace, name: target.name, uid: target.uid },
     };
-    this.api.create(EVENTS, event, 'globalsvc').catch((err: unknown) => this.log.debug({ err, reason }, 'could not write event'));
+    this.api
+      .create(EVENTS, event, 'globalsvc')
+      .catch((err: unknown) => this.log.warn({ err: (err as Error).message, reason }, 'could not write event'));
   }
 
   private forgetOlderThan(cutoff: number): void {
