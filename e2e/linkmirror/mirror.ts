@@ -56,6 +56,16 @@ function remoteLabels(labels: Record<string, string> | undefined): Record<string
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('mirror.linkerd.io/')));
 }
 
+/** Linkerd copies the remote annotations too, except topology hints and kubectl's bookkeeping. */
+function remoteAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  const skip = [
+    'service.kubernetes.io/topology-aware-hints',
+    'service.kubernetes.io/topology-mode',
+    'kubectl.kubernetes.io/last-applied-configuration',
+  ];
+  return Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => !skip.includes(k)));
+}
+
 export class LinkMirror {
   private readonly source: KubeApi;
   private target!: KubeApi;
@@ -176,6 +186,7 @@ export class LinkMirror {
       'mirror.linkerd.io/cluster-name': this.cluster,
     };
     const annotations = {
+      ...remoteAnnotations(remote.metadata.annotations),
       'mirror.linkerd.io/remote-svc-fq-name': `${name}.${namespace}.svc.${domain}`,
       'mirror.linkerd.io/remote-resource-version': remote.metadata.resourceVersion ?? '',
     };

@@ -3,20 +3,11 @@ import type { Service } from '../../src/domain/k8s-types.js';
 import { SERVICES } from '../../src/cluster/kube-api.js';
 import { testBed } from '../support/bed.js';
 import { deployStatefulSet, getService, slicesOf } from '../support/workloads.js';
-import { CORE_EVENTS } from '../testbed/kube.js';
+import { eventAbout } from '../support/events.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'squat';
-
-interface CoreEvent {
-  metadata: { name: string };
-  type: string;
-  reason: string;
-  message?: string;
-  note?: string;
-  involvedObject: { kind: string; name: string };
-}
 
 describe('a Service of the global name that someone else owns', () => {
   let bed: TestBed;
@@ -40,16 +31,9 @@ describe('a Service of the global name that someone else owns', () => {
 
   it('is left untouched, and a Warning event on it says why', async () => {
     const west = bed.cluster('west');
-    const event = await waitFor(
-      'a GlobalNameTaken event on squat/cache-global',
-      async () => {
-        const events = await west.admin.list<CoreEvent & { metadata: object }>(CORE_EVENTS, NS);
-        return events.find((e) => e.involvedObject.name === 'cache-global' && e.reason === 'GlobalNameTaken');
-      },
-      120_000,
-    );
+    const event = await eventAbout(west, NS, 'cache-global', 'GlobalNameTaken');
     expect(event.type).toBe('Warning');
-    expect(event.message ?? event.note).toMatch(/squat\/cache-global exists and is not managed by globalsvc/);
+    expect(event.message).toMatch(/squat\/cache-global exists and is not managed by globalsvc/);
     const after = await getService(west, NS, 'cache-global');
     expect(after!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(after!.spec).toEqual(before.spec);

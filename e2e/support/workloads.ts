@@ -11,21 +11,40 @@ export interface Pod extends KubeObject {
 
 const EXPORTED = { 'mirror.linkerd.io/exported': 'true' };
 
+export interface StatefulSetOptions {
+  /** Linkerd's export label: true (default), false, or remote-discovery. */
+  exported?: boolean | 'remote-discovery';
+  port?: number;
+  /** The headless Service's name, when it differs from the StatefulSet's. */
+  serviceName?: string;
+  serviceLabels?: Record<string, string>;
+  serviceAnnotations?: Record<string, string>;
+}
+
 /** A StatefulSet with its headless Service, exported to the other clusters (Linkerd's label). */
 export async function deployStatefulSet(
   cluster: LocalCluster,
   namespace: string,
   name: string,
   replicas: number,
-  opts: { exported?: boolean } = {},
+  opts: StatefulSetOptions = {},
 ): Promise<void> {
+  const serviceName = opts.serviceName ?? name;
+  const port = opts.port ?? 5432;
+  const exported: Record<string, string> =
+    opts.exported === false ? {} : { 'mirror.linkerd.io/exported': opts.exported === 'remote-discovery' ? 'remote-discovery' : 'true' };
   await cluster.admin.ensureNamespace(namespace);
   await cluster.admin.apply<Service>(
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name, namespace, labels: { app: name, ...(opts.exported === false ? {} : EXPORTED) } },
-      spec: { clusterIP: 'None', selector: { app: name }, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
+      metadata: {
+        name: serviceName,
+        namespace,
+        labels: { app: name, ...exported, ...opts.serviceLabels },
+        annotations: opts.serviceAnnotations,
+      },
+      spec: { clusterIP: 'None', selector: { app: name }, ports: [{ name: 'pg', protocol: 'TCP', port }] },
     },
     SERVICES,
   );
@@ -35,13 +54,13 @@ export async function deployStatefulSet(
       kind: 'StatefulSet',
       metadata: { name, namespace },
       spec: {
-        serviceName: name,
+        serviceName,
         replicas,
         podManagementPolicy: 'Parallel',
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'db', image: 'postgres:17', ports: [{ name: 'pg', containerPort: 5432 }] }] },
+          spec: { containers: [{ name: 'db', image: 'postgres:17', ports: [{ name: 'pg', containerPort: port }] }] },
         },
       },
     } as KubeObject,

@@ -86,7 +86,11 @@ export class TestBed {
       for (const c of execFileSync(binaries.kwokctl, ['get', 'clusters'], { env: LocalCluster.kwokEnv(dir), encoding: 'utf8' })
         .split('\n')
         .filter(Boolean)) {
-        execFileSync(binaries.kwokctl, ['--name', c.trim(), 'delete', 'cluster'], { env: LocalCluster.kwokEnv(dir), stdio: 'ignore' });
+        try {
+          execFileSync(binaries.kwokctl, ['--name', c.trim(), 'delete', 'cluster'], { env: LocalCluster.kwokEnv(dir), stdio: 'ignore' });
+        } catch {
+          // deleted meanwhile by the test process's own exit handler
+        }
       }
     }
     if (removeLogs) rmSync(dir, { recursive: true, force: true });

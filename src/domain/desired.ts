@@ -49,20 +49,20 @@ export interface DesiredGlobal {
 
 const ADDRESS_TYPES: ReadonlySet<string> = new Set(['IPv4', 'IPv6', 'FQDN']);
 
-/** Members in a deterministic order: the local member first, then by cluster name. */
+/**
+ * Members in the same order in every cluster: by cluster name (never "local first"), so that
+ * every cluster settles a conflict the same way and a client sees one Service wherever it runs.
+ */
 function ordered(members: readonly MemberView[]): MemberView[] {
   return [...members].sort(
-    (a, b) =>
-      Number(b.member.origin === 'local') - Number(a.member.origin === 'local') ||
-      a.member.cluster.localeCompare(b.member.cluster) ||
-      a.member.serviceName.localeCompare(b.member.serviceName),
+    (a, b) => a.member.cluster.localeCompare(b.member.cluster) || a.member.serviceName.localeCompare(b.member.serviceName),
   );
 }
 
 /**
  * The ports of the global Service: the union of the members' ports by name and protocol. When
- * members disagree on a port number the first member in `ordered` order wins (the local member,
- * then clusters by name), so every cluster computes the same Service.
+ * members disagree on a port number the member of the first cluster by name wins, so every
+ * cluster computes the same Service.
  */
 export function unionPorts(members: readonly MemberView[], problems: Problem[]): ServicePort[] {
   const byName = new Map<string, { port: ServicePort; from: string }>();

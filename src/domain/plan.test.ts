@@ -87,7 +87,8 @@ describe('planning a global', () => {
       clusterIP: 'None',
       ports: [
         { name: 'metrics', protocol: 'TCP', port: 9187, targetPort: 9187 },
-        { name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 },
+        // east sorts before west: every cluster picks east's number, wherever it runs.
+        { name: 'pg', protocol: 'TCP', port: 6432, targetPort: 6432 },
       ],
     });
     expect(p!.problems.map((x) => x.reason)).toEqual(['PortConflict']);

@@ -1,0 +1,83 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testBed } from '../support/bed.js';
+import { eventAbout } from '../support/events.js';
+import { deployStatefulSet, fqdn, getService, slicesOf, sorted } from '../support/workloads.js';
+import { globalServiceName, isDnsLabel } from '../../src/domain/naming.js';
+import { waitFor } from '../testbed/processes.js';
+import type { TestBed } from '../testbed/testbed.js';
+
+const NS = 'members';
+// 57 characters: its mirror "<name>-east" still fits in 63, "<name>-global" does not.
+const LONG = 'orders-ledger-reconciliation-service-for-emea-payments-tx';
+
+const ourSources = async (bed: TestBed, viewer: string, global: string) =>
+  sorted(
+    (await slicesOf(bed.cluster(viewer), NS, global))
+      .filter((s) => s.metadata.labels!['endpointslice.kubernetes.io/managed-by'] === 'globalsvc.dev')
+      .map((s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster']!),
+  );
+
+describe('members that need care', () => {
+  let bed: TestBed;
+
+  beforeAll(async () => {
+    bed = await testBed();
+    // legacy: opted out locally in west, remote-discovery in east, plainly exported from north.
+    await deployStatefulSet(bed.cluster('west'), NS, 'legacy', 2, { serviceAnnotations: { 'globalsvc.dev/exclude': 'true' } });
+    await deployStatefulSet(bed.cluster('east'), NS, 'legacy', 2, { exported: 'remote-discovery' });
+    await deployStatefulSet(bed.cluster('north'), NS, 'legacy', 2);
+    // api: east and north disagree on the port number of "pg".
+    await deployStatefulSet(bed.cluster('east'), NS, 'api', 1, { port: 5432 });
+    await deployStatefulSet(bed.cluster('north'), NS, 'api', 1, { port: 6432 });
+    // A service name so long that "<name>-global" passes 63 characters.
+    await deployStatefulSet(bed.cluster('east'), NS, 'lng', 2, { serviceName: LONG });
+  });
+
+  it('leaves out an opted-out local service and reports a remote-discovery mirror instead of publishing it empty', async () => {
+    const west = bed.cluster('west');
+    await waitFor(
+      'legacy-global in west with north only',
+      async () => JSON.stringify(await ourSources(bed, 'west', 'legacy-global')) === '["north"]',
+      120_000,
+    );
+    const mirror = await getService(west, NS, 'legacy-east');
+    expect(mirror?.metadata.labels?.['multicluster.linkerd.io/remote-discovery']).toBe('east');
+    const event = await eventAbout(west, NS, 'legacy-east', 'RemoteDiscoveryMirror');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toMatch(/cluster east is missing from global members\/legacy/);
+    expect(await bed.product.metric('west', 'globalsvc_members', { state: 'unsupported' })).toBeGreaterThanOrEqual(1);
+    expect(await bed.product.metric('west', 'globalsvc_members', { state: 'excluded' })).toBe(0); // the opt-out was on the local service
+    // In north both mirrors are unusable (west's carries the opt-out, east's is remote-discovery):
+    // north's own service alone makes no global.
+    expect(await getService(bed.cluster('north'), NS, 'legacy-global')).toBeUndefined();
+    expect(await bed.product.metric('north', 'globalsvc_members', { state: 'excluded' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('resolves a port conflict the same way in every cluster and says so', async () => {
+    for (const viewer of ['west', 'east', 'north']) {
+      const global = await waitFor(`api-global in ${viewer}`, () => getService(bed.cluster(viewer), NS, 'api-global'), 120_000);
+      expect(global.spec?.ports).toEqual([{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 }]);
+    }
+    // west has no api of its own: both are mirrors, and east sorts before north.
+    const event = await eventAbout(bed.cluster('west'), NS, 'api-global', 'PortConflict');
+    expect(event.message).toMatch(/5432 in cluster east but 6432 in cluster north/);
+    // The endpoints keep their own ports: north's slice still says 6432.
+    const north = (await slicesOf(bed.cluster('west'), NS, 'api-global')).find(
+      (s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster'] === 'north',
+    );
+    expect(north?.ports).toEqual([{ name: 'pg', protocol: 'TCP', port: 6432 }]);
+  });
+
+  it('names the global of a 57-character service with a cut name and a hash, and DNS resolves it', async () => {
+    const name = globalServiceName(LONG, '-global');
+    expect(name).toHaveLength(63);
+    expect(isDnsLabel(name)).toBe(true);
+    // Exported from east only: west and north have a mirror, so a global; east has none.
+    for (const viewer of ['west', 'north']) {
+      await waitFor(`${name} in ${viewer}`, async () => (await bed.dnsOf(viewer).a(fqdn(name, NS))).length === 2, 120_000);
+      expect((await getService(bed.cluster(viewer), NS, name))?.metadata.labels?.['globalsvc.dev/global-of']).toBe(LONG);
+    }
+    expect(await getService(bed.cluster('east'), NS, name)).toBeUndefined();
+    expect(await bed.dnsOf('west').a(`lng-1-east.${fqdn(name, NS)}`)).toHaveLength(1);
+  });
+});

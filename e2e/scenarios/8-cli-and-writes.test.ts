@@ -1,0 +1,116 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EndpointSlice } from '../../src/domain/k8s-types.js';
+import { ENDPOINT_SLICES } from '../../src/cluster/kube-api.js';
+import { testBed } from '../support/bed.js';
+import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
+import { repoRoot } from '../testbed/binaries.js';
+import { waitFor } from '../testbed/processes.js';
+import type { TestBed } from '../testbed/testbed.js';
+
+const run = promisify(execFile);
+const NS = 'cli';
+const cli = (...args: string[]) =>
+  run(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { maxBuffer: 16 * 1024 * 1024 });
+
+const ours = (slices: EndpointSlice[]) =>
+  slices.filter((s) => s.metadata.labels!['endpointslice.kubernetes.io/managed-by'] === 'globalsvc.dev');
+const fingerprint = (slices: EndpointSlice[]) =>
+  JSON.stringify(
+    ours(slices)
+      .map((s) => [s.metadata.name, s.metadata.labels, s.endpoints, s.ports])
+      .sort(),
+  );
+
+describe('writes only when something changed; the plan and version commands', () => {
+  let bed: TestBed;
+
+  beforeAll(async () => {
+    bed = await testBed();
+    for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'kv', 2);
+    await waitFor(
+      'kv-global in west from 3 clusters',
+      async () => ours(await slicesOf(bed.cluster('west'), NS, 'kv-global')).length === 3,
+      120_000,
+    );
+  });
+
+  it('makes zero API writes while nothing changes', async () => {
+    const writes = () => Promise.all([...bed.clusters.keys()].map((c) => bed.product.metric(c, 'globalsvc_api_writes_total')));
+    // Let earlier scenarios' pods settle: a controller that kept writing would never get here.
+    let last = await writes();
+    await waitFor(
+      'the write counters to settle',
+      async () => {
+        await new Promise((r) => setTimeout(r, 2_000));
+        const now = await writes();
+        const settled = JSON.stringify(now) === JSON.stringify(last);
+        last = now;
+        return settled;
+      },
+      90_000,
+      0,
+    );
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await writes()).toEqual(last);
+  });
+
+  it('restores an owned slice that someone else deleted or edited', async () => {
+    const west = bed.cluster('west');
+    const want = fingerprint(await slicesOf(west, NS, 'kv-global'));
+    const [a, b] = ours(await slicesOf(west, NS, 'kv-global'));
+    await west.admin.delete(ENDPOINT_SLICES, NS, a!.metadata.name!);
+    await west.admin.patchMerge(ENDPOINT_SLICES, NS, b!.metadata.name!, {
+      endpoints: [{ addresses: ['10.200.0.1'], conditions: { ready: true } }],
+    });
+    const started = Date.now();
+    await waitFor('kv-global slices restored', async () => fingerprint(await slicesOf(west, NS, 'kv-global')) === want, 60_000);
+    console.log(`restored a deleted and an edited slice in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  it('globalsvc plan prints what a reconcile would write and changes nothing', async () => {
+    const west = bed.cluster('west');
+    const kubeconfig = bed.product.instance('west').kubeconfig;
+    const upToDate = await cli('plan', '--cluster-name=west', `--kubeconfig=${kubeconfig}`, `--namespaces=${NS}`);
+    expect(upToDate.stdout).toContain(`${NS}/kv → kv-global: up to date`);
+    expect(upToDate.stdout).not.toContain('data/db');
+    expect(upToDate.stdout).toMatch(/1 global\(s\), 0 write\(s\) planned; nothing was changed/);
+
+    await bed.product.stop('west');
+    await scaleStatefulSet(bed.cluster('east'), NS, 'kv', 3);
+    await waitFor(
+      "east's third pod mirrored into west",
+      async () => (await slicesOf(west, NS, 'kv-east')).flatMap((s) => s.endpoints ?? []).length === 3,
+      60_000,
+    );
+    const before = fingerprint(await slicesOf(west, NS, 'kv-global'));
+    const pending = await cli('plan', '--cluster-name=west', `--kubeconfig=${kubeconfig}`, `--namespaces=${NS}`);
+    expect(pending.stdout).toMatch(new RegExp(`apply EndpointSlice ${NS}/kv-global-east-`));
+    expect(fingerprint(await slicesOf(west, NS, 'kv-global'))).toBe(before);
+    const json = JSON.parse(
+      (await cli('plan', '--cluster-name=west', `--kubeconfig=${kubeconfig}`, `--namespaces=${NS}`, '-o', 'json')).stdout,
+    ) as { key: string; writes: unknown[] }[];
+    expect(json.find((p) => p.key === `${NS}/kv`)?.writes).toHaveLength(1);
+
+    await bed.product.start('west');
+    await waitFor(
+      'west to apply it',
+      async () => ours(await slicesOf(west, NS, 'kv-global')).flatMap((s) => s.endpoints ?? []).length === 7,
+      60_000,
+    );
+  });
+
+  it('globalsvc version prints the version', async () => {
+    expect((await cli('version')).stdout).toMatch(/^globalsvc \d+\.\d+\.\d+\n$/);
+  });
+
+  it('globalsvc run refuses a bad configuration with a clear error', async () => {
+    const err = await cli('run', '--cluster-name=West_1', '--max-endpoints-per-slice=5000').catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toMatch(/--cluster-name: must be a DNS label[\s\S]*--max-endpoints-per-slice/);
+  });
+});
