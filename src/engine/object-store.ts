@@ -43,7 +43,7 @@ export class ObjectStore<T extends KubeObject> {
         const key = objectKey(item);
         seen.add(key);
         const before = this.objects.get(key);
-        if (before?.metadata.resourceVersion !== item.metadata.resourceVersion) changes.push({ before, after: item });
+        if (!before || before.metadata.resourceVersion !== item.metadata.resourceVersion) changes.push({ before, after: item });
         this.objects.set(key, item);
       }
       for (const [key, before] of this.objects) {

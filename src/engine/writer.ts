@@ -20,10 +20,13 @@ function resultOf(err: unknown): string {
   return err.conflict ? 'conflict' : err.notFound ? 'not_found' : 'error';
 }
 
+/** The narrow port the writer needs: KubeApi in production, an in-memory fake in unit tests. */
+export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'delete'>;
+
 /** Performs a plan's writes: the only place the reconciler changes the cluster. */
 export class PlanWriter {
   constructor(
-    private readonly api: KubeApi,
+    private readonly api: ClusterWriter,
     private readonly index: MemberIndex,
     private readonly metrics: Metrics,
   ) {}
