@@ -97,4 +97,23 @@ describe('a StatefulSet exported from every cluster', () => {
     }
     expect(await bed.dnsOf('west').a(`db-3-north.${fqdn('db-global', NS)}`)).toEqual([]);
   });
+  it('makes zero API writes while nothing changes', async () => {
+    const writes = () => Promise.all([...bed.clusters.keys()].map((c) => bed.product.metric(c, 'globalsvc_api_writes_total')));
+    // Let earlier scenarios' pods settle: a controller that kept writing would never get here.
+    let last = await writes();
+    await waitFor(
+      'the write counters to settle',
+      async () => {
+        await new Promise((r) => setTimeout(r, 5_000));
+        const now = await writes();
+        const settled = JSON.stringify(now) === JSON.stringify(last);
+        last = now;
+        return settled;
+      },
+      90_000,
+      0,
+    );
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await writes()).toEqual(last);
+  });
 });

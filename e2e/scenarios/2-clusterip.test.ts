@@ -27,7 +27,12 @@ describe('an exported ClusterIP service', () => {
       async () => {
         const slices = await slicesOf(west, NS, 'web-global');
         const map = new Map(slices.map((s) => [s.metadata.labels!['multicluster.kubernetes.io/source-cluster']!, s]));
-        return map.size === 3 && [...map.values()].every((s) => (s.endpoints ?? []).length > 0) ? map : undefined;
+        return map.size === 3 &&
+          map.get('west')!.endpoints?.length === localPods.length &&
+          map.get('east')!.endpoints?.length === 1 &&
+          map.get('north')!.endpoints?.length === 1
+          ? map
+          : undefined;
       },
       120_000,
     );

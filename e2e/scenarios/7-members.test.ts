@@ -54,18 +54,25 @@ describe('members that need care', () => {
   });
 
   it('resolves a port conflict the same way in every cluster and says so', async () => {
+    // Every cluster settles on east's number once it sees both (east sorts before north).
+    const want = JSON.stringify([{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 }]);
     for (const viewer of ['west', 'east', 'north']) {
-      const global = await waitFor(`api-global in ${viewer}`, () => getService(bed.cluster(viewer), NS, 'api-global'), 120_000);
-      expect(global.spec?.ports).toEqual([{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 }]);
+      await waitFor(
+        `api-global in ${viewer} with port 5432`,
+        async () => JSON.stringify((await getService(bed.cluster(viewer), NS, 'api-global'))?.spec?.ports) === want,
+        120_000,
+      );
     }
     // west has no api of its own: both are mirrors, and east sorts before north.
     const event = await eventAbout(bed.cluster('west'), NS, 'api-global', 'PortConflict');
     expect(event.message).toMatch(/5432 in cluster east but 6432 in cluster north/);
     // The endpoints keep their own ports: north's slice still says 6432.
-    const north = (await slicesOf(bed.cluster('west'), NS, 'api-global')).find(
-      (s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster'] === 'north',
+    const north = await waitFor("north's slice of api-global in west", async () =>
+      (await slicesOf(bed.cluster('west'), NS, 'api-global')).find(
+        (s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster'] === 'north',
+      ),
     );
-    expect(north?.ports).toEqual([{ name: 'pg', protocol: 'TCP', port: 6432 }]);
+    expect(north.ports).toEqual([{ name: 'pg', protocol: 'TCP', port: 6432 }]);
   });
 
   it('names the global of a 57-character service with a cut name and a hash, and DNS resolves it', async () => {

@@ -78,7 +78,8 @@ export function ensureBinaries(): Binaries {
 
 /** Where a test bed keeps its runtime files: outside the repository, one folder per name. */
 export function testbedDir(name: string): string {
-  return resolve(process.env.GLOBALSVC_TESTBED_DIR ?? join(homedir(), '.cache/globalsvc/testbeds'), name);
+  const cache = process.env.GLOBALSVC_CACHE ?? join(homedir(), '.cache/globalsvc');
+  return resolve(process.env.GLOBALSVC_TESTBED_DIR ?? join(cache, 'testbeds'), name);
 }
 
 export function readText(path: string): string {
