@@ -1,9 +1,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { merge, map, type Subscription } from 'rxjs';
 import { KubeApi, KubeApiError, SERVICES, type ResourceType } from '../../src/cluster/kube-api.js';
-import { watchResource } from '../../src/cluster/watch-stream.js';
+import { watchResource, type ResourceEvent } from '../../src/cluster/watch-stream.js';
 import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
-import { ObjectStore } from '../../src/engine/object-store.js';
+import { ObjectStore, type Change } from '../../src/engine/object-store.js';
 import { WorkQueue } from '../../src/engine/work-queue.js';
 
 // A stand-in for Linkerd's service mirror (linkerd2 multicluster/service-mirror) for machines where
@@ -130,7 +130,10 @@ export class LinkMirror {
         map((event) => ({ kind: 'ep' as const, event })),
       ),
     ).subscribe(({ kind, event }) => {
-      const changes = kind === 'svc' ? this.services.apply(event as never) : this.endpoints.apply(event as never);
+      const changes: Change<KubeObject>[] =
+        kind === 'svc'
+          ? this.services.apply(event as ResourceEvent<Service>)
+          : this.endpoints.apply(event as ResourceEvent<EndpointsObject>);
       for (const { before, after } of changes) {
         const o = (after ?? before)!;
         this.queue.add(`${o.metadata.namespace}/${o.metadata.name}`);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { KubeObject } from '../../src/domain/k8s-types.js';
 import type { Binaries } from './binaries.js';
 import { repoRoot } from './binaries.js';
 import { Admin } from './kube.js';
@@ -99,7 +100,7 @@ export class LocalCluster {
         allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
         capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
       },
-    } as never);
+    } as KubeObject);
     await waitFor(`node ${name} ready`, async () => {
       const node = await this.admin.get<{ metadata: object; status?: { conditions?: { type: string; status: string }[] } }>(
         { kind: 'Node', apiPath: '/api/v1', plural: 'nodes' },
