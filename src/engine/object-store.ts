@@ -16,6 +16,16 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
 }
 
 /**
+ * What the cache keeps of an object: everything but managedFields, which can be larger than the
+ * object itself and is never read here.
+ */
+function slim<T extends KubeObject>(object: T): T {
+  if ((object.metadata as { managedFields?: unknown }).managedFields === undefined) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata as typeof object.metadata & { managedFields?: unknown };
+  return { ...object, metadata };
+}
+
+/**
  * The cache of one resource type, fed by watch events and by the responses of our own writes
  * (so a reconcile that runs before the watch delivers our write does not redo it).
  */
@@ -39,7 +49,8 @@ export class ObjectStore<T extends KubeObject> {
     if (event.type === 'relisted') {
       const changes: Change<T>[] = [];
       const seen = new Set<string>();
-      for (const item of event.items) {
+      for (const listed of event.items) {
+        const item = slim(listed);
         const key = objectKey(item);
         seen.add(key);
         const before = this.objects.get(key);
@@ -53,7 +64,8 @@ export class ObjectStore<T extends KubeObject> {
       }
       return changes;
     }
-    const key = objectKey(event.object);
+    const object = slim(event.object);
+    const key = objectKey(object);
     const before = this.objects.get(key);
     if (event.type === 'deleted') {
       // A delete of something never seen (e.g. after our own write-through removal) changes nothing.
@@ -61,12 +73,13 @@ export class ObjectStore<T extends KubeObject> {
       this.objects.delete(key);
       return [{ before, after: undefined }];
     }
-    this.objects.set(key, event.object);
-    return [{ before, after: event.object }];
+    this.objects.set(key, object);
+    return [{ before, after: object }];
   }
 
   /** Records the object an API write returned, unless the cache already holds a newer copy. */
-  recordWrite(object: T): Change<T> | undefined {
+  recordWrite(written: T): Change<T> | undefined {
+    const object = slim(written);
     const key = objectKey(object);
     const before = this.objects.get(key);
     if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))
