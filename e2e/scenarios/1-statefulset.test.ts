@@ -35,10 +35,11 @@ async function convergedEverywhere(bed: TestBed, app: string, replicasByCluster:
 
 describe('a StatefulSet exported from every cluster', () => {
   let bed: TestBed;
-  const started = Date.now();
+  let started = 0;
 
   beforeAll(async () => {
     bed = await testBed();
+    started = Date.now();
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'db', 2);
   });
 
