@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,8 +80,4 @@ export function ensureBinaries(): Binaries {
 export function testbedDir(name: string): string {
   const cache = process.env.GLOBALSVC_CACHE ?? join(homedir(), '.cache/globalsvc');
   return resolve(process.env.GLOBALSVC_TESTBED_DIR ?? join(cache, 'testbeds'), name);
-}
-
-export function readText(path: string): string {
-  return readFileSync(path, 'utf8');
 }

@@ -120,16 +120,4 @@ export class LocalCluster {
   async delete(): Promise<void> {
     await this.kwokctl('delete', 'cluster');
   }
-
-  static async deleteByName(binaries: Binaries, workdir: string, kwokName: string): Promise<void> {
-    await run(binaries.kwokctl, ['--name', kwokName, 'delete', 'cluster'], { env: LocalCluster.kwokEnv(workdir) });
-  }
-
-  static async existing(binaries: Binaries, workdir: string): Promise<string[]> {
-    const { stdout } = await run(binaries.kwokctl, ['get', 'clusters'], { env: LocalCluster.kwokEnv(workdir) });
-    return stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  }
 }

@@ -13,7 +13,6 @@ export interface ResourceType {
 export const SERVICES: ResourceType = { kind: 'Service', apiPath: '/api/v1', plural: 'services' };
 export const ENDPOINT_SLICES: ResourceType = { kind: 'EndpointSlice', apiPath: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' };
 export const EVENTS: ResourceType = { kind: 'Event', apiPath: '/apis/events.k8s.io/v1', plural: 'events' };
-export const LEASES: ResourceType = { kind: 'Lease', apiPath: '/apis/coordination.k8s.io/v1', plural: 'leases' };
 
 export type Verb = 'list' | 'watch' | 'get' | 'create' | 'apply' | 'update' | 'delete';
 

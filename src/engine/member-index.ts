@@ -219,10 +219,4 @@ export class MemberIndex {
       if (change) this.sliceChanges([change]);
     }
   }
-
-  /** The local Service of a key, when it exists and opted out (for reporting). */
-  localClassification(key: GlobalKey): Classification | undefined {
-    const local = this.services.get(key.namespace, key.name);
-    return local ? classifyLocal(local, this.settings.localCluster) : undefined;
-  }
 }

@@ -50,10 +50,6 @@ export class WorkQueue {
     return this.waiting.size + this.queued.size;
   }
 
-  get inFlight(): number {
-    return this.running.size;
-  }
-
   add(key: string): void {
     this.addAfter(key, this.options.batchPeriodMs);
   }

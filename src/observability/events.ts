@@ -1,4 +1,3 @@
-import type { KubeObject } from '../domain/k8s-types.js';
 import type { KubeApi } from '../cluster/kube-api.js';
 import { EVENTS } from '../cluster/kube-api.js';
 import type { Logger } from './logger.js';
@@ -10,10 +9,6 @@ export interface EventTarget {
   namespace: string;
   name: string;
   uid?: string;
-}
-
-export function targetOf(kind: string, apiVersion: string, obj: KubeObject): EventTarget {
-  return { kind, apiVersion, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', uid: obj.metadata.uid };
 }
 
 /** events.k8s.io MicroTime: RFC 3339 with exactly six fractional digits. */
