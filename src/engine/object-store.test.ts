@@ -22,6 +22,13 @@ describe('the object store', () => {
     expect(store.apply({ type: 'deleted', object: svc('x', '5') })).toEqual([]);
   });
 
+  it('takes the watch echo of our own write as no change', () => {
+    const store = new ObjectStore<Service>();
+    store.recordWrite(svc('a', '7'));
+    expect(store.apply({ type: 'modified', object: svc('a', '7') })).toEqual([]);
+    expect(store.apply({ type: 'modified', object: svc('a', '8') })).toHaveLength(1);
+  });
+
   it('keeps the newer copy when a write response arrives after the watch', () => {
     const store = new ObjectStore<Service>();
     store.apply({ type: 'added', object: svc('a', '10') });
