@@ -38,3 +38,23 @@ describe('configuration', () => {
     expect(() => parseDuration('soon')).toThrow(/not a duration/);
   });
 });
+
+describe('leader election settings', () => {
+  it("default to client-go's 15 s lease, 10 s renew deadline and 2 s retry", () => {
+    expect(parseConfig({ clusterName: 'west' })).toMatchObject({
+      leaderElect: false,
+      leaseDuration: 15_000,
+      renewDeadline: 10_000,
+      retryPeriod: 2_000,
+    });
+  });
+
+  it('refuse a renew deadline that would let the lease expire under a leader', () => {
+    expect(() => parseConfig({ clusterName: 'west', leaseDuration: '10s', renewDeadline: '10s' })).toThrowError(
+      /--renew-deadline: must be shorter than --lease-duration/,
+    );
+    expect(() => parseConfig({ clusterName: 'west', retryPeriod: '10s' })).toThrowError(
+      /--retry-period: must be shorter than --renew-deadline/,
+    );
+  });
+});

@@ -62,6 +62,15 @@ export const configSchema = z.object({
   retryInitial: duration().default(200),
   retryMax: duration().default(60_000),
   resyncPeriod: duration().default(600_000),
+  leaderElect: bool.default(false),
+  leaderElectNamespace: z.string().default('globalsvc').refine(isDnsLabel, 'must be a namespace name'),
+  leaderElectLeaseName: z
+    .string()
+    .default('globalsvc')
+    .refine((v) => /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(v), 'must be a DNS subdomain'),
+  leaseDuration: duration().default(15_000),
+  renewDeadline: duration().default(10_000),
+  retryPeriod: duration().default(2_000),
   metricsAddr: address.default(':9090'),
   healthAddr: address.default(':8081'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -69,12 +78,20 @@ export const configSchema = z.object({
 
 export type Config = Readonly<z.output<typeof configSchema>>;
 
+const withLeaseRules = configSchema.superRefine((c, ctx) => {
+  // client-go's rules: a leader must give up before its lease can expire under it.
+  if (c.renewDeadline >= c.leaseDuration)
+    ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be shorter than --lease-duration' });
+  if (c.retryPeriod >= c.renewDeadline)
+    ctx.addIssue({ code: 'custom', path: ['retryPeriod'], message: 'must be shorter than --renew-deadline' });
+});
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 export function parseConfig(raw: Record<string, unknown>): Config {
-  const result = configSchema.safeParse(raw);
+  const result = withLeaseRules.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map(
       (i) => `  --${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`,

@@ -13,8 +13,8 @@ const SERVICE_ACCOUNT = 'globalsvc';
 
 /** The RBAC the product ships, applied from manifests/base as it is. */
 function shippedRbac(): KubeObject[] {
-  return ['namespace.yaml', 'serviceaccount.yaml', 'clusterrole.yaml', 'clusterrolebinding.yaml'].flatMap((f) =>
-    parseAllDocuments(readFileSync(join(repoRoot, 'manifests/base', f), 'utf8')).map((d) => d.toJS() as KubeObject),
+  return ['namespace.yaml', 'serviceaccount.yaml', 'clusterrole.yaml', 'clusterrolebinding.yaml', 'role.yaml', 'rolebinding.yaml'].flatMap(
+    (f) => parseAllDocuments(readFileSync(join(repoRoot, 'manifests/base', f), 'utf8')).map((d) => d.toJS() as KubeObject),
   );
 }
 
@@ -68,7 +68,10 @@ export interface ProductInstance {
   args: string[];
 }
 
-/** Runs the built CLI (`node dist/src/cli/main.js run`), exactly as the container does. */
+/**
+ * Runs the built CLI (`node dist/src/cli/main.js run`), exactly as the container does. Each
+ * process has an id: the cluster's name for its first replica, `<cluster>-<suffix>` for more.
+ */
 export class Product {
   private readonly instances = new Map<string, ProductInstance>();
 
@@ -77,9 +80,9 @@ export class Product {
     private readonly dir: string,
   ) {}
 
-  instance(cluster: string): ProductInstance {
-    const i = this.instances.get(cluster);
-    if (!i) throw new Error(`globalsvc is not set up in ${cluster}`);
+  instance(id: string): ProductInstance {
+    const i = this.instances.get(id);
+    if (!i) throw new Error(`no globalsvc process ${id}`);
     return i;
   }
 
@@ -91,38 +94,47 @@ export class Product {
     return instance;
   }
 
-  /** Starts (or restarts) the product of a cluster with the arguments it was installed with. */
-  async start(cluster: string): Promise<void> {
-    const i = this.instance(cluster);
-    this.procs.start(`globalsvc-${cluster}`, process.execPath, [
+  /** Another replica of an installed cluster's product, with its own ports: `<cluster>-<suffix>`. */
+  async addReplica(cluster: string, suffix: string): Promise<string> {
+    const first = this.instance(cluster);
+    const id = `${cluster}-${suffix}`;
+    this.instances.set(id, { ...first, metricsPort: await freePort(), healthPort: await freePort() });
+    await this.start(id);
+    return id;
+  }
+
+  /** Starts (or restarts) a process with the arguments it was installed with. */
+  async start(id: string): Promise<void> {
+    const i = this.instance(id);
+    this.procs.start(`globalsvc-${id}`, process.execPath, [
       join(repoRoot, 'dist/src/cli/main.js'),
       'run',
-      `--cluster-name=${cluster}`,
+      `--cluster-name=${i.cluster}`,
       `--kubeconfig=${i.kubeconfig}`,
       `--metrics-addr=127.0.0.1:${i.metricsPort}`,
       `--health-addr=127.0.0.1:${i.healthPort}`,
       '--log-level=debug',
       ...i.args,
     ]);
-    await waitFor(`globalsvc in ${cluster} ready`, async () => (await fetch(`http://127.0.0.1:${i.healthPort}/readyz`)).ok, 60_000);
+    await waitFor(`globalsvc ${id} ready`, async () => (await fetch(`http://127.0.0.1:${i.healthPort}/readyz`)).ok, 60_000);
   }
 
-  async stop(cluster: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    return this.procs.stop(`globalsvc-${cluster}`, signal);
+  async stop(id: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return this.procs.stop(`globalsvc-${id}`, signal);
   }
 
-  running(cluster: string): boolean {
-    return this.procs.has(`globalsvc-${cluster}`);
+  running(id: string): boolean {
+    return this.procs.has(`globalsvc-${id}`);
   }
 
-  async metrics(cluster: string): Promise<string> {
-    return (await fetch(`http://127.0.0.1:${this.instance(cluster).metricsPort}/metrics`)).text();
+  async metrics(id: string): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.instance(id).metricsPort}/metrics`)).text();
   }
 
   /** Sum of a metric's samples whose labels contain every `labels` pair. */
-  async metric(cluster: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  async metric(id: string, name: string, labels: Record<string, string> = {}): Promise<number> {
     let sum = 0;
-    for (const line of (await this.metrics(cluster)).split('\n')) {
+    for (const line of (await this.metrics(id)).split('\n')) {
       if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
       if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
       sum += Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -130,7 +142,7 @@ export class Product {
     return sum;
   }
 
-  logFile(cluster: string): string {
-    return this.procs.logFile(`globalsvc-${cluster}`);
+  logFile(id: string): string {
+    return this.procs.logFile(`globalsvc-${id}`);
   }
 }

@@ -134,7 +134,8 @@ export class TestBed {
         for (const target of bed.clusters.values()) if (source !== target) await link(bed.procs, bed.mirror, source, target);
     });
     await time('globalsvc in every cluster', async () => {
-      for (const c of bed.clusters.values()) await bed.product.install(c, options.productArgs ?? []);
+      // As the manifests run it: with leader election (a single replica leads at once).
+      for (const c of bed.clusters.values()) await bed.product.install(c, ['--leader-elect=true', ...(options.productArgs ?? [])]);
     });
     return bed;
   }

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { ConfigError, parseConfig, type Config } from '../config.js';
 import { KubeApi, loadKubeConfig } from '../cluster/kube-api.js';
+import { LeaderElector } from '../cluster/leader-election.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../engine/writer.js';
 import { EventRecorder } from '../observability/events.js';
@@ -29,8 +31,23 @@ async function run(config: Config, log: Logger): Promise<void> {
     { cluster: config.clusterName, server: api.server, namespaces: config.namespaces.length ? config.namespaces : 'all', version },
     'starting globalsvc',
   );
-  const recorder = new EventRecorder(api, log.child({ component: 'events' }), metrics, `globalsvc-${config.clusterName}-${hostname()}`);
+  const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
+  // Events are writes too: only the leader sends them (the recorder exists before the controller).
+  const leadership = { isLeader: () => false };
+  const recorder = new EventRecorder(
+    api,
+    log.child({ component: 'events' }),
+    metrics,
+    `globalsvc-${config.clusterName}-${identity}`,
+    undefined,
+    undefined,
+    () => leadership.isLeader(),
+  );
   const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder);
+  leadership.isLeader = () => controller.isLeader;
+  const elector = config.leaderElect
+    ? electLeader(api, config, identity, controller, log.child({ component: 'leader-election' }))
+    : undefined;
   const http = await startHttpServers(
     metrics,
     { healthy: () => true, ready: () => controller.ready },
@@ -39,6 +56,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   );
   log.info({ metricsPort: http.metricsPort, healthPort: http.healthPort }, 'serving metrics and probes');
   controller.start();
+  elector?.start();
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -50,6 +68,7 @@ async function run(config: Config, log: Logger): Promise<void> {
       deadline.unref();
       controller
         .stop()
+        .then(() => elector?.release())
         .then(() => http.close())
         .then(
           () => {
@@ -65,6 +84,26 @@ async function run(config: Config, log: Logger): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+function electLeader(api: KubeApi, config: Config, identity: string, controller: Controller, log: Logger): LeaderElector {
+  const lease = { namespace: config.leaderElectNamespace, name: config.leaderElectLeaseName };
+  log.info({ ...lease, identity }, 'standing by until this replica holds the lease');
+  return new LeaderElector(
+    api,
+    { ...lease, identity, leaseDurationMs: config.leaseDuration, renewDeadlineMs: config.renewDeadline, retryPeriodMs: config.retryPeriod },
+    {
+      startedLeading: () => {
+        log.info({ identity }, 'became leader: reconciling every global');
+        controller.setLeader(true);
+      },
+      stoppedLeading: (reason) => {
+        log.warn({ identity, reason }, 'stopped leading: no more writes');
+        controller.setLeader(false);
+      },
+      attemptFailed: (err) => log.debug({ err: (err as Error).message }, 'lease attempt failed'),
+    },
+  );
 }
 
 async function plan(config: Config, log: Logger, output: string): Promise<void> {

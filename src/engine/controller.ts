@@ -25,6 +25,8 @@ export class Controller {
   private resync: NodeJS.Timeout | undefined;
   private readonly unsynced = new Set<string>();
   private syncedResolve!: () => void;
+  /** Whether this replica may write; without leader election it always may. */
+  private leading: boolean;
   /** Resolves once every watched collection has been listed. */
   readonly synced = new Promise<void>((r) => (this.syncedResolve = r));
 
@@ -35,6 +37,7 @@ export class Controller {
     private readonly metrics: Metrics,
     private readonly recorder: EventRecorder,
   ) {
+    this.leading = !config.leaderElect;
     const settings = {
       localCluster: config.clusterName,
       globalSuffix: config.globalSuffix,
@@ -43,14 +46,15 @@ export class Controller {
     this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal });
     this.reconciler = new Reconciler(
       this.index,
-      new PlanWriter(api, this.index, metrics),
+      new PlanWriter(api, this.index, metrics, () => this.leading),
       settings,
       recorder,
       metrics,
       log.child({ component: 'reconciler' }),
     );
     this.queue = new WorkQueue(
-      (key) => this.reconciler.reconcile(key),
+      // A standby keeps its caches warm but reconciles nothing; becoming leader enqueues everything.
+      async (key) => (this.leading ? this.reconciler.reconcile(key) : {}),
       {
         workers: config.workers,
         batchPeriodMs: config.batchPeriod,
@@ -65,11 +69,22 @@ export class Controller {
     metrics.onCollect(() => {
       this.metrics.queueDepth.set(this.queue.depth);
       this.metrics.cachesSynced.set(this.ready ? 1 : 0);
+      this.metrics.leader.set(this.leading ? 1 : 0);
       this.metrics.members.reset();
       const counts = new Map<string, number>();
       for (const c of this.index.classifications()) if (c.kind !== 'ignored') counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
       for (const [state, n] of counts) this.metrics.members.set({ state }, n);
     });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Leadership changed: a new leader reconciles every known global; a former one stops writing. */
+  setLeader(leading: boolean): void {
+    this.leading = leading;
+    if (leading && this.ready) for (const key of this.index.knownKeys()) this.queue.add(key);
   }
 
   get ready(): boolean {
@@ -121,7 +136,7 @@ export class Controller {
     });
     if (this.config.resyncPeriod > 0) {
       this.resync = setInterval(() => {
-        if (this.ready) for (const key of this.index.knownKeys()) this.queue.add(key);
+        if (this.ready && this.leading) for (const key of this.index.knownKeys()) this.queue.add(key);
       }, this.config.resyncPeriod);
       this.resync.unref();
     }
@@ -138,14 +153,14 @@ export class Controller {
         : this.index.sliceChanges(this.index.slices.apply(event as ResourceEvent<EndpointSlice>));
     if (resource === 'services') this.reportMirrorProblems(event as ResourceEvent<Service>);
     if (event.type === 'relisted' && this.unsynced.delete(`${resource}/${ns ?? '*'}`) && this.unsynced.size === 0) {
-      this.log.info({ keys: this.index.knownKeys().size }, 'caches synced; reconciling every known global');
-      for (const key of this.index.knownKeys()) this.queue.add(key);
+      this.log.info({ keys: this.index.knownKeys().size, leading: this.leading }, 'caches synced');
+      if (this.leading) for (const key of this.index.knownKeys()) this.queue.add(key);
       this.syncedResolve();
       return;
     }
     // Nothing is decided from a partial picture: before every collection is listed, a missing
     // mirror would read as "delete this global". The sync above enqueues everything.
-    if (this.unsynced.size === 0) for (const key of keys) this.queue.add(key);
+    if (this.unsynced.size === 0 && this.leading) for (const key of keys) this.queue.add(key);
   }
 
   private reportMirrorProblems(event: ResourceEvent<Service>): void {

@@ -74,7 +74,8 @@ export class ObjectStore<T extends KubeObject> {
       return [{ before, after: undefined }];
     }
     // The watch bringing back a version our own write already recorded is no change at all.
-    if (before && before.metadata.uid === object.metadata.uid && before.metadata.resourceVersion === object.metadata.resourceVersion) return [];
+    if (before && before.metadata.uid === object.metadata.uid && before.metadata.resourceVersion === object.metadata.resourceVersion)
+      return [];
     this.objects.set(key, object);
     return [{ before, after: object }];
   }

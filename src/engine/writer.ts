@@ -20,6 +20,11 @@ function resultOf(err: unknown): string {
   return err.conflict ? 'conflict' : err.notFound ? 'not_found' : 'error';
 }
 
+/** Thrown instead of a write when this replica is not (or no longer) the leader. */
+export class NotLeaderError extends Error {
+  override name = 'NotLeaderError';
+}
+
 /** The narrow port the writer needs: KubeApi in production, an in-memory fake in unit tests. */
 export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'delete'>;
 
@@ -29,9 +34,12 @@ export class PlanWriter {
     private readonly api: ClusterWriter,
     private readonly index: MemberIndex,
     private readonly metrics: Metrics,
+    /** Checked before every write: a leader that lost its lease stops at the next write. */
+    private readonly mayWrite: () => boolean = () => true,
   ) {}
 
   private async one(w: Write): Promise<void> {
+    if (!this.mayWrite()) throw new NotLeaderError(`not the leader: ${describeWrite(w)} not sent`);
     const type = TYPES[w.kind];
     try {
       if (w.verb === 'delete') {

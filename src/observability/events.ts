@@ -30,6 +30,8 @@ export class EventRecorder {
     private readonly reportingInstance: string,
     private readonly repeatAfterMs = 10 * 60_000,
     private readonly now: () => number = Date.now,
+    /** Only the leader writes Events; a standby still logs and counts. */
+    private readonly mayWrite: () => boolean = () => true,
   ) {}
 
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -44,7 +46,7 @@ export class EventRecorder {
     const fields = { reason, object: `${target.kind} ${target.namespace}/${target.name}` };
     if (type === 'Warning') this.log.warn(fields, message);
     else this.log.info(fields, message);
-    if (!this.api) return;
+    if (!this.api || !this.mayWrite()) return;
     const event = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',

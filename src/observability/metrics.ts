@@ -67,6 +67,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'globalsvc_leader',
+    help: '1 while this replica may write (it holds the Lease, or leader election is off), 0 while it stands by.',
+    registers: [this.registry],
+  });
+
   readonly cachesSynced = new Gauge({
     name: 'globalsvc_caches_synced',
     help: '1 once every watched collection has been listed, 0 before.',
