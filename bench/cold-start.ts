@@ -2,7 +2,7 @@
 // mirrors from two clusters, with E endpoints each, already exist when globalsvc starts; wall time
 // until every global is converged, API writes, peak RSS. Floor: a bare client creating the same
 // number of objects globalsvc must create, with the same concurrency, in the same run.
-//   node dist/bench/cold-start.js [G] [E]
+//   node dist/bench/cold-start.js [G] [E] [extra globalsvc flags...]
 import { mkdirSync, readFileSync } from 'node:fs';
 import PQueue from 'p-queue';
 import type { EndpointSlice, Service } from '../src/domain/k8s-types.js';
@@ -117,7 +117,7 @@ try {
 
   const product = new Product(procs, dir);
   const started = Date.now();
-  await product.install(cluster, [`--workers=${WORKERS}`, '--log-level=info']);
+  await product.install(cluster, [`--workers=${WORKERS}`, '--log-level=info', ...process.argv.slice(4)]);
   await waitFor(
     'every global converged',
     async () =>
@@ -130,6 +130,8 @@ try {
   const writes = await product.metric('west', 'globalsvc_api_writes_total');
   const requests = await product.metric('west', 'globalsvc_api_requests_total');
   const cpu = await product.metric('west', 'globalsvc_process_cpu_seconds_total');
+  const reconciles = await product.metric('west', 'globalsvc_reconcile_duration_seconds_count');
+  const reconcileSeconds = await product.metric('west', 'globalsvc_reconcile_duration_seconds_sum');
   const pid = procs.pid('globalsvc-west')!;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024;

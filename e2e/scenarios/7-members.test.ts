@@ -49,8 +49,11 @@ describe('members that need care', () => {
     expect(await bed.product.metric('west', 'globalsvc_members', { state: 'excluded' })).toBe(0); // the opt-out was on the local service
     // In north both mirrors are unusable (west's carries the opt-out, east's is remote-discovery):
     // north's own service alone makes no global.
+    await waitFor(
+      "west's opted-out mirror in north",
+      async () => (await bed.product.metric('north', 'globalsvc_members', { state: 'excluded' })) >= 1,
+    );
     expect(await getService(bed.cluster('north'), NS, 'legacy-global')).toBeUndefined();
-    expect(await bed.product.metric('north', 'globalsvc_members', { state: 'excluded' })).toBeGreaterThanOrEqual(1);
   });
 
   it('resolves a port conflict the same way in every cluster and says so', async () => {

@@ -23,6 +23,8 @@ export const CLUSTER_ROLE_BINDINGS: ResourceType = {
   apiPath: '/apis/rbac.authorization.k8s.io/v1',
   plural: 'clusterrolebindings',
 };
+export const ROLES: ResourceType = { kind: 'Role', apiPath: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles' };
+export const ROLE_BINDINGS: ResourceType = { kind: 'RoleBinding', apiPath: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings' };
 export const CORE_EVENTS: ResourceType = { kind: 'Event', apiPath: '/api/v1', plural: 'events' };
 
 const TYPES_BY_KIND = new Map(
@@ -41,6 +43,8 @@ const TYPES_BY_KIND = new Map(
     LINKS,
     CLUSTER_ROLES,
     CLUSTER_ROLE_BINDINGS,
+    ROLES,
+    ROLE_BINDINGS,
   ].map((t) => [t.kind, t]),
 );
 
