@@ -145,6 +145,8 @@ try {
       ratio: +(convergedMs / floorMs).toFixed(2),
       writes,
       requests,
+      reconciles,
+      meanReconcileMs: +((reconcileSeconds / reconciles) * 1000).toFixed(1),
       cpuSeconds: cpu,
       peakRssMiB: Math.round(rss),
     }),
