@@ -1,5 +1,5 @@
 import type { Settings } from '../domain/desired.js';
-import type { GlobalPlan } from '../domain/plan.js';
+import type { GlobalPlan, GlobalWorld } from '../domain/plan.js';
 import { planGlobal } from '../domain/plan.js';
 import { keyString, parseKey } from '../domain/members.js';
 import type { EventRecorder } from '../observability/events.js';
@@ -57,8 +57,9 @@ export class Reconciler {
 
   private async converge(key: string): Promise<ReconcileOutcome> {
     for (let pass = 1; ; pass++) {
-      const plan = this.plan(key);
-      if (pass === 1) this.report(plan);
+      const world = this.index.world(parseKey(key));
+      const plan = planGlobal(world, this.settings);
+      if (pass === 1) this.report(plan, world);
       if (plan.writes.length > 0) {
         this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
         await this.writer.execute(plan.writes);
@@ -68,9 +69,8 @@ export class Reconciler {
     }
   }
 
-  private report(plan: GlobalPlan): void {
+  private report(plan: GlobalPlan, world: GlobalWorld): void {
     const id = keyString(plan.key);
-    const world = this.index.world(plan.key);
     const blocked = plan.problems.some((p) => p.reason === 'GlobalNameTaken');
     if (!plan.desired) this.stats.delete(id);
     else {
