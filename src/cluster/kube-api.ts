@@ -172,12 +172,18 @@ export class KubeApi {
     query: { resourceVersion: string; labelSelector?: string },
     handlers: WatchHandlers,
   ): Promise<AbortController> {
-    this.observe('watch', type.kind, 200);
+    // Counted when the watch ends, with the status it was refused with, if any.
+    const done = (err: unknown) => {
+      const status = (err as { statusCode?: number } | null)?.statusCode;
+      const quiet = !err || ['TimeoutError', 'AbortError'].includes((err as Error).name);
+      this.observe('watch', type.kind, status ?? (quiet ? 200 : 'error'));
+      handlers.done(err);
+    };
     return this.watcher.watch(
       KubeApi.collectionPath(type, namespace),
       { resourceVersion: query.resourceVersion, labelSelector: query.labelSelector, allowWatchBookmarks: true },
       (phase, obj) => handlers.event(phase, obj as KubeObject),
-      handlers.done,
+      done,
     );
   }
 
