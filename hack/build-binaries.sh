@@ -7,11 +7,12 @@
 #   $GLOBALSVC_CACHE/bin/etcd-$ETCD_VERSION/etcd
 #   $GLOBALSVC_CACHE/bin/kwok-$KWOK_VERSION/{kwok,kwokctl}
 #   $GLOBALSVC_CACHE/bin/coredns-$COREDNS_VERSION/coredns
+#   $GLOBALSVC_CACHE/bin/helm-$HELM_VERSION/helm
 #   $GLOBALSVC_CACHE/bin/linkerd-$LINKERD_VERSION/service-mirror
 # GLOBALSVC_CACHE defaults to ~/.cache/globalsvc. hack/bin-paths.sh exports these paths.
 #
-# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|linkerd]...
-#   (default: kubernetes etcd kwok coredns; linkerd is opt-in, see LINKERD_VERSION in versions.env)
+# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|helm|linkerd]...
+#   (default: kubernetes etcd kwok coredns helm; linkerd is opt-in, see LINKERD_VERSION in versions.env)
 # Idempotent: a component whose folder already holds all its binaries is skipped. A component is built
 # into a temporary folder beside its final one and renamed into place, so a killed build leaves nothing
 # half-done behind. Components build one after another with `go build -p 2` (2 cores; the Kubernetes
@@ -26,8 +27,8 @@ export CGO_ENABLED="${CGO_ENABLED:-0}"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 GO_BUILD=(go build -p 2 -trimpath)
 
-ALL=(kubernetes etcd kwok coredns linkerd)
-DEFAULT=(kubernetes etcd kwok coredns)
+ALL=(kubernetes etcd kwok coredns helm linkerd)
+DEFAULT=(kubernetes etcd kwok coredns helm)
 if [ $# -gt 0 ]; then COMPONENTS=("$@"); else COMPONENTS=("${DEFAULT[@]}"); fi
 
 log() { echo "[build-binaries $(date +%H:%M:%S)] $*"; }
@@ -103,6 +104,19 @@ build_coredns() {
   (cd "$HACK/go/coredns" && "${GO_BUILD[@]}" -o "$1/coredns" -ldflags "-s -w" github.com/coredns/coredns)
 }
 
+build_helm() {
+  check_pin helm helm.sh/helm/v3 "v$HELM_VERSION"
+  # The ldflags of helm's Makefile: its version, and the Kubernetes version `helm template` assumes by
+  # default (chartutil, lint rules): client-go v0.N's Kubernetes, 1.N, as upstream derives it.
+  local client_go major minor
+  client_go="$(cd "$HACK/go/helm" && go list -m -f '{{.Version}}' k8s.io/client-go)"
+  minor="${client_go#v0.}"; minor="${minor%%.*}"; major=1
+  local v=helm.sh/helm/v3/internal/version chartutil=helm.sh/helm/v3/pkg/chartutil rules=helm.sh/helm/v3/pkg/lint/rules
+  (cd "$HACK/go/helm" && "${GO_BUILD[@]}" -o "$1/helm" \
+    -ldflags "-s -w -X $v.version=v$HELM_VERSION -X $v.gitTreeState=clean -X $chartutil.k8sVersionMajor=$major -X $chartutil.k8sVersionMinor=$minor -X $rules.k8sVersionMajor=$major -X $rules.k8sVersionMinor=$minor" \
+    helm.sh/helm/v3/cmd/helm)
+}
+
 build_linkerd() {
   check_pin linkerd github.com/linkerd/linkerd2 "$LINKERD_VERSION"
   # hack/go/linkerd is a main package calling multicluster/cmd/service-mirror's Main(args).
@@ -117,6 +131,7 @@ for c in "${COMPONENTS[@]}"; do
     etcd)       build_component etcd "$ETCD_BIN_DIR" etcd -- build_etcd ;;
     kwok)       build_component kwok "$KWOK_BIN_DIR" kwok kwokctl -- build_kwok ;;
     coredns)    build_component coredns "$COREDNS_BIN_DIR" coredns -- build_coredns ;;
+    helm)       build_component helm "$HELM_BIN_DIR" helm -- build_helm ;;
     linkerd)    build_component linkerd "$LINKERD_BIN_DIR" service-mirror -- build_linkerd ;;
     *) echo "unknown component '$c' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
@@ -128,6 +143,7 @@ for c in "${COMPONENTS[@]}"; do
     etcd) echo "ETCD=$ETCD" ;;
     kwok) echo "KWOK=$KWOK"; echo "KWOKCTL=$KWOKCTL" ;;
     coredns) echo "COREDNS=$COREDNS" ;;
+    helm) echo "HELM=$HELM" ;;
     linkerd) echo "LINKERD_SERVICE_MIRROR=$LINKERD_SERVICE_MIRROR" ;;
   esac
 done

@@ -20,6 +20,7 @@ export interface Binaries {
   kwok: string;
   kwokctl: string;
   coredns: string;
+  helm: string;
   serviceMirror: string;
 }
 
@@ -41,6 +42,7 @@ export function binaryPaths(): Binaries {
     kwok: get('KWOK'),
     kwokctl: get('KWOKCTL'),
     coredns: get('COREDNS'),
+    helm: get('HELM'),
     serviceMirror: get('LINKERD_SERVICE_MIRROR'),
   };
 }
