@@ -1,0 +1,25 @@
+# The globalsvc controller image:
+#   docker build -t ghcr.io/globalsvc/globalsvc:$(node -p 'require("./package.json").version') .
+# manifests/base and the Helm chart run ghcr.io/globalsvc/globalsvc:<package.json version>.
+
+# Build: the locked dependencies, the TypeScript build, then the dev dependencies pruned away.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# Run: Node 24 and nothing else (no shell, no package manager), as uid 65532. Nothing is written at
+# runtime, so the root filesystem can be read-only (the manifests make it so).
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+USER 65532:65532
+EXPOSE 9090 8081
+# As e2e/testbed/product.ts runs it; the Deployment's args are run's flags.
+ENTRYPOINT ["/nodejs/bin/node", "dist/src/cli/main.js", "run"]
