@@ -1,15 +1,19 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointSlice } from '../../src/domain/k8s-types.js';
 import { testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
+import { FaultProxy } from '../testbed/fault-proxy.js';
+import { startMirror, stopMirror } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'faults';
 
-const fromEast = async (bed: TestBed) =>
-  (await slicesOf(bed.cluster('west'), NS, 'fx-global'))
+/** How many of east's endpoints `viewer`'s fx-global publishes. */
+const fromEast = async (bed: TestBed, viewer: string) =>
+  (await slicesOf(bed.cluster(viewer), NS, 'fx-global'))
     .filter(
       (s: EndpointSlice) =>
         s.metadata.labels!['endpointslice.kubernetes.io/managed-by'] === 'globalsvc.dev' &&
@@ -17,33 +21,133 @@ const fromEast = async (bed: TestBed) =>
     )
     .flatMap((s) => s.endpoints ?? []).length;
 
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+/** Waits until `viewer` publishes `count` of east's endpoints and holds every invariant; logs how long it took. */
+async function converges(bed: TestBed, viewer: string, count: number, fault: string, since: number): Promise<void> {
+  await waitFor(`east's ${count} pods in ${viewer}'s fx-global`, async () => (await fromEast(bed, viewer)) === count, 180_000, 250);
+  await waitFor(`no orphan or duplicate in ${viewer}`, async () => (await violations(bed.cluster(viewer))).length === 0, 60_000);
+  console.log(`fault: ${fault}; ${viewer}'s fx-global converged ${seconds(since)} s after the fault ended`);
+}
+
 describe('faults', () => {
   let bed: TestBed;
 
   beforeAll(async () => {
     bed = await testBed();
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'fx', 1);
-    await waitFor('fx-global in west', async () => (await fromEast(bed)) === 1, 120_000);
+    for (const viewer of ['west', 'north'])
+      await waitFor(`fx-global in ${viewer}`, async () => (await fromEast(bed, viewer)) === 1, 120_000);
   });
 
-  it("converges after west's etcd and kube-apiserver restart, with what changed while they were down", async () => {
+  it("converges after west's whole control plane (etcd and kube-apiserver) restarts, with what changed while it was down", async () => {
     const west = bed.cluster('west');
     await west.kwokctl('stop', 'cluster');
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
     await new Promise((r) => setTimeout(r, 5_000));
     const restarted = Date.now();
     await west.kwokctl('start', 'cluster');
-    await waitFor(
-      "west's API server",
-      async () => (await west.admin.list({ kind: 'Namespace', apiPath: '/api/v1', plural: 'namespaces' })).length > 0,
-      120_000,
-    );
-    await waitFor("east's new pods in west's fx-global", async () => (await fromEast(bed)) === 3, 180_000, 500);
-    console.log(
-      `fault: west's control plane restarted; fx-global converged ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart began`,
-    );
+    await converges(bed, 'west', 3, "west's control plane stopped for 5 s", restarted);
     expect(bed.product.running('west')).toBe(true);
-    await waitFor('no orphan or duplicate in west', async () => (await violations(west)).length === 0, 60_000);
     expect(await bed.product.metric('west', 'globalsvc_watch_restarts_total', { reason: 'error' })).toBeGreaterThan(0);
+  });
+
+  it("converges after west's kube-apiserver alone crashes and comes back", async () => {
+    const errorsBefore = await bed.product.metric('west', 'globalsvc_watch_restarts_total', { reason: 'error' });
+    const restart = bed.cluster('west').restartComponent('kube-apiserver', 5_000);
+    await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 2);
+    await restart;
+    await converges(bed, 'west', 2, "west's kube-apiserver SIGKILLed, down 5 s", Date.now());
+    expect(bed.product.running('west')).toBe(true);
+    expect(await bed.product.metric('west', 'globalsvc_watch_restarts_total', { reason: 'error' })).toBeGreaterThan(errorsBefore);
+  });
+
+  it("converges after west's etcd alone crashes and comes back", async () => {
+    const restart = bed.cluster('west').restartComponent('etcd', 5_000);
+    await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
+    await restart;
+    await converges(bed, 'west', 3, "west's etcd SIGKILLed, down 5 s", Date.now());
+    expect(bed.product.running('west')).toBe(true);
+  });
+
+  it("keeps the last known members while a link's service mirror is down, and catches up when it is back", async () => {
+    const [west, east] = [bed.cluster('west'), bed.cluster('east')];
+    await stopMirror(bed.procs, west, east);
+    await scaleStatefulSet(east, NS, 'fx', 1);
+    await new Promise((r) => setTimeout(r, 5_000));
+    // Without its mirror west cannot know; what it had stays published rather than being dropped.
+    expect(await fromEast(bed, 'west')).toBe(3);
+    const restarted = Date.now();
+    await startMirror(bed.procs, bed.mirror, west, east);
+    await converges(bed, 'west', 1, "west's mirror of east stopped for 5 s while east scaled 3 → 1", restarted);
+  });
+
+  describe('an API server that answers with errors (a fault proxy in front of north)', () => {
+    let proxy: FaultProxy;
+
+    beforeAll(async () => {
+      const north = bed.cluster('north');
+      const ca = /certificate-authority: (\S+)/.exec(readFileSync(north.kubeconfig, 'utf8'))![1]!;
+      proxy = await FaultProxy.start(north.server, ca);
+      await bed.product.reroute('north', proxy.url);
+    });
+
+    afterAll(async () => {
+      await bed.product.reroute('north', undefined);
+      await proxy.stop();
+    });
+
+    it('retries writes answered 409, 429 and 500 until it converges, nothing duplicated', async () => {
+      const failures = () => bed.product.metric('north', 'globalsvc_api_writes_total', { result: 'error' });
+      const before = await failures();
+      for (const status of [409, 429, 500] as const) proxy.inject({ verb: 'write', path: '/endpointslices', status, times: 2 });
+      const started = Date.now();
+      await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 2);
+      await converges(bed, 'north', 2, 'north answered 409, 429 and 500 twice each to slice writes', started);
+      expect(proxy.pending()).toBe(0);
+      expect(proxy.injected).toMatchObject({ 409: 2, 429: 2, 500: 2 });
+      expect(await failures()).toBeGreaterThan(before);
+    });
+
+    it('relists when its watches come back 410 Gone, and misses nothing that changed meanwhile', async () => {
+      const gone = () => bed.product.metric('north', 'globalsvc_watch_restarts_total', { reason: 'gone' });
+      const before = await gone();
+      await bed.cluster('north').compactEtcd();
+      proxy.expireWatches();
+      const started = Date.now();
+      await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 4);
+      await converges(bed, 'north', 4, "north's etcd compacted, every watch cut and resumed from a compacted version (410 Gone)", started);
+      expect(proxy.injected[410]).toBeGreaterThan(0);
+      expect(await gone()).toBeGreaterThan(before);
+    });
+  });
+
+  it('converges when the leader is SIGKILLed in the middle of its writes, with no duplicate or orphan', async () => {
+    const [north, east] = [bed.cluster('north'), bed.cluster('east')];
+    const standby = await bed.product.addReplica('north', 'standby');
+    const writes = () => bed.product.metric('north', 'globalsvc_api_writes_total');
+    const before = await writes();
+    const names = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
+    for (const name of names) await deployStatefulSet(east, NS, name, 1);
+    // Kill the leader as soon as it has started writing for them, so that the rest is left to the standby.
+    const done = await waitFor('the leader to start writing', async () => ((await writes()) > before ? writes() : undefined), 120_000, 20);
+    await bed.product.stop('north', 'SIGKILL');
+    const killed = Date.now();
+    const published = async () => {
+      let n = 0;
+      for (const name of names) n += (await slicesOf(north, NS, `${name}-global`)).some((s) => (s.endpoints?.length ?? 0) > 0) ? 1 : 0;
+      return n;
+    };
+    const atKill = await published();
+    await waitFor('all 12 globals in north', async () => (await published()) === names.length, 180_000, 500);
+    await waitFor('no orphan or duplicate in north', async () => (await violations(north)).length === 0, 60_000);
+    console.log(
+      `fault: leader SIGKILLed after ${done - before} writes, with ${atKill}/12 new globals published; ` +
+        `the standby finished them ${seconds(killed)} s after the kill (lease 15 s)`,
+    );
+    expect(await bed.product.metric(standby, 'globalsvc_leader')).toBe(1);
+    await bed.product.start('north');
+    await bed.product.stop(standby);
+    await waitFor('north to lead again', async () => (await bed.product.metric('north', 'globalsvc_leader')) === 1, 30_000, 200);
   });
 });

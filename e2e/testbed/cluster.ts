@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
@@ -32,6 +32,7 @@ export class LocalCluster {
     readonly kwokName: string,
     readonly kubeconfig: string,
     readonly server: string,
+    private readonly workdir: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly binaries: Binaries,
   ) {
@@ -80,7 +81,7 @@ export class LocalCluster {
     );
     const kubeconfig = join(workdir, 'clusters', kwokName, 'kubeconfig.yaml');
     const server = /server: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
-    const cluster = new LocalCluster(spec, kwokName, kubeconfig, server, env, binaries);
+    const cluster = new LocalCluster(spec, kwokName, kubeconfig, server, workdir, env, binaries);
     await cluster.addNode(`${spec.name}-node-0`);
     return cluster;
   }
@@ -115,6 +116,55 @@ export class LocalCluster {
   async kwokctl(...args: string[]): Promise<string> {
     const { stdout } = await run(this.binaries.kwokctl, ['--name', this.kwokName, ...args], { env: this.env, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
+  }
+
+  /**
+   * Kills one of the cluster's processes (SIGKILL: a crash, not a drain) and, after `downtimeMs`,
+   * starts it again with the command line it had, under kwokctl's pid file so that kwokctl still
+   * stops it. kwokctl cannot do this itself: `start cluster` trusts the pid files and waits for an
+   * API server that never comes.
+   */
+  async restartComponent(component: 'kube-apiserver' | 'etcd', downtimeMs: number): Promise<void> {
+    const dir = join(this.workdir, 'clusters', this.kwokName);
+    const pidFile = join(dir, 'pids', `${component}.pid`);
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const [command, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(`${this.name}'s ${component} gone`, async () => !existsSync(`/proc/${pid}`), 10_000, 50);
+    await new Promise((r) => setTimeout(r, downtimeMs));
+    const log = openSync(join(dir, 'logs', `${component}.log`), 'a');
+    const child = spawn(command!, args, { cwd: dir, detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.unref();
+    writeFileSync(pidFile, String(child.pid));
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision (etcd's JSON gateway), as the API server
+   * does every few minutes: a watch resumed from an older resourceVersion is then answered 410 Gone.
+   */
+  async compactEtcd(): Promise<number> {
+    const pid = Number(readFileSync(join(this.workdir, 'clusters', this.kwokName, 'pids', 'etcd.pid'), 'utf8').trim());
+    const flag = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .find((a) => a.startsWith('--listen-client-urls='));
+    const url = flag!.slice('--listen-client-urls='.length).split(',')[0]!;
+    const post = async (path: string, body: object) => {
+      const res = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { header: { revision: string } };
+    };
+    const revision = Number((await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') })).header.revision);
+    await post('/v3/kv/compaction', { revision, physical: true });
+    return revision;
+  }
+
+  /** Copies the components' logs to `<dir>/<cluster>-<component>.log`, for after the cluster is deleted. */
+  keepLogs(dir: string): void {
+    const logs = join(this.workdir, 'clusters', this.kwokName, 'logs');
+    if (!existsSync(logs)) return;
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(logs)) copyFileSync(join(logs, f), join(dir, `${this.name}-${f}`));
   }
 
   async delete(): Promise<void> {

@@ -46,6 +46,17 @@ export class ClusterDns {
     }
   }
 
+  /** AAAA records of a name, sorted; [] when the name does not exist or has none. */
+  async aaaa(name: string): Promise<string[]> {
+    try {
+      return (await this.resolver.resolve6(name)).sort();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
+      throw err;
+    }
+  }
+
   async srv(name: string): Promise<{ name: string; port: number }[]> {
     try {
       return (await this.resolver.resolveSrv(name))

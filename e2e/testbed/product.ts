@@ -66,6 +66,8 @@ export interface ProductInstance {
   healthPort: number;
   kubeconfig: string;
   args: string[];
+  /** An API address to use instead of the cluster's own (a fault proxy speaking plain HTTP). */
+  via?: string;
 }
 
 /**
@@ -103,14 +105,31 @@ export class Product {
     return id;
   }
 
+  /** Restarts a process (SIGTERM, so it hands its lease over) with its API traffic sent `via` an address, or straight again. */
+  async reroute(id: string, via: string | undefined): Promise<void> {
+    await this.stop(id);
+    this.instance(id).via = via;
+    await this.start(id);
+  }
+
   /** Starts (or restarts) a process with the arguments it was installed with. */
   async start(id: string): Promise<void> {
     const i = this.instance(id);
+    let kubeconfig = i.kubeconfig;
+    if (i.via) {
+      kubeconfig = join(this.dir, `globalsvc-${id}-via.kubeconfig`);
+      writeFileSync(
+        kubeconfig,
+        readFileSync(i.kubeconfig, 'utf8')
+          .replace(/server: \S+/, `server: ${i.via}`)
+          .replace(/certificate-authority: \S+/, 'insecure-skip-tls-verify: true'),
+      );
+    }
     this.procs.start(`globalsvc-${id}`, process.execPath, [
       join(repoRoot, 'dist/src/cli/main.js'),
       'run',
       `--cluster-name=${i.cluster}`,
-      `--kubeconfig=${i.kubeconfig}`,
+      `--kubeconfig=${kubeconfig}`,
       `--metrics-addr=127.0.0.1:${i.metricsPort}`,
       `--health-addr=127.0.0.1:${i.healthPort}`,
       '--log-level=debug',

@@ -157,6 +157,7 @@ export class TestBed {
     this.procs.killAllNow();
     for (const c of this.clusters.values()) {
       try {
+        c.keepLogs(join(this.dir, 'logs'));
         execFileSync(this.binaries.kwokctl, ['--name', c.kwokName, 'delete', 'cluster'], {
           env: LocalCluster.kwokEnv(this.dir),
           stdio: 'ignore',
@@ -171,6 +172,7 @@ export class TestBed {
   async down(): Promise<void> {
     this.memory.stop();
     await this.procs.stopAll();
+    for (const c of this.clusters.values()) c.keepLogs(join(this.dir, 'logs'));
     await Promise.all([...this.clusters.values()].map((c) => c.delete()));
     this.clusters.clear();
     process.removeListener('exit', this.exitHandler);
