@@ -12,6 +12,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 bash hack/build-binaries.sh
 echo "== lint"
 npm run --silent lint
+echo "== audit (production dependencies)"
+bash hack/audit.sh
 echo "== build"
 npm run --silent build
 
