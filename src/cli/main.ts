@@ -7,7 +7,7 @@ import { ConfigError, parseConfig, type Config } from '../config.js';
 import { KubeApi, loadKubeConfig } from '../cluster/kube-api.js';
 import { LeaderElector } from '../cluster/leader-election.js';
 import { Controller } from '../engine/controller.js';
-import { describeWrite } from '../engine/writer.js';
+import { describeWrite } from '../domain/plan.js';
 import { EventRecorder } from '../observability/events.js';
 import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
