@@ -244,6 +244,9 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string }):
   const kc = new KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault();
-  if (opts.context) kc.setCurrentContext(opts.context);
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) throw new Error(`the kubeconfig has no context "${opts.context}"`);
+    kc.setCurrentContext(opts.context);
+  }
   return kc;
 }
