@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/domain/k8s-types.js';
-import { SERVICES } from '../../src/cluster/kube-api.js';
 import { testBed } from '../support/bed.js';
-import { deployStatefulSet, getService, slicesOf } from '../support/workloads.js';
+import { deployStatefulSet, getService, slicesOf, squatterService } from '../support/workloads.js';
 import { eventAbout } from '../support/events.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -15,17 +14,7 @@ describe('a Service of the global name that someone else owns', () => {
 
   beforeAll(async () => {
     bed = await testBed();
-    const west = bed.cluster('west');
-    await west.admin.ensureNamespace(NS);
-    before = await west.admin.apply<Service>(
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'cache-global', namespace: NS, labels: { team: 'payments' } },
-        spec: { selector: { app: 'legacy-cache' }, ports: [{ name: 'redis', port: 6379 }] },
-      },
-      SERVICES,
-    );
+    before = await squatterService(bed.cluster('west'), NS, 'cache-global');
     await deployStatefulSet(bed.cluster('east'), NS, 'cache', 2);
   });
 

@@ -68,6 +68,20 @@ export async function deployStatefulSet(
   );
 }
 
+/** A Service a team owns under the name a global would take: not ours, so globalsvc must leave it alone. */
+export async function squatterService(cluster: LocalCluster, namespace: string, name: string): Promise<Service> {
+  await cluster.admin.ensureNamespace(namespace);
+  return cluster.admin.apply<Service>(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels: { team: 'payments' } },
+      spec: { selector: { app: 'legacy-cache' }, ports: [{ name: 'redis', port: 6379 }] },
+    },
+    SERVICES,
+  );
+}
+
 export async function scaleStatefulSet(cluster: LocalCluster, namespace: string, name: string, replicas: number): Promise<void> {
   await cluster.admin.patchMerge(STATEFUL_SETS, namespace, name, { spec: { replicas } });
 }

@@ -40,18 +40,18 @@ export class FaultProxy {
   ) {}
 
   static async start(upstream: string, caFile: string): Promise<FaultProxy> {
-    const ca = readFileSync(caFile);
-    const target = new URL(upstream);
-    let proxy!: FaultProxy;
-    const server = createServer((req, res) => proxy.handle(req, res, target, ca));
-    server.on('connection', (s) => {
-      proxy.sockets.add(s);
-      s.on('close', () => proxy.sockets.delete(s));
-    });
+    const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('fault proxy: no port');
-    proxy = new FaultProxy(server, address.port);
+    const proxy = new FaultProxy(server, address.port);
+    const ca = readFileSync(caFile);
+    const target = new URL(upstream);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => proxy.handle(req, res, target, ca));
+    server.on('connection', (s: Socket) => {
+      proxy.sockets.add(s);
+      s.on('close', () => proxy.sockets.delete(s));
+    });
     return proxy;
   }
 

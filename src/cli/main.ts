@@ -1,28 +1,22 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Command } from 'commander';
-import { ConfigError, parseConfig, type Config } from '../config.js';
-import { KubeApi, loadKubeConfig } from '../cluster/kube-api.js';
+import type { Command } from 'commander';
+import { parseConfig, type Config } from '../config.js';
+import type { KubeApi } from '../cluster/kube-api.js';
 import { LeaderElector } from '../cluster/leader-election.js';
 import { Controller } from '../engine/controller.js';
-import { describeWrite } from '../engine/writer.js';
+import { describeWrite } from '../domain/plan.js';
 import { EventRecorder } from '../observability/events.js';
 import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { addOptions } from './options.js';
-
-const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { connect, execute, newProgram, version } from './program.js';
+import { addStatusCommand } from './status.js';
 
 /** How long SIGTERM waits for reconciles in flight before giving up on them. */
 const SHUTDOWN_GRACE_MS = 20_000;
-
-function connect(config: Config, metrics: Metrics): KubeApi {
-  const kc = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
-  return new KubeApi(kc, (verb, kind, code) => metrics.apiRequests.inc({ verb, kind, code: String(code) }), `globalsvc/${version}`);
-}
 
 async function run(config: Config, log: Logger): Promise<void> {
   const metrics = new Metrics();
@@ -145,12 +139,10 @@ function configFrom(command: Command): Config {
   return parseConfig(command.opts());
 }
 
-const program = new Command('globalsvc')
-  .description(
-    'One headless <name>-global Service per multi-cluster service, with the endpoints of every linked cluster merged into its EndpointSlices.',
-  )
-  .version(version, '--version')
-  .showHelpAfterError();
+const program = newProgram(
+  'globalsvc',
+  'One headless <name>-global Service per multi-cluster service, with the endpoints of every linked cluster merged into its EndpointSlices.',
+);
 
 addOptions(program.command('run').description('run the controller')).action(async (_opts, command: Command) => {
   const config = configFrom(command);
@@ -167,13 +159,11 @@ addOptions(
   await plan(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr), opts.output);
 });
 
+addStatusCommand(program);
+
 program
   .command('version')
   .description('print the version')
   .action(() => void process.stdout.write(`globalsvc ${version}\n`));
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`globalsvc: ${err.message}\n`);
-  else process.stderr.write(`globalsvc: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(2);
-});
+execute(program);

@@ -165,6 +165,25 @@ export class KubeApi {
     return { items: body.items ?? [], resourceVersion: body.metadata.resourceVersion, continue: body.metadata.continue || undefined };
   }
 
+  /** Every page of a list: a consistent snapshot as of the first page, with its resourceVersion. */
+  async listAll<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: { labelSelector?: string; pageSize?: number } = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const items: T[] = [];
+    for (let token: string | undefined; ;) {
+      const page = await this.list<T>(type, namespace, {
+        labelSelector: query.labelSelector,
+        limit: query.pageSize ?? 500,
+        continue: token,
+      });
+      items.push(...page.items);
+      token = page.continue;
+      if (!token) return { items, resourceVersion: page.resourceVersion };
+    }
+  }
+
   /** Starts a watch; resolves to the controller that stops it. `done` is called once, always. */
   async watch(
     type: ResourceType,
@@ -225,6 +244,9 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string }):
   const kc = new KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault();
-  if (opts.context) kc.setCurrentContext(opts.context);
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) throw new Error(`the kubeconfig has no context "${opts.context}"`);
+    kc.setCurrentContext(opts.context);
+  }
   return kc;
 }

@@ -61,17 +61,6 @@ export function watchResource<T extends KubeObject>(
         };
       });
 
-    const listAll = async (): Promise<{ items: T[]; resourceVersion: string }> => {
-      const items: T[] = [];
-      for (let token: string | undefined; ;) {
-        const page = await api.list<T>(type, namespace, { labelSelector, limit: pageSize, continue: token });
-        items.push(...page.items);
-        token = page.continue;
-        // A paged list is a consistent snapshot as of the first page; every page carries its version.
-        if (!token) return { items, resourceVersion: page.resourceVersion };
-      }
-    };
-
     const watchOnce = (resourceVersion: string, advance: (rv: string) => void) =>
       new Promise<WatchEnd>((resolve) => {
         let end: WatchEnd | undefined;
@@ -121,7 +110,7 @@ export function watchResource<T extends KubeObject>(
         try {
           if (resourceVersion === undefined) {
             const started = Date.now();
-            const listed = await listAll();
+            const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize });
             if (stopped) return;
             resourceVersion = listed.resourceVersion;
             subscriber.next({ type: 'relisted', namespace, items: listed.items });

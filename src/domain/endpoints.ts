@@ -8,13 +8,18 @@ export function endpointKey(endpoint: Endpoint): string {
   return endpoint.addresses.join(',');
 }
 
+/** discovery.k8s.io: an unset `ready` is to be read as ready. */
+export function isReady(endpoint: Endpoint): boolean {
+  return endpoint.conditions?.ready ?? true;
+}
+
 /**
  * The endpoint as the global publishes it. Conditions are written out explicitly with the
  * discovery.k8s.io defaults (ready unset = ready, serving unset = ready, terminating unset = false),
  * so consumers of the global see exactly what consumers of the member saw.
  */
 export function publishedEndpoint(endpoint: Endpoint, hostname: string | undefined): Endpoint {
-  const ready = endpoint.conditions?.ready ?? true;
+  const ready = isReady(endpoint);
   const published: Endpoint = {
     addresses: [...endpoint.addresses],
     conditions: {
@@ -52,7 +57,7 @@ export function endpointFingerprint(endpoint: Endpoint): string {
 
 /** Which of two copies of one endpoint wins: ready over not ready, then serving, then the smaller. */
 export function preferEndpoint(a: Endpoint, b: Endpoint): Endpoint {
-  const rank = (e: Endpoint) => ((e.conditions?.ready ?? true) ? 2 : 0) + ((e.conditions?.serving ?? true) ? 1 : 0);
+  const rank = (e: Endpoint) => (isReady(e) ? 2 : 0) + ((e.conditions?.serving ?? true) ? 1 : 0);
   const byRank = rank(b) - rank(a);
   if (byRank !== 0) return byRank > 0 ? b : a;
   return endpointFingerprint(a) <= endpointFingerprint(b) ? a : b;

@@ -1,20 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Endpoint, Service } from './k8s-types.js';
+import type { Service } from './k8s-types.js';
 import type { MemberView, Settings } from './desired.js';
 import { planGlobal } from './plan.js';
 import { isDnsLabel } from './naming.js';
-import { endpoint, localService, memberSlice, mirrorService, view } from '../test-support/builders.js';
+import { endpoint, localService, mirrorService, statefulSet, view } from '../test-support/builders.js';
 import { converge, FakeNamespace } from '../test-support/simulate.js';
+import { arbMembers } from '../test-support/arbitraries.js';
 
 const settings: Settings = { localCluster: 'west', globalSuffix: '-global', maxEndpointsPerSlice: 100 };
 const key = { namespace: 'data', name: 'db' };
-
-function statefulSet(cluster: string, replicas: number, base = 0): MemberView {
-  const svc = cluster === 'west' ? localService('db') : mirrorService({ name: 'db', cluster });
-  const eps = Array.from({ length: replicas }, (_, i) => endpoint(`10.${base}.0.${i + 1}`, { hostname: `db-${i}` }));
-  return view(svc, [memberSlice(svc, eps)]);
-}
 
 const plan = (s: Settings) => (world: Parameters<typeof planGlobal>[0]) => planGlobal(world, s);
 
@@ -129,45 +124,6 @@ describe('planning a global', () => {
 
 // --- properties -------------------------------------------------------------------------------
 
-const clusters = ['west', 'east', 'north', 'b-c', 'c'];
-const arbEndpoint = (cluster: number) =>
-  fc
-    .record({
-      ip: fc.integer({ min: 1, max: 400 }),
-      v6: fc.boolean(),
-      hostname: fc.option(fc.constantFrom('db-0', 'db-1', 'a-b', 'a', 'x'.repeat(60)), { nil: undefined }),
-      ready: fc.option(fc.boolean(), { nil: undefined }),
-    })
-    .map(({ ip, v6, hostname, ready }): [string, Endpoint] => [
-      v6 ? 'IPv6' : 'IPv4',
-      endpoint(v6 ? `fd00::${cluster}:${ip.toString(16)}` : `10.${cluster}.${ip >> 8}.${ip & 255}`, {
-        hostname,
-        conditions: ready === undefined ? {} : { ready },
-      }),
-    ]);
-
-const arbWorld = fc
-  .uniqueArray(fc.integer({ min: 0, max: clusters.length - 1 }), { minLength: 1, maxLength: clusters.length })
-  .chain((idx) =>
-    fc.tuple(
-      ...idx.map((i) => fc.tuple(fc.constant(i), fc.uniqueArray(arbEndpoint(i), { maxLength: 260, selector: ([, e]) => e.addresses[0] }))),
-    ),
-  )
-  .map((members) =>
-    members.map(([i, eps]) => {
-      const cluster = clusters[i]!;
-      const svc = cluster === 'west' ? localService('db') : mirrorService({ name: 'db', cluster });
-      const slices = ['IPv4', 'IPv6'].map((type) =>
-        memberSlice(
-          svc,
-          eps.filter(([t]) => t === type).map(([, e]) => e),
-          { name: `${svc.metadata.name}-${type}`, addressType: type },
-        ),
-      );
-      return view(svc, slices);
-    }),
-  );
-
 function memberEndpointKeys(members: MemberView[]): Set<string> {
   return new Set(
     members.flatMap((m) =>
@@ -181,7 +137,7 @@ describe('planning invariants (property)', () => {
 
   it('publishes every member endpoint exactly once, in slices under the limit that never mix address types, and then rests', () => {
     fc.assert(
-      fc.property(arbWorld, arbWorld, max, (before, after, maxEndpointsPerSlice) => {
+      fc.property(arbMembers, arbMembers, max, (before, after, maxEndpointsPerSlice) => {
         const s = { ...settings, maxEndpointsPerSlice };
         const ns = new FakeNamespace();
         for (const members of [before, after]) {
@@ -211,7 +167,7 @@ describe('planning invariants (property)', () => {
 
   it('gives every (cluster, hostname) pair one valid, unique DNS label', () => {
     fc.assert(
-      fc.property(arbWorld, (members) => {
+      fc.property(arbMembers, (members) => {
         const ns = new FakeNamespace();
         converge(ns, plan(settings), key, members, 'db-global');
         const owner = new Map<string, string>();

@@ -38,6 +38,12 @@ export interface GlobalPlan {
   desired: DesiredGlobal | null;
 }
 
+/** `<verb> <kind> <namespace>/<name>`, for logs and the CLI. */
+export function describeWrite(w: Write): string {
+  const target = w.verb === 'delete' ? `${w.namespace}/${w.name}` : `${w.object.metadata.namespace}/${w.object.metadata.name}`;
+  return `${w.verb} ${w.kind} ${target}`;
+}
+
 function deleteOf(kind: Kind, obj: KubeObject): Write {
   const m = obj.metadata;
   return { verb: 'delete', kind, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid, resourceVersion: m.resourceVersion };

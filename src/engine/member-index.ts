@@ -176,20 +176,32 @@ export class MemberIndex {
     return out;
   }
 
+  /** The mirrors that speak for a key, whatever they turned out to be (member, unsupported, excluded, ...). */
+  mirrorsOf(key: GlobalKey): { service: Service; classification: Classification }[] {
+    return this.resolve(this.services, this.mirrorsByKey.get(keyString(key))).map((service) => ({
+      service,
+      classification: this.mirrorClass.get(ref(service)) ?? { kind: 'ignored' },
+    }));
+  }
+
+  /** The local Service `<name>` of a key, when `--include-local` makes it a candidate member. */
+  localOf(key: GlobalKey): { service: Service; classification: Classification } | undefined {
+    const service = this.services.get(key.namespace, key.name);
+    if (!this.settings.includeLocal || !service) return undefined;
+    return { service, classification: classifyLocal(service, this.settings.localCluster) };
+  }
+
   /** Everything the planner needs for one key, read from the cache. */
   world(key: GlobalKey): GlobalWorld {
     const id = keyString(key);
     const members: MemberView[] = [];
-    for (const mirror of this.resolve(this.services, this.mirrorsByKey.get(id))) {
-      const c = this.mirrorClass.get(ref(mirror));
-      if (c?.kind === 'member')
+    for (const { service: mirror, classification: c } of this.mirrorsOf(key)) {
+      if (c.kind === 'member')
         members.push({ member: c.member, service: mirror, slices: this.slicesOfService(key.namespace, c.member.serviceName) });
     }
-    const local = this.services.get(key.namespace, key.name);
-    if (this.settings.includeLocal && local) {
-      const c = classifyLocal(local, this.settings.localCluster);
-      if (c.kind === 'member') members.push({ member: c.member, service: local, slices: this.slicesOfService(key.namespace, key.name) });
-    }
+    const local = this.localOf(key);
+    if (local?.classification.kind === 'member')
+      members.push({ member: local.classification.member, service: local.service, slices: this.slicesOfService(key.namespace, key.name) });
     return {
       key,
       members,

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../domain/k8s-types.js';
 import type { Write } from '../domain/plan.js';
+import { describeWrite } from '../domain/plan.js';
 import type { KubeApi, ResourceType } from '../cluster/kube-api.js';
 import { ENDPOINT_SLICES, KubeApiError, SERVICES } from '../cluster/kube-api.js';
 import { ours } from '../domain/labels.js';
@@ -9,11 +10,6 @@ import type { MemberIndex } from './member-index.js';
 const TYPES: Record<Write['kind'], ResourceType> = { Service: SERVICES, EndpointSlice: ENDPOINT_SLICES };
 /** Slice writes of one global run this many at a time (a 5,000-endpoint member is 50 slices). */
 const SLICE_WRITE_CONCURRENCY = 4;
-
-export function describeWrite(w: Write): string {
-  const target = w.verb === 'delete' ? `${w.namespace}/${w.name}` : `${w.object.metadata.namespace}/${w.object.metadata.name}`;
-  return `${w.verb} ${w.kind} ${target}`;
-}
 
 function resultOf(err: unknown): string {
   if (!(err instanceof KubeApiError)) return 'error';

@@ -76,3 +76,13 @@ export function view(service: Service, slices: EndpointSlice[], localCluster = '
   if (c.kind !== 'member') throw new Error(`not a member: ${JSON.stringify(c)}`);
   return { member: c.member, service, slices };
 }
+
+/**
+ * Global data/db's member in `cluster`: west's local headless service, a mirror elsewhere, with
+ * `replicas` ready pods db-0, db-1, ... at 10.<base>.0.<i+1>.
+ */
+export function statefulSet(cluster: string, replicas: number, base = 0): MemberView {
+  const svc = cluster === 'west' ? localService('db') : mirrorService({ name: 'db', cluster });
+  const eps = Array.from({ length: replicas }, (_, i) => endpoint(`10.${base}.0.${i + 1}`, { hostname: `db-${i}` }));
+  return view(svc, [memberSlice(svc, eps)]);
+}

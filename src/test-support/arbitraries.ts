@@ -1,0 +1,46 @@
+// fast-check arbitraries of member worlds: one global key's members (the local service of west,
+// mirrors of the others), each with IPv4 and IPv6 slices, shared by the planner's and the status
+// report's properties.
+import fc from 'fast-check';
+import type { Endpoint } from '../domain/k8s-types.js';
+import { endpoint, localService, memberSlice, mirrorService, view } from './builders.js';
+
+export const clusters = ['west', 'east', 'north', 'b-c', 'c'];
+const arbEndpoint = (cluster: number) =>
+  fc
+    .record({
+      ip: fc.integer({ min: 1, max: 400 }),
+      v6: fc.boolean(),
+      hostname: fc.option(fc.constantFrom('db-0', 'db-1', 'a-b', 'a', 'x'.repeat(60)), { nil: undefined }),
+      ready: fc.option(fc.boolean(), { nil: undefined }),
+    })
+    .map(({ ip, v6, hostname, ready }): [string, Endpoint] => [
+      v6 ? 'IPv6' : 'IPv4',
+      endpoint(v6 ? `fd00::${cluster}:${ip.toString(16)}` : `10.${cluster}.${ip >> 8}.${ip & 255}`, {
+        hostname,
+        conditions: ready === undefined ? {} : { ready },
+      }),
+    ]);
+
+/** Members of global data/db in up to five clusters, with up to 260 endpoints each (hostnames that collide or do not fit). */
+export const arbMembers = fc
+  .uniqueArray(fc.integer({ min: 0, max: clusters.length - 1 }), { minLength: 1, maxLength: clusters.length })
+  .chain((idx) =>
+    fc.tuple(
+      ...idx.map((i) => fc.tuple(fc.constant(i), fc.uniqueArray(arbEndpoint(i), { maxLength: 260, selector: ([, e]) => e.addresses[0] }))),
+    ),
+  )
+  .map((members) =>
+    members.map(([i, eps]) => {
+      const cluster = clusters[i]!;
+      const svc = cluster === 'west' ? localService('db') : mirrorService({ name: 'db', cluster });
+      const slices = ['IPv4', 'IPv6'].map((type) =>
+        memberSlice(
+          svc,
+          eps.filter(([t]) => t === type).map(([, e]) => e),
+          { name: `${svc.metadata.name}-${type}`, addressType: type },
+        ),
+      );
+      return view(svc, slices);
+    }),
+  );
