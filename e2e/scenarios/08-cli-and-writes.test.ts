@@ -54,6 +54,32 @@ describe('owned slices restored; the plan and version commands', () => {
     console.log(`restored a deleted and an edited slice in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
+  it('wins a fight with a second writer without a write storm, and holds once it stops', async () => {
+    const west = bed.cluster('west');
+    const want = fingerprint(await slicesOf(west, NS, 'kv-global'));
+    const target = ours(await slicesOf(west, NS, 'kv-global'))[0]!.metadata.name!;
+    const writes = () => bed.product.metric('west', 'globalsvc_api_writes_total', { kind: 'EndpointSlice' });
+    const before = await writes();
+    // Another controller keeps putting its own endpoint into our slice, ten times, every 300 ms.
+    for (let i = 0; i < 10; i++) {
+      await west.admin.patchMerge(ENDPOINT_SLICES, NS, target, {
+        endpoints: [{ addresses: [`10.200.1.${i + 1}`], conditions: { ready: true } }],
+      });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const stopped = Date.now();
+    await waitFor('kv-global slices ours again', async () => fingerprint(await slicesOf(west, NS, 'kv-global')) === want, 60_000);
+    const restoredAfter = Date.now() - stopped;
+    await new Promise((r) => setTimeout(r, 3_000));
+    const spent = (await writes()) - before;
+    console.log(
+      `fault: a second writer edited an owned slice 10 times; restored ${(restoredAfter / 1000).toFixed(1)} s after its last edit, with ${spent} slice writes`,
+    );
+    expect(spent).toBeGreaterThan(0);
+    expect(spent).toBeLessThanOrEqual(10);
+    expect(fingerprint(await slicesOf(west, NS, 'kv-global'))).toBe(want);
+  });
+
   it('globalsvc plan prints what a reconcile would write and changes nothing', async () => {
     const west = bed.cluster('west');
     const kubeconfig = bed.product.instance('west').kubeconfig;

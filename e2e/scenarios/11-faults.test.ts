@@ -109,6 +109,28 @@ describe('faults', () => {
       expect(await failures()).toBeGreaterThan(before);
     });
 
+    it('stops writing when it cannot renew its lease, before the lease can expire, and leads again once it can', async () => {
+      const leading = () => bed.product.metric('north', 'globalsvc_leader');
+      const writes = () => bed.product.metric('north', 'globalsvc_api_writes_total', { kind: 'EndpointSlice' });
+      expect(await leading()).toBe(1);
+      proxy.inject({ verb: 'write', path: '/leases/', status: 500, times: 1_000 });
+      const cut = Date.now();
+      await waitFor('north to stop leading', async () => (await leading()) === 0, 30_000, 100);
+      const stoppedAfter = Date.now() - cut;
+      const frozen = await writes();
+      await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(await writes()).toBe(frozen);
+      proxy.clear();
+      const healed = Date.now();
+      await converges(bed, 'north', 3, 'north could not renew its lease; it stopped writing, then led again', healed);
+      console.log(
+        `fault: lease renewals refused; north stopped leading ${(stoppedAfter / 1000).toFixed(1)} s later (renew deadline 10 s, lease 15 s) and wrote nothing while it did not lead`,
+      );
+      expect(stoppedAfter).toBeLessThan(15_000);
+      expect(await leading()).toBe(1);
+    });
+
     it('relists when its watches come back 410 Gone, and misses nothing that changed meanwhile', async () => {
       const gone = () => bed.product.metric('north', 'globalsvc_watch_restarts_total', { reason: 'gone' });
       const before = await gone();

@@ -63,6 +63,11 @@ export class FaultProxy {
     this.faults.push({ ...fault });
   }
 
+  /** Forgets the faults not yet spent. */
+  clear(): void {
+    this.faults.length = 0;
+  }
+
   /** Faults not yet spent. */
   pending(): number {
     return this.faults.reduce((n, f) => n + f.times, 0);

@@ -95,7 +95,7 @@ function electLeader(api: KubeApi, config: Config, identity: string, controller:
         log.warn({ identity, reason }, 'stopped leading: no more writes');
         controller.setLeader(false);
       },
-      attemptFailed: (err) => log.debug({ err: (err as Error).message }, 'lease attempt failed'),
+      attemptFailed: (err) => log.warn({ err: (err as Error).message }, 'lease attempt failed'),
     },
   );
 }
