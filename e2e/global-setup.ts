@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { ensureBinaries, testbedDir } from './testbed/binaries.js';
+import { e2eProvider, unavailable } from './testbed/provider.js';
 import { TestBed } from './testbed/testbed.js';
 
 /**
@@ -8,7 +10,18 @@ import { TestBed } from './testbed/testbed.js';
  * clean slate (whatever an interrupted run left). After: nothing left running, and the test bed's
  * peak memory printed.
  */
-export default function setup() {
+export default async function setup(project: TestProject) {
+  const provider = e2eProvider();
+  const why = (await unavailable(provider)) ?? '';
+  project.provide('bedUnavailable', why);
+  if (why) {
+    const line = '!'.repeat(100);
+    process.stderr.write(
+      `${line}\ne2e: E2E_PROVIDER=${provider} cannot run here: ${why}.\ne2e: EVERY e2e scenario is SKIPPED, none passed. Unset E2E_PROVIDER to use the local binaries.\n${line}\n`,
+    );
+    return;
+  }
+  process.stderr.write(`e2e: provider ${provider}\n`);
   const started = Date.now();
   const binaries = ensureBinaries();
   process.stderr.write(`e2e: binaries ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

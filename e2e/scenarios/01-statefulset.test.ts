@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { testBed } from '../support/bed.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBed, testBed } from '../support/bed.js';
 import {
   deployStatefulSet,
   expectedAddresses,
@@ -33,7 +33,7 @@ async function convergedEverywhere(bed: TestBed, app: string, replicasByCluster:
   }
 }
 
-describe('a StatefulSet exported from every cluster', () => {
+describeOnBed('a StatefulSet exported from every cluster', () => {
   let bed: TestBed;
   let started = 0;
 

@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { testBed } from '../support/bed.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { deployWeb, fqdn, readyPods, slicesOf, sorted } from '../support/workloads.js';
 import { GATEWAY_PORT } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
@@ -7,7 +7,7 @@ import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'shop';
 
-describe('an exported ClusterIP service', () => {
+describeOnBed('an exported ClusterIP service', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Service } from '../../src/domain/k8s-types.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, getService, slicesOf, squatterService } from '../support/workloads.js';
 import { eventAbout } from '../support/events.js';
 import { waitFor } from '../testbed/processes.js';
@@ -8,7 +8,7 @@ import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'squat';
 
-describe('a Service of the global name that someone else owns', () => {
+describeOnBed('a Service of the global name that someone else owns', () => {
   let bed: TestBed;
   let before: Service;
 

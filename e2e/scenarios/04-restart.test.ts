@@ -1,7 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
 import { deployStatefulSet, expectedAddresses, fqdn, getService, scaleStatefulSet, sorted } from '../support/workloads.js';
 import { waitFor } from '../testbed/processes.js';
@@ -9,7 +9,7 @@ import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'restart';
 
-describe('the controller killed and restarted mid-way', () => {
+describeOnBed('the controller killed and restarted mid-way', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { testBed } from '../support/bed.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
 import { deployStatefulSet, expectedAddresses, fqdn, slicesOf, sorted } from '../support/workloads.js';
 import { waitFor } from '../testbed/processes.js';
@@ -8,7 +8,7 @@ import type { TestBed } from '../testbed/testbed.js';
 const NS = 'big';
 const REPLICAS = 250;
 
-describe('a member with 250 endpoints', () => {
+describeOnBed('a member with 250 endpoints', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

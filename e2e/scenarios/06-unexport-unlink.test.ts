@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
 import { deployStatefulSet, getService, slicesOf } from '../support/workloads.js';
 import { link, unlink } from '../testbed/links.js';
@@ -18,7 +18,7 @@ const sources = async (bed: TestBed, viewer: string) =>
       .map((s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster']),
   );
 
-describe('members leaving: unexport, unlink, the last member gone', () => {
+describeOnBed('members leaving: unexport, unlink, the last member gone', () => {
   let bed: TestBed;
   let foreignSlice: EndpointSlice;
   let lookalike: Service;

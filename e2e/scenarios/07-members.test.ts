@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { testBed } from '../support/bed.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { eventAbout } from '../support/events.js';
 import { deployStatefulSet, fqdn, getService, slicesOf, sorted } from '../support/workloads.js';
 import { globalServiceName, isDnsLabel } from '../../src/domain/naming.js';
@@ -17,7 +17,7 @@ const ourSources = async (bed: TestBed, viewer: string, global: string) =>
       .map((s) => s.metadata.labels!['multicluster.kubernetes.io/source-cluster']!),
   );
 
-describe('members that need care', () => {
+describeOnBed('members that need care', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

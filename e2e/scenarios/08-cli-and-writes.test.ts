@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { EndpointSlice } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES } from '../../src/cluster/kube-api.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { waitFor } from '../testbed/processes.js';
@@ -24,7 +24,7 @@ const fingerprint = (slices: EndpointSlice[]) =>
       .sort(),
   );
 
-describe('owned slices restored; the plan and version commands', () => {
+describeOnBed('owned slices restored; the plan and version commands', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

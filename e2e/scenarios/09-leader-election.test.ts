@@ -1,7 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { LEASES } from '../../src/cluster/leader-election.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -13,7 +13,7 @@ const published = async (bed: TestBed, viewer: string) =>
     .filter((s) => s.metadata.labels!['endpointslice.kubernetes.io/managed-by'] === 'globalsvc.dev')
     .flatMap((s) => s.endpoints ?? []).length;
 
-describe('two replicas in one cluster: one writer, and a standby that takes over', () => {
+describeOnBed('two replicas in one cluster: one writer, and a standby that takes over', () => {
   let bed: TestBed;
   let standby: string;
 

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { OPTIONS } from '../../src/cli/options.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { NAMESPACES } from '../testbed/kube.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -76,7 +76,7 @@ function expectedArgs(set: Record<string, string>, releaseNamespace: string): st
   });
 }
 
-describe('the shipped manifests', () => {
+describeOnBed('the shipped manifests', () => {
   let bed: TestBed;
   const createdNamespaces: string[] = [];
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointSlice } from '../../src/domain/k8s-types.js';
-import { testBed } from '../support/bed.js';
+import { describeOnLocalBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
 import { FaultProxy } from '../testbed/fault-proxy.js';
@@ -30,7 +30,7 @@ async function converges(bed: TestBed, viewer: string, count: number, fault: str
   console.log(`fault: ${fault}; ${viewer}'s fx-global converged ${seconds(since)} s after the fault ended`);
 }
 
-describe('faults', () => {
+describeOnLocalBed('faults', () => {
   let bed: TestBed;
 
   beforeAll(async () => {
@@ -41,7 +41,7 @@ describe('faults', () => {
   });
 
   it("converges after west's whole control plane (etcd and kube-apiserver) restarts, with what changed while it was down", async () => {
-    const west = bed.cluster('west');
+    const west = bed.local('west');
     await west.kwokctl('stop', 'cluster');
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
     await new Promise((r) => setTimeout(r, 5_000));
@@ -54,7 +54,7 @@ describe('faults', () => {
 
   it("converges after west's kube-apiserver alone crashes and comes back", async () => {
     const errorsBefore = await bed.product.metric('west', 'globalsvc_watch_restarts_total', { reason: 'error' });
-    const restart = bed.cluster('west').restartComponent('kube-apiserver', 5_000);
+    const restart = bed.local('west').restartComponent('kube-apiserver', 5_000);
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 2);
     await restart;
     await converges(bed, 'west', 2, "west's kube-apiserver SIGKILLed, down 5 s", Date.now());
@@ -63,7 +63,7 @@ describe('faults', () => {
   });
 
   it("converges after west's etcd alone crashes and comes back", async () => {
-    const restart = bed.cluster('west').restartComponent('etcd', 5_000);
+    const restart = bed.local('west').restartComponent('etcd', 5_000);
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
     await restart;
     await converges(bed, 'west', 3, "west's etcd SIGKILLed, down 5 s", Date.now());
@@ -134,7 +134,7 @@ describe('faults', () => {
     it('relists when its watches come back 410 Gone, and misses nothing that changed meanwhile', async () => {
       const gone = () => bed.product.metric('north', 'globalsvc_watch_restarts_total', { reason: 'gone' });
       const before = await gone();
-      await bed.cluster('north').compactEtcd();
+      await bed.local('north').compactEtcd();
       proxy.expireWatches();
       const started = Date.now();
       await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 4);

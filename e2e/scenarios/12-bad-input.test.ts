@@ -1,16 +1,16 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { SERVICES } from '../../src/cluster/kube-api.js';
 import type { EndpointSlice, KubeObject, Service } from '../../src/domain/k8s-types.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { eventAbout } from '../support/events.js';
 import { violations } from '../support/invariants.js';
-import { deployStatefulSet, expectedAddresses, fqdn, getService, slicesOf, sorted } from '../support/workloads.js';
-import type { LocalCluster } from '../testbed/cluster.js';
+import { deployStatefulSet, expectedAddresses, fqdn, getService, slicesOf, sorted, WORKLOAD_IMAGE } from '../support/workloads.js';
+import type { Cluster } from '../testbed/cluster.js';
 import { NAMESPACES } from '../testbed/kube.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
-describe('names that trip naive implementations', () => {
+describeOnBed('names that trip naive implementations', () => {
   let bed: TestBed;
 
   beforeAll(async () => {
@@ -56,7 +56,7 @@ describe('names that trip naive implementations', () => {
   });
 });
 
-describe('bad input: said clearly, nothing lost', () => {
+describeOnBed('bad input: said clearly, nothing lost', () => {
   let bed: TestBed;
   const NS = 'bad-input';
 
@@ -204,7 +204,7 @@ describe('bad input: said clearly, nothing lost', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'hn-west', namespace: NS, labels: { app: 'hn-west' } },
-      spec: { hostname, subdomain: 'hn', containers: [{ name: 'db', image: 'postgres:17' }] },
+      spec: { hostname, subdomain: 'hn', containers: [{ name: 'db', image: WORKLOAD_IMAGE }] },
     } as KubeObject);
     const event = await eventAbout(west, NS, 'hn-global', 'HostnameRewritten');
     expect(event.message).toContain(hostname);
@@ -249,7 +249,7 @@ describe('bad input: said clearly, nothing lost', () => {
 });
 
 /** The source clusters of `cluster`'s global `name` in `namespace`, sorted. */
-async function publishedIn(cluster: LocalCluster, namespace: string, name: string): Promise<string[]> {
+async function publishedIn(cluster: Cluster, namespace: string, name: string): Promise<string[]> {
   return sorted(
     new Set(
       (await slicesOf(cluster, namespace, name))

@@ -3,9 +3,9 @@ import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { GlobalStatus, StatusReport } from '../../src/status/report.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, getService, slicesOf, squatterService } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { waitFor } from '../testbed/processes.js';
@@ -69,7 +69,7 @@ function expectedPg(viewer: string): GlobalStatus {
   };
 }
 
-describe('globalsvc status', () => {
+describeOnBed('globalsvc status', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { testBed } from '../support/bed.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBed, testBed } from '../support/bed.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const run = promisify(execFile);
 
-describe('least privilege and secret hygiene of the running product', () => {
+describeOnBed('least privilege and secret hygiene of the running product', () => {
   let bed: TestBed;
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import type { LocalCluster } from '../testbed/cluster.js';
+import type { Cluster } from '../testbed/cluster.js';
 import { CORE_EVENTS } from '../testbed/kube.js';
 import { waitFor } from '../testbed/processes.js';
 
@@ -11,7 +11,7 @@ export interface CoreEvent {
 }
 
 /** Waits for an Event with `reason` about the object `name` in `namespace`. */
-export async function eventAbout(cluster: LocalCluster, namespace: string, name: string, reason: string): Promise<CoreEvent> {
+export async function eventAbout(cluster: Cluster, namespace: string, name: string, reason: string): Promise<CoreEvent> {
   return waitFor(
     `a ${reason} event on ${namespace}/${name} in ${cluster.name}`,
     async () =>

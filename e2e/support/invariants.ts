@@ -1,13 +1,13 @@
 import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
-import type { LocalCluster } from '../testbed/cluster.js';
+import type { Cluster } from '../testbed/cluster.js';
 
 /**
  * What must hold in a cluster whatever happened before: every global of ours stands for a key that
  * still has a mirror; every slice of ours is owned by its live global; no endpoint is published
  * twice; no slice is empty or over the limit. Returns the violations (empty when all is well).
  */
-export async function violations(cluster: LocalCluster, maxPerSlice = 100): Promise<string[]> {
+export async function violations(cluster: Cluster, maxPerSlice = 100): Promise<string[]> {
   const out: string[] = [];
   const services = await cluster.admin.list<Service>(SERVICES);
   const mirrorKeys = new Set(

@@ -1,6 +1,6 @@
 import type { EndpointSlice, KubeObject, Service } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
-import type { LocalCluster } from '../testbed/cluster.js';
+import type { Cluster } from '../testbed/cluster.js';
 import { DEPLOYMENTS, PODS, STATEFUL_SETS } from '../testbed/kube.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -8,6 +8,9 @@ export interface Pod extends KubeObject {
   spec: { hostname?: string; nodeName?: string };
   status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
 }
+
+/** Runs as is on kwok's fake nodes and on real ones (k3s): ready at once, no probe, no configuration. */
+export const WORKLOAD_IMAGE = 'registry.k8s.io/pause:3.10';
 
 const EXPORTED = { 'mirror.linkerd.io/exported': 'true' };
 
@@ -23,7 +26,7 @@ export interface StatefulSetOptions {
 
 /** A StatefulSet with its headless Service, exported to the other clusters (Linkerd's label). */
 export async function deployStatefulSet(
-  cluster: LocalCluster,
+  cluster: Cluster,
   namespace: string,
   name: string,
   replicas: number,
@@ -60,7 +63,7 @@ export async function deployStatefulSet(
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'db', image: 'postgres:17', ports: [{ name: 'pg', containerPort: port }] }] },
+          spec: { containers: [{ name: 'db', image: WORKLOAD_IMAGE, ports: [{ name: 'pg', containerPort: port }] }] },
         },
       },
     } as KubeObject,
@@ -69,7 +72,7 @@ export async function deployStatefulSet(
 }
 
 /** A Service a team owns under the name a global would take: not ours, so globalsvc must leave it alone. */
-export async function squatterService(cluster: LocalCluster, namespace: string, name: string): Promise<Service> {
+export async function squatterService(cluster: Cluster, namespace: string, name: string): Promise<Service> {
   await cluster.admin.ensureNamespace(namespace);
   return cluster.admin.apply<Service>(
     {
@@ -82,12 +85,12 @@ export async function squatterService(cluster: LocalCluster, namespace: string, 
   );
 }
 
-export async function scaleStatefulSet(cluster: LocalCluster, namespace: string, name: string, replicas: number): Promise<void> {
+export async function scaleStatefulSet(cluster: Cluster, namespace: string, name: string, replicas: number): Promise<void> {
   await cluster.admin.patchMerge(STATEFUL_SETS, namespace, name, { spec: { replicas } });
 }
 
 /** A Deployment behind an exported ClusterIP Service (Linkerd mirrors it in gateway mode). */
-export async function deployWeb(cluster: LocalCluster, namespace: string, name: string, replicas: number): Promise<void> {
+export async function deployWeb(cluster: Cluster, namespace: string, name: string, replicas: number): Promise<void> {
   await cluster.admin.ensureNamespace(namespace);
   await cluster.admin.apply<Service>(
     {
@@ -108,7 +111,7 @@ export async function deployWeb(cluster: LocalCluster, namespace: string, name: 
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'web', image: 'nginx:1', ports: [{ name: 'http', containerPort: 8080 }] }] },
+          spec: { containers: [{ name: 'web', image: WORKLOAD_IMAGE, ports: [{ name: 'http', containerPort: 8080 }] }] },
         },
       },
     } as KubeObject,
@@ -116,18 +119,18 @@ export async function deployWeb(cluster: LocalCluster, namespace: string, name: 
   );
 }
 
-export async function readyPods(cluster: LocalCluster, namespace: string, app: string): Promise<Pod[]> {
+export async function readyPods(cluster: Cluster, namespace: string, app: string): Promise<Pod[]> {
   const pods = await cluster.admin.list<Pod>(PODS, namespace, `app=${app}`);
   return pods.filter(
     (p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata.deletionTimestamp,
   );
 }
 
-export async function getService(cluster: LocalCluster, namespace: string, name: string): Promise<Service | undefined> {
+export async function getService(cluster: Cluster, namespace: string, name: string): Promise<Service | undefined> {
   return cluster.admin.get<Service>(SERVICES, namespace, name);
 }
 
-export async function slicesOf(cluster: LocalCluster, namespace: string, service: string): Promise<EndpointSlice[]> {
+export async function slicesOf(cluster: Cluster, namespace: string, service: string): Promise<EndpointSlice[]> {
   return cluster.admin.list<EndpointSlice>(ENDPOINT_SLICES, namespace, `kubernetes.io/service-name=${service}`);
 }
 

@@ -19,12 +19,25 @@ export interface ClusterSpec {
   gatewayAddress: string;
 }
 
+/** A cluster of the test bed, whichever provider made it: what scenarios and the harness use. */
+export interface Cluster {
+  readonly spec: ClusterSpec;
+  readonly name: string;
+  readonly admin: Admin;
+  /** An admin kubeconfig whose certificate authority is a file (`certificate-authority: <path>`). */
+  readonly kubeconfig: string;
+  readonly server: string;
+  delete(): Promise<void>;
+  /** Copies what the cluster's own components logged into `dir`, before it is deleted. */
+  keepLogs(dir: string): void;
+}
+
 /**
  * One Kubernetes cluster made of upstream binaries on 127.0.0.1, created by kwokctl's binary
  * runtime from hack/kwokctl-config.yaml (etcd, kube-apiserver, the kube-controller-manager
  * controllers we rely on, kube-scheduler, and kwok making pods of fake nodes run and get ready).
  */
-export class LocalCluster {
+export class LocalCluster implements Cluster {
   readonly admin: Admin;
 
   private constructor(

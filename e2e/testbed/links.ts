@@ -5,7 +5,7 @@ import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot, type serviceMirrorCommand } from './binaries.js';
 
 export type MirrorCommand = ReturnType<typeof serviceMirrorCommand>;
-import type { LocalCluster } from './cluster.js';
+import type { Cluster } from './cluster.js';
 import { CRDS, LINKS } from './kube.js';
 import type { ProcessGroup } from './processes.js';
 import { waitFor } from './processes.js';
@@ -18,7 +18,7 @@ export function crd(file: string): KubeObject {
   return parseAllDocuments(readFileSync(join(repoRoot, 'e2e/crds', file), 'utf8'))[0]!.toJS() as KubeObject;
 }
 
-export async function installLinkCrd(cluster: LocalCluster): Promise<void> {
+export async function installLinkCrd(cluster: Cluster): Promise<void> {
   await cluster.admin.apply(crd('linkerd-b24cd40-links.yaml'), CRDS);
   await waitFor(`Link CRD in ${cluster.name}`, async () => {
     try {
@@ -30,14 +30,14 @@ export async function installLinkCrd(cluster: LocalCluster): Promise<void> {
   });
 }
 
-const processName = (source: LocalCluster, target: LocalCluster) => `service-mirror-${source.name}-${target.name}`;
+const processName = (source: Cluster, target: Cluster) => `service-mirror-${source.name}-${target.name}`;
 
 /**
  * Links `source` to `target` the way `linkerd multicluster link` does: a kubeconfig Secret and a
  * Link in `source`, and one real service-mirror process (headless services enabled) that mirrors
  * `target`'s exported Services into `source`.
  */
-export async function link(procs: ProcessGroup, mirror: MirrorCommand, source: LocalCluster, target: LocalCluster): Promise<void> {
+export async function link(procs: ProcessGroup, mirror: MirrorCommand, source: Cluster, target: Cluster): Promise<void> {
   await source.admin.ensureNamespace(LINK_NAMESPACE);
   const secretName = `cluster-credentials-${target.name}`;
   await source.admin.apply({
@@ -76,7 +76,7 @@ export async function link(procs: ProcessGroup, mirror: MirrorCommand, source: L
   await startMirror(procs, mirror, source, target);
 }
 
-export async function startMirror(procs: ProcessGroup, mirror: MirrorCommand, source: LocalCluster, target: LocalCluster): Promise<void> {
+export async function startMirror(procs: ProcessGroup, mirror: MirrorCommand, source: Cluster, target: Cluster): Promise<void> {
   const port = await freePort();
   procs.start(
     processName(source, target),
@@ -94,7 +94,7 @@ export async function startMirror(procs: ProcessGroup, mirror: MirrorCommand, so
   );
 }
 
-export async function stopMirror(procs: ProcessGroup, source: LocalCluster, target: LocalCluster): Promise<void> {
+export async function stopMirror(procs: ProcessGroup, source: Cluster, target: Cluster): Promise<void> {
   await procs.stop(processName(source, target));
 }
 
@@ -102,7 +102,7 @@ export async function stopMirror(procs: ProcessGroup, source: LocalCluster, targ
  * Unlinks like `linkerd multicluster unlink`: stops the mirror, deletes the Link and its Secret,
  * and removes what the mirror wrote for that cluster (Linkerd's unlink deletes them too).
  */
-export async function unlink(procs: ProcessGroup, source: LocalCluster, target: LocalCluster): Promise<void> {
+export async function unlink(procs: ProcessGroup, source: Cluster, target: Cluster): Promise<void> {
   await stopMirror(procs, source, target);
   await source.admin.delete(LINKS, LINK_NAMESPACE, target.name);
   await source.admin.delete(

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot } from './binaries.js';
-import type { LocalCluster } from './cluster.js';
+import type { Cluster } from './cluster.js';
 import type { ProcessGroup } from './processes.js';
 import { waitFor } from './processes.js';
 import { freePort } from './ports.js';
@@ -22,7 +22,7 @@ function shippedRbac(): KubeObject[] {
  * A kubeconfig that authenticates as the product's ServiceAccount (a TokenRequest token), so the
  * product runs with exactly the shipped permissions, never as admin.
  */
-async function serviceAccountKubeconfig(cluster: LocalCluster, dir: string): Promise<string> {
+async function serviceAccountKubeconfig(cluster: Cluster, dir: string): Promise<string> {
   for (const obj of shippedRbac()) await cluster.admin.apply(obj);
   const request = await cluster.admin.api.request<{ status: { token: string } }>(
     'create',
@@ -88,7 +88,7 @@ export class Product {
     return i;
   }
 
-  async install(cluster: LocalCluster, extraArgs: string[] = []): Promise<ProductInstance> {
+  async install(cluster: Cluster, extraArgs: string[] = []): Promise<ProductInstance> {
     const kubeconfig = await serviceAccountKubeconfig(cluster, this.dir);
     const instance = { cluster: cluster.name, metricsPort: await freePort(), healthPort: await freePort(), kubeconfig, args: extraArgs };
     this.instances.set(cluster.name, instance);

@@ -3,13 +3,15 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Binaries } from './binaries.js';
 import { binaryPaths, ensureBinaries, repoRoot, serviceMirrorCommand, testbedDir } from './binaries.js';
-import { LocalCluster, type ClusterSpec } from './cluster.js';
+import { LocalCluster, type Cluster, type ClusterSpec } from './cluster.js';
+import { DockerCluster } from './docker-cluster.js';
 import { ClusterDns } from './dns.js';
 import { installLinkCrd, link, type MirrorCommand } from './links.js';
 import { MemorySampler } from './memory.js';
 import { ProcessGroup } from './processes.js';
 import { freePort } from './ports.js';
 import { Product } from './product.js';
+import type { Provider } from './provider.js';
 
 export const DEFAULT_CLUSTERS: ClusterSpec[] = [
   { name: 'west', podCidr: '10.1.0.0/16', gatewayAddress: '192.0.2.1' },
@@ -21,6 +23,8 @@ export interface TestBedOptions {
   /** Names the test bed's folder and its kwok clusters (gs-<name>-<cluster>). */
   name: string;
   clusters?: ClusterSpec[];
+  /** Where the clusters come from (default: local binaries). */
+  provider?: Provider;
   /** Arguments added to every product process. */
   productArgs?: string[];
   log?: (line: string) => void;
@@ -33,7 +37,7 @@ const kwokName = (bed: string, cluster: string) => `gs-${bed}-${cluster}`;
  * service mirror, and globalsvc running in each as its own ServiceAccount.
  */
 export class TestBed {
-  readonly clusters = new Map<string, LocalCluster>();
+  readonly clusters = new Map<string, Cluster>();
   readonly dns = new Map<string, ClusterDns>();
   readonly procs: ProcessGroup;
   readonly product: Product;
@@ -62,9 +66,16 @@ export class TestBed {
     );
   }
 
-  cluster(name: string): LocalCluster {
+  cluster(name: string): Cluster {
     const c = this.clusters.get(name);
     if (!c) throw new Error(`no cluster ${name} in the test bed`);
+    return c;
+  }
+
+  /** A cluster of the local provider, whose processes a test can stop, kill and restart. */
+  local(name: string): LocalCluster {
+    const c = this.cluster(name);
+    if (!(c instanceof LocalCluster)) throw new Error(`cluster ${name} is not made of local processes`);
     return c;
   }
 
@@ -116,7 +127,13 @@ export class TestBed {
     await time(`${specs.length} clusters`, async () => {
       // One after another: concurrent kwokctl creations in one work dir wait on each other for
       // minutes and can end with a cluster whose serving certificate its kubeconfig does not trust.
-      for (const s of specs) bed.clusters.set(s.name, await LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries));
+      for (const s of specs)
+        bed.clusters.set(
+          s.name,
+          options.provider === 'docker'
+            ? await DockerCluster.create(s, dir)
+            : await LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries),
+        );
     });
     await time('CoreDNS and Link CRDs', async () => {
       for (const c of bed.clusters.values()) {
@@ -156,6 +173,8 @@ export class TestBed {
   killNow(): void {
     this.procs.killAllNow();
     for (const c of this.clusters.values()) {
+      // Containers are the reaper's to remove; local clusters are deleted here.
+      if (!(c instanceof LocalCluster)) continue;
       try {
         c.keepLogs(join(this.dir, 'logs'));
         execFileSync(this.binaries.kwokctl, ['--name', c.kwokName, 'delete', 'cluster'], {
