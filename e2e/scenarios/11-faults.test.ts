@@ -106,6 +106,10 @@ describeOnLocalBed('faults', () => {
       await converges(bed, 'north', 2, 'north answered 409, 429 and 500 twice each to slice writes', started);
       expect(proxy.pending()).toBe(0);
       expect(proxy.injected).toMatchObject({ 409: 2, 429: 2, 500: 2 });
+      // A 429 carries Retry-After: 1; the next slice write waits for it.
+      const slices = proxy.writes.filter((w) => w.path.includes('/endpointslices'));
+      for (const [i, w] of slices.entries())
+        if (w.injected === 429 && slices[i + 1]) expect(slices[i + 1]!.at - w.at).toBeGreaterThanOrEqual(950);
       expect(await failures()).toBeGreaterThan(before);
     });
 

@@ -31,6 +31,8 @@ export class FaultProxy {
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private staleWatches = 0;
+  /** Every write that reached the proxy: when, where, and the status injected (undefined: forwarded). */
+  readonly writes: { at: number; path: string; injected?: number }[] = [];
   /** What was injected, by status (410 counts the watches sent back with a forgotten version). */
   readonly injected: Record<number, number> = { 409: 0, 410: 0, 429: 0, 500: 0 };
 
@@ -89,6 +91,7 @@ export class FaultProxy {
     const isWatch = req.method === 'GET' && url.searchParams.get('watch') === 'true';
     const verb = req.method === 'GET' ? (isWatch ? 'watch' : 'list') : 'write';
     const fault = this.faults.find((f) => f.times > 0 && f.verb === verb && (f.path === undefined || url.pathname.includes(f.path)));
+    if (verb === 'write') this.writes.push({ at: Date.now(), path: url.pathname, injected: fault?.status });
     if (fault) {
       fault.times--;
       this.injected[fault.status]!++;

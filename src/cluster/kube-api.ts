@@ -25,6 +25,8 @@ export class KubeApiError extends Error {
     readonly status: number,
     readonly reason: string,
     detail: string,
+    /** How long the API server asked us to wait (Retry-After, with 429 and some 5xx answers). */
+    readonly retryAfterMs?: number,
   ) {
     super(`${verb} ${kind} ${target}: ${status} ${reason}: ${detail}`);
     this.name = 'KubeApiError';
@@ -145,7 +147,8 @@ export class KubeApi {
       } catch {
         // not a Status object: keep the raw text
       }
-      throw new KubeApiError(verb, type.kind, target, response.status, reason, message);
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new KubeApiError(verb, type.kind, target, response.status, reason, message, retryAfter > 0 ? retryAfter * 1000 : undefined);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

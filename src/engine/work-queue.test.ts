@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KubeApiError } from '../cluster/kube-api.js';
 import { WorkQueue } from './work-queue.js';
 
 const options = { workers: 2, batchPeriodMs: 20, retryInitialMs: 10, retryMaxMs: 40 };
@@ -66,6 +67,23 @@ describe('the keyed work queue', () => {
     await q.drained();
     expect(attempts).toHaveLength(4);
     expect(retries).toEqual([1, 2, 3]);
+  });
+
+  it('waits at least as long as the API server asked (Retry-After) before retrying', async () => {
+    const delays: number[] = [];
+    let attempts = 0;
+    const q = new WorkQueue(
+      async () => {
+        if (++attempts === 1) throw new KubeApiError('apply', 'EndpointSlice', 'ns/x', 429, 'TooManyRequests', 'slow down', 150);
+      },
+      options,
+      { retry: (_k, _attempt, retryInMs) => delays.push(retryInMs) },
+    );
+    q.add('a');
+    await tick(400);
+    await q.drained();
+    expect(attempts).toBe(2);
+    expect(delays).toEqual([150]); // the backoff alone would have been about 10 ms
   });
 
   it('drops queued work and waits for work in flight on shutdown', async () => {

@@ -86,7 +86,9 @@ export class WorkQueue {
     } catch (error) {
       const attempt = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, attempt);
-      next = backoffDelay(attempt, this.options.retryInitialMs, this.options.retryMaxMs);
+      // Never sooner than the API server asked for (Retry-After on a 429 or a 503).
+      const asked = (error as { retryAfterMs?: number } | null)?.retryAfterMs ?? 0;
+      next = Math.max(asked, backoffDelay(attempt, this.options.retryInitialMs, this.options.retryMaxMs));
       this.observer.retry?.(key, attempt, next, error);
     } finally {
       this.running.delete(key);
