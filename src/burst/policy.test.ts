@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BurstPolicyError, parseBurstPolicy } from './policy.js';
 import { DEFAULT_RPS_QUERY } from './query.js';
+import { fullSpec, minimalSpec as minimal } from '../test-support/burst-policies.js';
 
 const object = (spec: Record<string, unknown>) => ({ metadata: { namespace: 'shop', name: 'web', generation: 3 }, spec });
-const minimal = { target: { name: 'web' }, burstValue: 100, reconcileValue: 60, peers: ['east'] };
 
 /** The problems parseBurstPolicy lists, one per line. */
 function problems(spec: Record<string, unknown>): string[] {
@@ -36,30 +36,11 @@ describe('reading a BurstPolicy', () => {
   });
 
   it('reads a full policy: selector, PromQL template, fixed weights, every duration', () => {
-    const p = parseBurstPolicy(
-      object({
-        target: { kind: 'Deployment', selector: { matchLabels: { app: 'web' } } },
-        metric: {
-          type: 'PromQL',
-          query: 'sum(rate(http_requests_total{app="{{label:app}}"}[{{window}}]))',
-          window: '30s',
-          interval: '10s',
-        },
-        burstValue: 40.5,
-        reconcileValue: 20,
-        throttleDelay: '90s',
-        peers: ['east', 'north'],
-        replicate: { secrets: true },
-        weights: { mode: 'Fixed', local: 75, peers: 25 },
-        readinessDeadline: '2m',
-        cooldown: '1h',
-      }),
-      'west',
-    );
+    const p = parseBurstPolicy(object(fullSpec), 'west');
     expect(p).toMatchObject({
       metric: { type: 'PromQL', window: '30s', intervalMs: 10_000 },
       throttleDelayMs: 90_000,
-      replicate: { services: true, configMaps: true, secrets: true },
+      replicate: { services: false, configMaps: true, secrets: true },
       weights: { mode: 'Fixed', local: 75, peers: 25 },
       readinessDeadlineMs: 120_000,
       cooldownMs: 3_600_000,

@@ -4,6 +4,7 @@
 import { decide, type BurstAction, type BurstState, type Decision, type ReplicaState } from '../burst/decide.js';
 import { parseBurstPolicy, type BurstPolicy } from '../burst/policy.js';
 import type { MetricReading } from '../burst/streak.js';
+import { minimalSpec } from './burst-policies.js';
 
 /** A number, or a failed reading: Prometheus down, NaN, no series; undefined is "no new reading". */
 export type Reading = number | 'down' | 'NaN' | 'nodata' | undefined;
@@ -36,7 +37,7 @@ export function policy(spec: Record<string, unknown> = {}, generation = 1): Burs
   return parseBurstPolicy(
     {
       metadata: { namespace: 'shop', name: 'web', generation },
-      spec: { target: { name: 'web' }, burstValue: 100, reconcileValue: 60, peers: ['east'], ...spec },
+      spec: { ...minimalSpec, ...spec },
     },
     'west',
   );
