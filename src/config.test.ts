@@ -34,7 +34,9 @@ describe('configuration', () => {
   });
 
   it('parses durations', () => {
-    expect([parseDuration('250ms'), parseDuration('2s'), parseDuration('1m'), parseDuration('15')]).toEqual([250, 2000, 60000, 15]);
+    expect([parseDuration('250ms'), parseDuration('2s'), parseDuration('1m'), parseDuration('1h'), parseDuration('15')]).toEqual([
+      250, 2000, 60000, 3_600_000, 15,
+    ]);
     expect(() => parseDuration('soon')).toThrow(/not a duration/);
   });
 });

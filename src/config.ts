@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { isDnsLabel } from './domain/naming.js';
 import { parseAddress } from './observability/http-server.js';
 
-/** "250ms", "2s", "1m" or a number of milliseconds → milliseconds. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "250ms", "2s", "1m", "1h" or a number of milliseconds → milliseconds. */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') return value;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value);
-  if (!m) throw new Error(`"${value}" is not a duration (like 250ms, 2s, 1m)`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m) throw new Error(`"${value}" is not a duration (like 250ms, 2s, 1m, 1h)`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
 }
 
 const duration = (max?: number) =>

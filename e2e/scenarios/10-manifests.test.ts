@@ -15,6 +15,7 @@ const CHART = join(repoRoot, 'manifests/helm/globalsvc');
 const BASE_KINDS = [
   'ClusterRole',
   'ClusterRoleBinding',
+  'CustomResourceDefinition',
   'Deployment',
   'Namespace',
   'PodDisruptionBudget',
@@ -119,11 +120,14 @@ describeOnBed('the shipped manifests', () => {
     return (await run(bed.binaries.kubectl, ['kustomize', join(repoRoot, 'manifests/base')])).stdout;
   }
 
-  /** `helm template`, with Helm's own folders inside the test bed so it reads no user configuration. */
+  /**
+   * `helm template`, with Helm's own folders inside the test bed so it reads no user configuration, and
+   * with the chart's crds/ (the BurstPolicy CRD), as `helm install` installs them.
+   */
   async function helmTemplate(release: string, namespace: string, set: string[]): Promise<string> {
     const home = join(bed.dir, 'helm');
     const env = { ...process.env, HELM_CACHE_HOME: `${home}/cache`, HELM_CONFIG_HOME: `${home}/config`, HELM_DATA_HOME: `${home}/data` };
-    const args = ['template', release, CHART, '--namespace', namespace, ...set.flatMap((s) => ['--set', s])];
+    const args = ['template', release, CHART, '--namespace', namespace, '--include-crds', ...set.flatMap((s) => ['--set', s])];
     return (await run(bed.binaries.helm, args, { env })).stdout;
   }
 
@@ -177,7 +181,9 @@ describeOnBed('the shipped manifests', () => {
 
     expect(kindsOf(objects)).toEqual(BASE_KINDS);
     expect(only(objects, 'Namespace').metadata.name).toBe(namespace);
-    const namespaced = objects.filter((o) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind!));
+    const namespaced = objects.filter(
+      (o) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(o.kind!),
+    );
     expect(new Set(namespaced.map((o) => o.metadata.namespace))).toEqual(new Set([namespace]));
     expect(only(objects, 'Deployment').metadata.name).toBe('mesh-globalsvc');
     expect(only(objects, 'Deployment').spec!.replicas).toBe(3);
