@@ -42,6 +42,9 @@ export interface ProductRun {
  * Linkerd's labels, which is all the controller of this cluster ever sees of them.
  */
 export class BenchBed {
+  /** NODE_OPTIONS for the product's process (e.g. V8 heap flags), empty for Node's defaults. */
+  productNodeOptions = '';
+
   private constructor(
     readonly cluster: LocalCluster,
     readonly procs: ProcessGroup,
@@ -75,7 +78,11 @@ export class BenchBed {
 
   /** Starts globalsvc watching `namespace` only, so that each measurement sees its own objects. */
   async startProduct(namespace: string, args: string[] = []): Promise<ProductRun> {
-    const instance = await this.product.install(this.cluster, [`--namespaces=${namespace}`, '--log-level=info', ...args]);
+    const saved = process.env.NODE_OPTIONS;
+    if (this.productNodeOptions) process.env.NODE_OPTIONS = this.productNodeOptions;
+    const instance = await this.product
+      .install(this.cluster, [`--namespaces=${namespace}`, '--log-level=info', ...args])
+      .finally(() => (saved === undefined ? delete process.env.NODE_OPTIONS : (process.env.NODE_OPTIONS = saved)));
     const pid = this.procs.pid(`globalsvc-${CLUSTER}`)!;
     return {
       pid,

@@ -269,7 +269,7 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
   const results: ChurnResult[] = [];
   for (const batchPeriodMs of sizes.batchPeriods) {
     const product = await bed.startProduct(namespace, [`--batch-period=${batchPeriodMs}ms`]);
-    await waitUntil(product, (s) => converged(s, G, E), 1_800_000);
+    await waitUntil(product, (s) => converged(s, G), 1_800_000);
     const observer = new Observer(api, namespace);
     await observer.start();
     const churner = await Churner.load(api, namespace, observer);

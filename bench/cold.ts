@@ -39,8 +39,15 @@ export async function coldStart(bed: BenchBed, globals: number, perMember: numbe
   log(`cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s`);
   const before = await writeFloor(admin, `${ns}-floor-a`, globals, perMember);
 
+  const slicesPerCluster = Math.ceil(perMember / 100);
+  const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
   const product = await bed.startProduct(ns);
-  const { scrape, ageSeconds } = await waitUntil(product, (s) => converged(s, globals, perMember), 1_800_000);
+  // Counted at plan time, globals and endpoints run ahead of the writes still in flight: wait for those too.
+  const { scrape, ageSeconds } = await waitUntil(
+    product,
+    (s) => converged(s, globals, perMember) && s.value('globalsvc_api_writes_total', { result: 'success' }) >= objects,
+    1_800_000,
+  );
   const cpu = product.cpuSeconds();
   const mem = product.memory();
   await product.stop();
@@ -48,8 +55,6 @@ export async function coldStart(bed: BenchBed, globals: number, perMember: numbe
   const after = await writeFloor(admin, `${ns}-floor-b`, globals, perMember);
   const floorS = (before + after) / 2 / 1000;
   const informer = await informerFloor(bed.cluster.kubeconfig, ns);
-  const slicesPerCluster = Math.ceil(perMember / 100);
-  const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
   const writes = scrape.value('globalsvc_api_writes_total');
   const result: ColdResult = {
     globals,

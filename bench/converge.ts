@@ -1,12 +1,15 @@
 import type { ProductRun, Scrape } from './bed.js';
 import { SOURCE_CLUSTERS } from './fixtures.js';
 
-/** Every global of G is published with all its endpoints and nothing is queued. */
-export function converged(s: Scrape, globals: number, perMember: number): boolean {
+/**
+ * Every global of G is published and nothing is queued; with `perMember`, with all the members'
+ * initial endpoints too (omit it once churn has changed them).
+ */
+export function converged(s: Scrape, globals: number, perMember?: number): boolean {
   return (
     s.value('globalsvc_caches_synced') === 1 &&
     s.value('globalsvc_globals', { state: 'published' }) === globals &&
-    s.value('globalsvc_endpoints') === SOURCE_CLUSTERS.length * globals * perMember &&
+    (perMember === undefined || s.value('globalsvc_endpoints') === SOURCE_CLUSTERS.length * globals * perMember) &&
     s.value('globalsvc_queue_depth') === 0
   );
 }

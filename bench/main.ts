@@ -57,10 +57,10 @@ const QUICK: Sizes = {
   endpointsPerMember: 4,
   churnGlobals: 200,
   churnRate: 20,
-  churnSeconds: 15,
+  churnSeconds: 8,
   batchPeriods: [0, 50, 200],
   burst: 4,
-  steadySeconds: 30,
+  steadySeconds: 20,
   growthGlobals: [100, 1000],
   growthEndpoints: [1, 100],
   growthEndpointsGlobals: 20,
@@ -80,6 +80,7 @@ const program = new Command('bench')
   .option('--steady-seconds <n>', 'steady state: seconds without changes', (v) => list(v)[0]!)
   .option('--growth-globals <list>', 'growth: global counts', list)
   .option('--growth-endpoints <list>', 'growth: endpoints per member', list)
+  .option('--product-node-options <flags>', "NODE_OPTIONS for globalsvc's process (e.g. V8 heap flags)", '')
   .parse();
 
 const opts = program.opts<{
@@ -95,6 +96,7 @@ const opts = program.opts<{
   steadySeconds?: number;
   growthGlobals?: number[];
   growthEndpoints?: number[];
+  productNodeOptions: string;
 }>();
 const base = opts.quick ? QUICK : FULL;
 const sizes: Sizes = {
@@ -115,6 +117,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; freeMemoryGiB: number; node: string; load: number[] };
   quick: boolean;
+  productNodeOptions: string;
   sizes: Sizes;
   wallSeconds: number;
   cold?: ColdResult[];
@@ -135,11 +138,13 @@ const results: BenchResults = {
     load: loadavg().map((l) => +l.toFixed(2)),
   },
   quick: !!opts.quick,
+  productNodeOptions: opts.productNodeOptions,
   sizes,
   wallSeconds: 0,
 };
 
 const bed = await BenchBed.up(log);
+bed.productNodeOptions = opts.productNodeOptions;
 try {
   const cold = new Map<string, ColdResult>();
   const coldOf = async (g: number, e: number) => {
