@@ -10,6 +10,14 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 bash hack/build-binaries.sh
+if ! command -v prometheus >/dev/null 2>&1; then
+  # Bursting's e2e reads a real Prometheus: Debian's package (not started as a service).
+  echo "== installing Debian's prometheus"
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root=sudo
+  $as_root apt-get install -y --no-install-recommends prometheus >/dev/null ||
+    { $as_root apt-get update >/dev/null && $as_root apt-get install -y --no-install-recommends prometheus >/dev/null; }
+fi
 echo "== lint"
 npm run --silent lint
 echo "== audit (production dependencies)"

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { decide } from '../../src/burst/decide.js';
 import { parseBurstPolicy } from '../../src/burst/policy.js';
@@ -10,11 +10,11 @@ import { statusOf, type BurstPolicyStatus } from '../../src/burst/status.js';
 import { BURST_POLICIES, KubeApi, KubeApiError } from '../../src/cluster/kube-api.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { fullSpec, minimalSpec as minimal } from '../../src/test-support/burst-policies.js';
-import { testBed } from '../support/bed.js';
+import { describeOnBed, testBed } from '../support/bed.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { CRDS, NAMESPACES } from '../testbed/kube.js';
 import { waitFor } from '../testbed/processes.js';
-import type { LocalCluster } from '../testbed/cluster.js';
+import type { Cluster } from '../testbed/cluster.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const run = promisify(execFile);
@@ -29,9 +29,9 @@ const burstPolicy = (name: string, spec: Record<string, unknown>): BurstPolicyOb
   spec,
 });
 
-describe('the BurstPolicy CRD on a real API server', () => {
+describeOnBed('the BurstPolicy CRD on a real API server', () => {
   let bed: TestBed;
-  let west: LocalCluster;
+  let west: Cluster;
 
   beforeAll(async () => {
     bed = await testBed();

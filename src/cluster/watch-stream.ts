@@ -103,18 +103,26 @@ export function watchResource<T extends KubeObject>(
           .catch((error: unknown) => resolve({ kind: 'failed', error }));
       });
 
+    // Its own function, returning only the version: a suspended async frame keeps every local it
+    // ever held, and `run` waits on the watch for minutes, so a list held there stays in memory
+    // (unslimmed, with managedFields) as long as the watch runs.
+    const relist = async (): Promise<string | undefined> => {
+      const started = Date.now();
+      const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize });
+      if (stopped) return undefined;
+      subscriber.next({ type: 'relisted', namespace, items: listed.items });
+      onLifecycle({ type: 'listed', resource, namespace, count: listed.items.length, ms: Date.now() - started });
+      return listed.resourceVersion;
+    };
+
     const run = async () => {
       let resourceVersion: string | undefined;
       let attempt = 0;
       while (!stopped) {
         try {
           if (resourceVersion === undefined) {
-            const started = Date.now();
-            const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize });
-            if (stopped) return;
-            resourceVersion = listed.resourceVersion;
-            subscriber.next({ type: 'relisted', namespace, items: listed.items });
-            onLifecycle({ type: 'listed', resource, namespace, count: listed.items.length, ms: Date.now() - started });
+            resourceVersion = await relist();
+            if (stopped || resourceVersion === undefined) return;
           }
           const watchStarted = Date.now();
           const end = await watchOnce(resourceVersion, (rv) => (resourceVersion = rv));

@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { ensureBinaries, testbedDir } from '../e2e/testbed/binaries.js';
+import { LocalCluster } from '../e2e/testbed/cluster.js';
+import { ProcessGroup, waitFor } from '../e2e/testbed/processes.js';
+import { Product } from '../e2e/testbed/product.js';
+import { TestBed } from '../e2e/testbed/testbed.js';
+import { ageSeconds, cpuSeconds, memory, type Memory } from './proc.js';
+
+const BED = 'bench';
+/** The cluster whose controller is measured; the other two exist as the members' source clusters. */
+export const CLUSTER = 'west';
+export const REMOTE_CLUSTERS = ['east', 'north'] as const;
+
+/** One scrape of the product's /metrics: sums of samples by name and label subset. */
+export class Scrape {
+  constructor(private readonly text: string) {}
+
+  value(name: string, labels: Record<string, string> = {}): number {
+    let sum = 0;
+    for (const line of this.text.split('\n')) {
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  }
+}
+
+export interface ProductRun {
+  pid: number;
+  scrape(): Promise<Scrape>;
+  ageSeconds(): number;
+  cpuSeconds(): number;
+  memory(): Memory;
+  stop(): Promise<void>;
+}
+
+/**
+ * The benchmarks' test bed: one real cluster (kube-apiserver, etcd, kube-controller-manager,
+ * kube-scheduler, kwok, as in e2e) in which globalsvc runs as the built CLI under its shipped RBAC.
+ * The members' other clusters are not started: their mirrors are written here directly, with
+ * Linkerd's labels, which is all the controller of this cluster ever sees of them.
+ */
+export class BenchBed {
+  /** NODE_OPTIONS for the product's process (e.g. V8 heap flags), empty for Node's defaults. */
+  productNodeOptions = '';
+
+  private constructor(
+    readonly cluster: LocalCluster,
+    readonly procs: ProcessGroup,
+    private readonly product: Product,
+  ) {}
+
+  static async up(log: (line: string) => void): Promise<BenchBed> {
+    const binaries = ensureBinaries();
+    TestBed.cleanLeftovers(BED, binaries);
+    const dir = testbedDir(BED);
+    mkdirSync(dir, { recursive: true });
+    const started = Date.now();
+    const cluster = await LocalCluster.create(
+      { name: CLUSTER, podCidr: '10.1.0.0/16', gatewayAddress: '192.0.2.1' },
+      `gs-${BED}-${CLUSTER}`,
+      dir,
+      binaries,
+    );
+    const procs = new ProcessGroup(dir);
+    const bed = new BenchBed(cluster, procs, new Product(procs, dir));
+    const kill = () => bed.killNow();
+    process.once('exit', kill);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => {
+        kill();
+        process.exit(130);
+      });
+    log(`bench: cluster ${CLUSTER} up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})`);
+    return bed;
+  }
+
+  /** Starts globalsvc watching `namespace` only, so that each measurement sees its own objects. */
+  async startProduct(namespace: string, args: string[] = []): Promise<ProductRun> {
+    const saved = process.env.NODE_OPTIONS;
+    if (this.productNodeOptions) process.env.NODE_OPTIONS = this.productNodeOptions;
+    const instance = await this.product
+      .install(this.cluster, [`--namespaces=${namespace}`, '--log-level=info', ...args])
+      .finally(() => (saved === undefined ? delete process.env.NODE_OPTIONS : (process.env.NODE_OPTIONS = saved)));
+    const pid = this.procs.pid(`globalsvc-${CLUSTER}`)!;
+    return {
+      pid,
+      scrape: async () => new Scrape(await (await fetch(`http://127.0.0.1:${instance.metricsPort}/metrics`)).text()),
+      ageSeconds: () => ageSeconds(pid),
+      cpuSeconds: () => cpuSeconds(pid),
+      memory: () => memory(pid),
+      stop: async () => void (await this.product.stop(CLUSTER)),
+    };
+  }
+
+  killNow(): void {
+    this.procs.killAllNow();
+    try {
+      TestBed.cleanLeftovers(BED, undefined, false);
+    } catch {
+      // nothing left to clean
+    }
+  }
+
+  async down(): Promise<void> {
+    await this.procs.stopAll();
+    await this.cluster.delete();
+    await waitFor('cluster processes gone', () => true);
+  }
+}

@@ -1,0 +1,303 @@
+import { performance } from 'node:perf_hooks';
+import { ENDPOINT_SLICES, KubeApi } from '../src/cluster/kube-api.js';
+import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
+import type { BenchBed } from './bed.js';
+import { converged, waitUntil } from './converge.js';
+import { BENCH_MANAGER, SOURCE_CLUSTERS, endpoint, globalName, type SourceCluster } from './fixtures.js';
+import { ensureMembers } from './members.js';
+import type { Sizes } from './main.js';
+import { percentiles, type Percentiles } from './stats.js';
+
+export type Pattern = 'spread' | 'burst';
+
+export interface ChurnResult {
+  batchPeriodMs: number;
+  /** spread: one change to a random member at a time; burst: B changes to one member, back to back (a rolling restart). */
+  pattern: Pattern;
+  changes: number;
+  /** Changes whose global never reflected them within 10 s. */
+  missed: number;
+  latencyMs: Percentiles;
+  /** Per change: the bare informer's delivery of the member write plus that write's round trip. */
+  floorMs: Percentiles;
+  /** Global writes (Services and slices) per member change: at most 1 is the target. */
+  writesPerChange: number;
+}
+
+interface Change {
+  key: string;
+  slice: string;
+  address: string;
+  /** undefined: the address must be gone; else its ready condition. */
+  ready: boolean | undefined;
+  sentAt: number;
+  answeredAt?: number;
+  informedAt?: number;
+  reflectedAt?: number;
+}
+
+const REFLECT_TIMEOUT_MS = 10_000;
+const BURST_GAP_MS = 5;
+
+/** address → ready of a set of endpoints. */
+const readiness = (endpoints: readonly Endpoint[] | null | undefined) =>
+  new Map((endpoints ?? []).map((e) => [e.addresses[0]!, e.conditions?.ready ?? true]));
+
+const satisfied = (state: Map<string, boolean>, c: Change) =>
+  c.ready === undefined ? !state.has(c.address) : state.get(c.address) === c.ready;
+
+/**
+ * Watches one namespace's slices and times when each change is seen: by a bare informer on the
+ * member slice, and on the global's slices.
+ */
+class Observer {
+  /** global key (svc<g>) → global slice name → address → ready. */
+  private readonly globals = new Map<string, Map<string, Map<string, boolean>>>();
+  private readonly pending = new Map<string, Change[]>();
+  private readonly stops: AbortController[] = [];
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly namespace: string,
+  ) {}
+
+  private globalState(key: string): Map<string, boolean> {
+    const merged = new Map<string, boolean>();
+    for (const slice of this.globals.get(key)?.values() ?? []) for (const [a, r] of slice) merged.set(a, r);
+    return merged;
+  }
+
+  private onGlobal(type: string, slice: KubeObject) {
+    const s = slice as EndpointSlice;
+    const key = s.metadata.labels?.['globalsvc.dev/global-of'] ?? '';
+    const slices = this.globals.get(key) ?? new Map<string, Map<string, boolean>>();
+    this.globals.set(key, slices);
+    if (type === 'DELETED') slices.delete(s.metadata.name ?? '');
+    else slices.set(s.metadata.name ?? '', readiness(s.endpoints));
+    const now = performance.now();
+    const state = this.globalState(key);
+    for (const c of this.pending.get(key) ?? []) if (c.reflectedAt === undefined && satisfied(state, c)) c.reflectedAt = now;
+  }
+
+  private onMember(slice: KubeObject) {
+    const s = slice as EndpointSlice;
+    const now = performance.now();
+    const state = readiness(s.endpoints);
+    for (const changes of this.pending.values())
+      for (const c of changes) if (c.slice === s.metadata.name && c.informedAt === undefined && satisfied(state, c)) c.informedAt = now;
+  }
+
+  async start(): Promise<void> {
+    const watch = async (selector: string, handle: (type: string, o: KubeObject) => void) => {
+      const list = await this.api.list(ENDPOINT_SLICES, this.namespace, { labelSelector: selector });
+      for (const o of list.items) handle('ADDED', o);
+      this.stops.push(
+        await this.api.watch(
+          ENDPOINT_SLICES,
+          this.namespace,
+          { resourceVersion: list.resourceVersion, labelSelector: selector },
+          {
+            event: (type, o) => type !== 'BOOKMARK' && type !== 'ERROR' && handle(type, o),
+            done: () => {},
+          },
+        ),
+      );
+    };
+    await watch('endpointslice.kubernetes.io/managed-by=globalsvc.dev', (t, o) => this.onGlobal(t, o));
+    await watch(`endpointslice.kubernetes.io/managed-by=${BENCH_MANAGER}`, (_t, o) => this.onMember(o));
+  }
+
+  track(c: Change): void {
+    const list = this.pending.get(c.key) ?? [];
+    list.push(c);
+    this.pending.set(c.key, list);
+  }
+
+  /** Whether any change to this address is still on its way. */
+  busy(address: string): boolean {
+    for (const list of this.pending.values()) for (const c of list) if (c.address === address && c.reflectedAt === undefined) return true;
+    return false;
+  }
+
+  all(): Change[] {
+    return [...this.pending.values()].flat();
+  }
+
+  async drained(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.all().some((c) => c.reflectedAt === undefined)) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  reset(): void {
+    this.pending.clear();
+  }
+
+  stop(): void {
+    for (const s of this.stops) s.abort();
+  }
+}
+
+/** The members' slices as the benchmark last wrote them, and the changes it makes to them. */
+class Churner {
+  private next = 1_000_000;
+  /** Slices with a write in flight: a second one would fail its resourceVersion precondition. */
+  private readonly writing = new Set<string>();
+  private readonly held = new Set<string>();
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly namespace: string,
+    private readonly slices: Map<string, EndpointSlice>,
+    private readonly observer: Observer,
+  ) {}
+
+  static async load(api: KubeApi, namespace: string, observer: Observer): Promise<Churner> {
+    const list = await api.list<EndpointSlice>(ENDPOINT_SLICES, namespace, {
+      labelSelector: `endpointslice.kubernetes.io/managed-by=${BENCH_MANAGER}`,
+    });
+    return new Churner(api, namespace, new Map(list.items.map((s) => [s.metadata.name ?? '', s])), observer);
+  }
+
+  /** The slice as last written (a burst writes one slice several times). */
+  current(slice: EndpointSlice): EndpointSlice {
+    return this.slices.get(slice.metadata.name ?? '') ?? slice;
+  }
+
+  /** Keeps a slice out of randomSlice() for a burst of writes. */
+  hold(slice: EndpointSlice): void {
+    this.held.add(slice.metadata.name ?? '');
+  }
+
+  release(slice: EndpointSlice): void {
+    this.held.delete(slice.metadata.name ?? '');
+  }
+
+  /** A random member slice with no write in flight. */
+  randomSlice(): EndpointSlice {
+    const names = [...this.slices.keys()].filter((n) => !this.writing.has(n) && !this.held.has(n));
+    return this.slices.get(names[Math.floor(Math.random() * names.length)]!)!;
+  }
+
+  /** One change to one member slice: add an endpoint, remove one, or flip one's readiness. */
+  async change(slice: EndpointSlice, kind: 'add' | 'remove' | 'flip', pick?: number): Promise<void> {
+    const cluster = (slice.metadata.labels?.['mirror.linkerd.io/cluster-name'] ?? SOURCE_CLUSTERS[0]) as SourceCluster;
+    const serviceName = slice.metadata.labels?.['kubernetes.io/service-name'] ?? '';
+    const key = globalName(Number(/^svc(\d+)/.exec(serviceName)![1]));
+    const endpoints = [...(slice.endpoints ?? [])];
+    const free = endpoints.filter((e) => !this.observer.busy(e.addresses[0]!));
+    if (free.length === 0 || (kind === 'remove' && endpoints.length <= 1)) kind = 'add';
+    let address: string;
+    let ready: boolean | undefined;
+    if (kind === 'add') {
+      const n = this.next++;
+      const e = endpoint(cluster, n, `x-${n}`);
+      endpoints.push(e);
+      address = e.addresses[0]!;
+      ready = true;
+    } else {
+      const target = free[(pick ?? Math.floor(Math.random() * free.length)) % free.length]!;
+      address = target.addresses[0]!;
+      const i = endpoints.indexOf(target);
+      if (kind === 'remove') {
+        endpoints.splice(i, 1);
+        ready = undefined;
+      } else {
+        ready = !(target.conditions?.ready ?? true);
+        endpoints[i] = { ...target, conditions: { ready, serving: ready, terminating: false } };
+      }
+    }
+    const name = slice.metadata.name ?? '';
+    const change: Change = { key, slice: name, address, ready, sentAt: performance.now() };
+    this.observer.track(change);
+    this.writing.add(name);
+    try {
+      const written = await this.api.request<EndpointSlice>(
+        'update',
+        ENDPOINT_SLICES,
+        'PUT',
+        `${KubeApi.collectionPath(ENDPOINT_SLICES, this.namespace)}/${name}`,
+        { body: { ...slice, endpoints } },
+      );
+      change.answeredAt = performance.now();
+      this.slices.set(name, written);
+    } finally {
+      this.writing.delete(name);
+    }
+  }
+}
+
+const KINDS = ['add', 'remove', 'flip'] as const;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<void> {
+  const started = Date.now();
+  const end = started + sizes.churnSeconds * 1000;
+  const inFlight: Promise<void>[] = [];
+  const perTick = pattern === 'burst' ? sizes.burst : 1;
+  const intervalMs = (1000 * perTick) / sizes.churnRate;
+  for (let tick = 0; Date.now() < end; tick++) {
+    const slice = churner.randomSlice();
+    if (pattern === 'spread') inFlight.push(churner.change(slice, KINDS[tick % 3]!));
+    else
+      // A rolling restart: B endpoints of one member go not ready one after another.
+      inFlight.push(
+        (async () => {
+          churner.hold(slice);
+          for (let i = 0; i < perTick; i++) {
+            await churner.change(churner.current(slice), 'flip', i);
+            await sleep(BURST_GAP_MS);
+          }
+          churner.release(slice);
+        })(),
+      );
+    const wait = started + (tick + 1) * intervalMs - Date.now();
+    if (wait > 0) await sleep(wait);
+  }
+  await Promise.all(inFlight);
+}
+
+/**
+ * Propagation under churn: member slices change at R changes per second; each change is timed
+ * from the member write to the global slice reflecting it, against a bare informer's delivery of
+ * the same write in this process plus that write's round trip. Once per --batch-period value.
+ */
+export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult[]> {
+  const G = sizes.churnGlobals;
+  const E = sizes.endpointsPerMember;
+  await ensureMembers(bed, namespace, G, E, log);
+  const api = bed.cluster.admin.api;
+  const results: ChurnResult[] = [];
+  for (const batchPeriodMs of sizes.batchPeriods) {
+    const product = await bed.startProduct(namespace, [`--batch-period=${batchPeriodMs}ms`]);
+    await waitUntil(product, (s) => converged(s, G), 1_800_000);
+    const observer = new Observer(api, namespace);
+    await observer.start();
+    const churner = await Churner.load(api, namespace, observer);
+    for (const pattern of ['spread', 'burst'] as const) {
+      observer.reset();
+      const writesBefore = (await product.scrape()).value('globalsvc_api_writes_total');
+      await drive(churner, pattern, sizes);
+      await observer.drained(REFLECT_TIMEOUT_MS);
+      await sleep(Math.max(200, batchPeriodMs * 2));
+      const writes = (await product.scrape()).value('globalsvc_api_writes_total') - writesBefore;
+      const changes = observer.all();
+      const done = changes.filter((c) => c.reflectedAt !== undefined && c.informedAt !== undefined && c.answeredAt !== undefined);
+      results.push({
+        batchPeriodMs,
+        pattern,
+        changes: changes.length,
+        missed: changes.length - done.length,
+        latencyMs: percentiles(done.map((c) => c.reflectedAt! - c.sentAt)),
+        floorMs: percentiles(done.map((c) => c.informedAt! - c.sentAt + (c.answeredAt! - c.sentAt))),
+        writesPerChange: writes / Math.max(1, changes.length),
+      });
+      const r = results.at(-1)!;
+      log(
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (floor ${r.floorMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change`,
+      );
+    }
+    observer.stop();
+    await product.stop();
+  }
+  return results;
+}

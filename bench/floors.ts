@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import PQueue from 'p-queue';
+import { ENDPOINT_SLICES, SERVICES } from '../src/cluster/kube-api.js';
+import type { EndpointSlice, Service } from '../src/domain/k8s-types.js';
+import type { Admin } from '../e2e/testbed/kube.js';
+import { cpuSeconds, memory, type Memory } from './proc.js';
+import { SOURCE_CLUSTERS, endpoint } from './fixtures.js';
+
+// Floors: what the same work costs a minimal client in the same run, so that a figure is read as
+// a ratio to what this machine, right now, can do at all.
+
+/** The controller's defaults the floors copy: globals reconciled at once, endpoints per slice. */
+export const WORKERS = 4;
+export const MAX_PER_SLICE = 100;
+
+/**
+ * The objects globalsvc writes for G globals (a Service, then each cluster's slices at once),
+ * created by a bare client with the controller's concurrency: WORKERS globals at a time. Returns ms.
+ */
+export async function writeFloor(admin: Admin, namespace: string, globals: number, perMember: number): Promise<number> {
+  await admin.ensureNamespace(namespace);
+  const pool = new PQueue({ concurrency: WORKERS });
+  const started = Date.now();
+  for (let g = 0; g < globals; g++) {
+    void pool.add(async () => {
+      await admin.create<Service>(
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: `f${g}`, namespace },
+          spec: { clusterIP: 'None', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
+        },
+        SERVICES,
+      );
+      const slices: EndpointSlice[] = [];
+      for (const cluster of SOURCE_CLUSTERS)
+        for (let first = 0; first < perMember; first += MAX_PER_SLICE)
+          slices.push({
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            metadata: { name: `f${g}-${cluster}-${first}`, namespace },
+            addressType: 'IPv4',
+            ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
+            endpoints: Array.from({ length: Math.min(MAX_PER_SLICE, perMember - first) }, (_, i) =>
+              endpoint(cluster, g * perMember + first + i, `pod-${first + i}-${cluster}`),
+            ),
+          });
+      // As the controller's writer: four slice writes of one global at a time.
+      for (let i = 0; i < slices.length; i += 4) await Promise.all(slices.slice(i, i + 4).map((s) => admin.create(s, ENDPOINT_SLICES)));
+    });
+  }
+  await pool.onIdle();
+  return Date.now() - started;
+}
+
+export interface InformerFloor extends Memory {
+  objects: number;
+  syncMs: number;
+  cpuSeconds: number;
+}
+
+/**
+ * A bare informer in its own Node process: lists (pages of 500) and watches the namespace's
+ * Services and EndpointSlices into two Maps, nothing else. Its memory once synced is the floor of
+ * what any Node controller caching the same objects needs.
+ */
+export async function informerFloor(kubeconfig: string, namespace: string, holdMs = 3_000): Promise<InformerFloor> {
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'bare-informer.js');
+  const child = spawn(process.execPath, [script, kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const synced = await new Promise<{ objects: number; syncMs: number }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve(JSON.parse(line) as { objects: number; syncMs: number });
+      });
+      child.once('exit', (code) => reject(new Error(`bare informer exited with ${code} before it synced`)));
+    });
+    // Let it settle as the controller is measured settled: a few seconds watching.
+    await new Promise((r) => setTimeout(r, holdMs));
+    return { ...synced, ...memory(child.pid!), cpuSeconds: cpuSeconds(child.pid!) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}

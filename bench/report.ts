@@ -1,0 +1,149 @@
+import type { BenchResults } from './main.js';
+import type { ColdResult } from './cold.js';
+
+// The human table: one section per measurement, every figure beside its floor and the target.
+
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+}
+
+const mark = (ok: boolean) => (ok ? 'yes' : 'NO');
+
+function coldRows(results: ColdResult[]): (string | number)[][] {
+  return results.map((r) => [
+    r.globals,
+    r.endpointsPerMember,
+    f(r.convergedS),
+    f(r.floorS),
+    `${f(r.ratio, 2)} ${mark(r.ratio <= 1.25)}`,
+    `${r.writes} / ${r.objects}`,
+    r.requests,
+    f(r.cpuSeconds),
+    f(r.peakRssMiB, 0),
+    f(r.informerRssMiB, 0),
+  ]);
+}
+
+const COLD_HEAD = [
+  'globals',
+  'E',
+  'converged s',
+  'floor s',
+  'ratio (≤1.25)',
+  'writes / objects',
+  'requests',
+  'CPU s',
+  'peak RSS MiB',
+  'informer RSS MiB',
+];
+
+export function renderTables(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [
+    `globalsvc bench${r.quick ? ' --quick' : ''}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB (${m.freeMemoryGiB} free), node ${m.node}, load ${m.load.join(' ')}; ${f(r.wallSeconds, 0)} s${r.productNodeOptions ? `; globalsvc with NODE_OPTIONS=${r.productNodeOptions}` : ''}`,
+    '',
+  ];
+  if (r.cold) {
+    out.push(
+      'Cold start (3 clusters; floor: a bare client creating the same objects with the same concurrency)',
+      table(COLD_HEAD, coldRows(r.cold)),
+      '',
+    );
+  }
+  if (r.churn) {
+    out.push(
+      `Propagation under churn (${r.sizes.churnGlobals} globals, ${r.sizes.churnRate} changes/s; floor: a bare informer's delivery + the write's round trip; ms)`,
+      table(
+        [
+          'batch ms',
+          'pattern',
+          'changes',
+          'missed',
+          'p50',
+          'p90',
+          'p99',
+          'floor p50',
+          'floor p99',
+          'p99 ≤ floor+batch+50',
+          'writes/change (≤1)',
+        ],
+        r.churn.map((c) => [
+          c.batchPeriodMs,
+          c.pattern,
+          c.changes,
+          c.missed,
+          f(c.latencyMs.p50, 0),
+          f(c.latencyMs.p90, 0),
+          f(c.latencyMs.p99, 0),
+          f(c.floorMs.p50, 0),
+          f(c.floorMs.p99, 0),
+          `${f(c.floorMs.p99 + c.batchPeriodMs + 50, 0)} ${mark(c.latencyMs.p99 <= c.floorMs.p99 + c.batchPeriodMs + 50)}`,
+          `${f(c.writesPerChange, 2)} ${mark(c.writesPerChange <= 1)}`,
+        ]),
+      ),
+      '',
+    );
+  }
+  if (r.steady) {
+    const s = r.steady;
+    out.push(
+      `Steady state (${s.globals} globals, ${s.seconds} s without changes; floor: a bare informer of the same objects)`,
+      table(
+        ['writes (0)', 'requests', 'RSS start → end MiB', 'RSS max', 'RSS slope MiB/min', 'heap start → end MiB', 'informer RSS MiB'],
+        [
+          [
+            `${s.writes} ${mark(s.writes === 0)}`,
+            s.requests,
+            `${f(s.rssStartMiB, 0)} → ${f(s.rssEndMiB, 0)}`,
+            f(s.rssMaxMiB, 0),
+            f(s.rssSlopeMiBPerMin, 2),
+            `${f(s.heapStartMiB, 0)} → ${f(s.heapEndMiB, 0)}`,
+            f(s.informerRssMiB, 0),
+          ],
+        ],
+      ),
+      '',
+    );
+  }
+  if (r.growth) {
+    const rows = [...r.growth.byGlobals, ...r.growth.byEndpoints].map((c) => [
+      c.globals,
+      c.endpointsPerMember,
+      f(c.peakRssMiB, 0),
+      f(c.rssMiB, 0),
+      f(c.heapUsedMiB, 0),
+      f(c.informerRssMiB, 0),
+      f(c.peakRssMiB / c.informerRssMiB, 2),
+      f(c.cpuSeconds),
+      f((c.cpuSeconds / c.globals) * 1000, 2),
+      f(c.convergedS),
+      f(c.floorS),
+    ]);
+    out.push(
+      'Growth (cold start per point; floor: a bare informer holding the same objects; target: peak RSS ≤ 200 MB at 10,000 globals)',
+      table(
+        [
+          'globals',
+          'E',
+          'peak RSS MiB',
+          'RSS MiB',
+          'heap MiB',
+          'informer RSS MiB',
+          'peak/informer',
+          'CPU s',
+          'CPU ms/global',
+          'converged s',
+          'floor s',
+        ],
+        rows,
+      ),
+      '',
+    );
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,64 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../domain/k8s-types.js';
+import type { ListPage, WatchHandlers } from './kube-api.js';
+import { KubeApi, SERVICES } from './kube-api.js';
+import { watchResource, type ResourceEvent } from './watch-stream.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const service = (name: string): KubeObject => ({ metadata: { name, namespace: 'data', resourceVersion: '1' } });
+
+/** A cluster of `pages` list pages whose watch stays open, recording how it was asked. */
+function fakeApi(pages: KubeObject[][]) {
+  const calls = { lists: [] as (string | undefined)[], watchedFrom: [] as string[], open: [] as WatchHandlers[] };
+  const api = {
+    list: async (_type: unknown, _ns: unknown, query: { continue?: string }): Promise<ListPage<KubeObject>> => {
+      calls.lists.push(query.continue);
+      const i = Number(query.continue ?? 0);
+      return { items: pages[i]!, resourceVersion: '42', continue: i + 1 < pages.length ? String(i + 1) : undefined };
+    },
+    // The real paging loop, over the fake's pages.
+    listAll: KubeApi.prototype.listAll,
+    watch: async (_type: unknown, _ns: unknown, query: { resourceVersion: string }, handlers: WatchHandlers) => {
+      calls.watchedFrom.push(query.resourceVersion);
+      // Held, as a real watch holds its handlers while the connection is open.
+      calls.open.push(handlers);
+      return new AbortController();
+    },
+  };
+  return { api: api as unknown as KubeApi, calls };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 10));
+
+describe('watchResource', () => {
+  it('emits every page of the list as one relist, then watches from the version of the list', async () => {
+    const { api, calls } = fakeApi([[service('a'), service('b')], [service('c')]]);
+    const events: ResourceEvent<KubeObject>[] = [];
+    const sub = watchResource(api, SERVICES, undefined).subscribe((e) => events.push(e));
+    await settle();
+    sub.unsubscribe();
+    expect(calls.lists).toEqual([undefined, '1']);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'relisted', namespace: undefined });
+    expect((events[0] as { items: KubeObject[] }).items.map((o) => o.metadata.name)).toEqual(['a', 'b', 'c']);
+    expect(calls.watchedFrom).toEqual(['42']);
+  });
+
+  it('keeps nothing of the list alive while it watches: the objects are the cache’s to keep or drop', async () => {
+    const { api, calls } = fakeApi([Array.from({ length: 100 }, (_, i) => service(`s${i}`))]);
+    let listed: WeakRef<KubeObject[]> | undefined;
+    const sub = watchResource(api, SERVICES, undefined).subscribe((e) => {
+      if (e.type === 'relisted') listed = new WeakRef(e.items);
+    });
+    await settle();
+    gc();
+    expect(listed).toBeDefined();
+    expect(calls.open).toHaveLength(1);
+    expect(listed!.deref()).toBeUndefined();
+    sub.unsubscribe();
+  });
+});
