@@ -75,6 +75,18 @@ export const configSchema = z.object({
   metricsAddr: address.default(':9090'),
   healthAddr: address.default(':8081'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  burst: bool.default(false),
+  prometheusUrl: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^https?:\/\/[^/]/.test(v), 'must be an http:// or https:// URL'),
+  peerSecret: z
+    .string()
+    .default('linkerd-multicluster/cluster-credentials-{peer}')
+    .refine(
+      (v) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[-.a-z0-9{}]+$/.test(v) && v.includes('{peer}'),
+      'must be <namespace>/<name> with {peer} in the name',
+    ),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
@@ -85,6 +97,8 @@ const withLeaseRules = configSchema.superRefine((c, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be shorter than --lease-duration' });
   if (c.retryPeriod >= c.renewDeadline)
     ctx.addIssue({ code: 'custom', path: ['retryPeriod'], message: 'must be shorter than --renew-deadline' });
+  if (c.burst && c.prometheusUrl === undefined)
+    ctx.addIssue({ code: 'custom', path: ['prometheusUrl'], message: 'is required with --burst=true: the metric comes from there' });
 });
 
 export class ConfigError extends Error {

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parseConfig, type Config } from '../config.js';
 import type { KubeApi } from '../cluster/kube-api.js';
 import { LeaderElector } from '../cluster/leader-election.js';
+import { BurstController } from '../burst/controller.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../domain/plan.js';
 import { EventRecorder } from '../observability/events.js';
@@ -39,9 +40,23 @@ async function run(config: Config, log: Logger): Promise<void> {
   );
   const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder);
   leadership.isLeader = () => controller.isLeader;
-  const elector = config.leaderElect
-    ? electLeader(api, config, identity, controller, log.child({ component: 'leader-election' }))
+  const bursting = config.burst
+    ? new BurstController(
+        api,
+        { ...config, prometheusUrl: config.prometheusUrl!, peerSecret: config.peerSecret },
+        log.child({ component: 'burst' }),
+        recorder,
+        (event) => controller.lifecycle(event),
+      )
     : undefined;
+  const leaders = {
+    setLeader: (leading: boolean) => {
+      controller.setLeader(leading);
+      bursting?.setLeader(leading);
+    },
+  };
+  if (!config.leaderElect) bursting?.setLeader(true);
+  const elector = config.leaderElect ? electLeader(api, config, identity, leaders, log.child({ component: 'leader-election' })) : undefined;
   const http = await startHttpServers(
     metrics,
     { healthy: () => true, ready: () => controller.ready },
@@ -50,6 +65,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   );
   log.info({ metricsPort: http.metricsPort, healthPort: http.healthPort }, 'serving metrics and probes');
   controller.start();
+  bursting?.start();
   elector?.start();
 
   await new Promise<void>((resolve) => {
@@ -60,8 +76,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
       deadline.unref();
-      controller
-        .stop()
+      Promise.all([controller.stop(), bursting?.stop()])
         .then(() => elector?.release())
         .then(() => http.close())
         .then(
@@ -80,7 +95,13 @@ async function run(config: Config, log: Logger): Promise<void> {
   });
 }
 
-function electLeader(api: KubeApi, config: Config, identity: string, controller: Controller, log: Logger): LeaderElector {
+function electLeader(
+  api: KubeApi,
+  config: Config,
+  identity: string,
+  controller: { setLeader(leading: boolean): void },
+  log: Logger,
+): LeaderElector {
   const lease = { namespace: config.leaderElectNamespace, name: config.leaderElectLeaseName };
   log.info({ ...lease, identity }, 'standing by until this replica holds the lease');
   return new LeaderElector(

@@ -122,6 +122,26 @@ export const OPTIONS = [
     default: ':8081',
   },
   { key: 'logLevel', flag: '--log-level <level>', env: 'GLOBALSVC_LOG_LEVEL', help: 'trace, debug, info, warn or error', default: 'info' },
+  {
+    key: 'burst',
+    flag: '--burst <bool>',
+    env: 'GLOBALSVC_BURST',
+    help: 'act on BurstPolicies: replicate workloads into peers and shift traffic (needs the CRD, --prometheus-url and the burst RBAC)',
+    default: 'false',
+  },
+  {
+    key: 'prometheusUrl',
+    flag: '--prometheus-url <url>',
+    env: 'GLOBALSVC_PROMETHEUS_URL',
+    help: 'the Prometheus BurstPolicies read their metric from (required with --burst=true)',
+  },
+  {
+    key: 'peerSecret',
+    flag: '--peer-secret <namespace/name>',
+    env: 'GLOBALSVC_PEER_SECRET',
+    help: "the Secret holding a peer's kubeconfig (key kubeconfig); {peer} is the peer's name (default: Linkerd's Link secrets)",
+    default: 'linkerd-multicluster/cluster-credentials-{peer}',
+  },
 ] as const;
 
 /** Adds the options named by `keys` (all by default) to a command. */

@@ -14,6 +14,15 @@ export const SERVICES: ResourceType = { kind: 'Service', apiPath: '/api/v1', plu
 export const ENDPOINT_SLICES: ResourceType = { kind: 'EndpointSlice', apiPath: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' };
 export const EVENTS: ResourceType = { kind: 'Event', apiPath: '/apis/events.k8s.io/v1', plural: 'events' };
 export const BURST_POLICIES: ResourceType = { kind: 'BurstPolicy', apiPath: '/apis/globalsvc.dev/v1alpha1', plural: 'burstpolicies' };
+// What bursting reads here and writes in peers (src/burst).
+export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
+export const CONFIG_MAPS: ResourceType = { kind: 'ConfigMap', apiPath: '/api/v1', plural: 'configmaps' };
+export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' };
+export const NAMESPACES: ResourceType = { kind: 'Namespace', apiPath: '/api/v1', plural: 'namespaces' };
+export const HTTP_ROUTES: ResourceType = { kind: 'HTTPRoute', apiPath: '/apis/gateway.networking.k8s.io/v1', plural: 'httproutes' };
+
+/** The apiVersion of a type's objects: `v1`, `apps/v1` (list items come without one). */
+export const apiVersionOf = (type: ResourceType): string => type.apiPath.replace(/^\/apis?\//, '');
 
 export type Verb = 'list' | 'watch' | 'get' | 'create' | 'apply' | 'update' | 'delete';
 
@@ -219,10 +228,26 @@ export class KubeApi {
     });
   }
 
-  /** Server-side apply. A resourceVersion in the object makes it a precondition (409 when stale). */
-  apply<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string): Promise<T> {
+  /** One object, or undefined when there is none of that name. */
+  async get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>('get', type, 'GET', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
+        target: `${namespace ?? ''}/${name}`,
+      });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.notFound) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Server-side apply, to the object or one of its subresources (`status`). A resourceVersion in the
+   * object makes it a precondition (409 when stale).
+   */
+  apply<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string, subresource?: 'status'): Promise<T> {
     const { namespace, name } = object.metadata;
-    return this.request<T>('apply', type, 'PATCH', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
+    const path = `${KubeApi.collectionPath(type, namespace)}/${name}${subresource ? `/${subresource}` : ''}`;
+    return this.request<T>('apply', type, 'PATCH', path, {
       body: object,
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager, force: true },

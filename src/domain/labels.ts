@@ -33,3 +33,17 @@ export const ours = Object.freeze({
   /** The event source / reporting controller. */
   component: 'globalsvc',
 });
+
+/** What marks the objects bursting makes: replicas in peers, HTTPRoutes here (docs/bursting.md). */
+export const burst = Object.freeze({
+  /** Label on a replica: `<cluster>.<namespace>.<name>` of the object it copies (a label value cannot hold '/'). */
+  replicaOf: 'globalsvc.dev/replica-of',
+  /** Annotation on a replica: `<cluster>/<namespace>/<name>`, unabridged, for people. */
+  replicaOfAnnotation: 'globalsvc.dev/replica-of',
+  /** Label on replicas and routes: `<cluster>.<namespace>.<policy>` of the BurstPolicy that made them. */
+  policy: 'globalsvc.dev/burst-policy',
+  /** Linkerd's export label: a replica Service carries it so the peer's mirror comes back here as `<svc>-<peer>`. */
+  exported: 'mirror.linkerd.io/exported',
+  /** On a BurstPolicy while anything it made may exist: its deletion waits for the withdrawal. */
+  finalizer: 'globalsvc.dev/withdraw-replicas',
+});

@@ -91,7 +91,8 @@ export class Controller {
     return this.subscription !== undefined && this.unsynced.size === 0;
   }
 
-  private lifecycle(event: WatchLifecycle): void {
+  /** Logs and counts a watch's lifecycle; bursting's watch reports here too. */
+  lifecycle(event: WatchLifecycle): void {
     const log = this.log.child({ resource: event.resource, namespace: event.namespace ?? '*' });
     switch (event.type) {
       case 'listed':

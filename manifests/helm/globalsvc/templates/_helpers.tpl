@@ -46,6 +46,9 @@ OPTIONS and values.yaml.
 - metricsAddr
 - healthAddr
 - logLevel
+- burst
+- prometheusUrl
+- peerSecret
 {{- end -}}
 
 {{/* "true" when leader election is on, in any spelling the controller accepts; "" otherwise. */}}

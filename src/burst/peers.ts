@@ -1,0 +1,61 @@
+// The peers' API servers, reached with the kubeconfig a Secret here holds: Linkerd's Link secret
+// (`linkerd multicluster link` writes `cluster-credentials-<peer>` in linkerd-multicluster, key
+// `kubeconfig`), or one of ours in the same format. globalsvc reads exactly these Secrets, by name
+// (a Role in their namespace with resourceNames): never a list, never another Secret.
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeApi, SECRETS, type RequestObserver } from '../cluster/kube-api.js';
+import type { KubeObject } from '../domain/k8s-types.js';
+
+/** The port: a KubeApi per peer cluster. */
+export interface PeerClusters {
+  api(peer: string): Promise<KubeApi>;
+}
+
+/** `<namespace>/<name>` with `{peer}` in the name, e.g. linkerd-multicluster/cluster-credentials-{peer}. */
+export function secretOf(template: string, peer: string): { namespace: string; name: string } {
+  const [namespace, name] = template.split('/') as [string, string];
+  return { namespace, name: name.replaceAll('{peer}', peer) };
+}
+
+export class PeerCredentialsError extends Error {
+  override name = 'PeerCredentialsError';
+}
+
+// Re-read now and then, so rotated credentials (a re-run `linkerd multicluster link`) are picked up.
+const TTL_MS = 60_000;
+
+export class SecretPeers implements PeerClusters {
+  private readonly cache = new Map<string, { api: KubeApi; resourceVersion: string; until: number }>();
+
+  constructor(
+    private readonly local: Pick<KubeApi, 'get'>,
+    private readonly template: string,
+    private readonly observe?: RequestObserver,
+    private readonly userAgent = 'globalsvc',
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async api(peer: string): Promise<KubeApi> {
+    const cached = this.cache.get(peer);
+    if (cached && cached.until > this.now()) return cached.api;
+    const { namespace, name } = secretOf(this.template, peer);
+    const secret = await this.local.get<KubeObject & { data?: Record<string, string> }>(SECRETS, namespace, name);
+    if (!secret) throw new PeerCredentialsError(`no credentials for peer ${peer}: Secret ${namespace}/${name} not found`);
+    const resourceVersion = secret.metadata.resourceVersion ?? '';
+    if (cached && cached.resourceVersion === resourceVersion) {
+      cached.until = this.now() + TTL_MS;
+      return cached.api;
+    }
+    const encoded = secret.data?.kubeconfig;
+    if (!encoded) throw new PeerCredentialsError(`Secret ${namespace}/${name} for peer ${peer} has no key "kubeconfig"`);
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromString(Buffer.from(encoded, 'base64').toString('utf8'));
+    } catch (err) {
+      throw new PeerCredentialsError(`Secret ${namespace}/${name} for peer ${peer}: not a kubeconfig: ${(err as Error).message}`);
+    }
+    const api = new KubeApi(kc, this.observe, this.userAgent);
+    this.cache.set(peer, { api, resourceVersion, until: this.now() + TTL_MS });
+    return api;
+  }
+}
