@@ -25,9 +25,15 @@ describeOnBed('least privilege and secret hygiene of the running product', () =>
     return answer.trim();
   };
 
-  it('cannot read Secrets anywhere, nor write what it does not manage', async () => {
+  it("reads no Secret but its peers' Link secrets, by name, nor writes what it does not manage", async () => {
     for (const verb of ['get', 'list', 'watch']) expect(await can('west', verb, 'secrets', '--all-namespaces')).toBe('no');
     expect(await can('west', 'get', 'secrets', '-n', 'globalsvc')).toBe('no');
+    // Bursting reaches its peers with the kubeconfigs of their Link secrets: those, and only those.
+    for (const peer of ['east', 'north'])
+      expect(await can('west', 'get', `secrets/cluster-credentials-${peer}`, '-n', 'linkerd-multicluster')).toBe('yes');
+    expect(await can('west', 'get', 'secrets/cluster-credentials-west', '-n', 'linkerd-multicluster')).toBe('no');
+    expect(await can('west', 'get', 'secrets/some-other-secret', '-n', 'linkerd-multicluster')).toBe('no');
+    for (const verb of ['list', 'watch']) expect(await can('west', verb, 'secrets', '-n', 'linkerd-multicluster')).toBe('no');
     for (const what of ['pods', 'deployments.apps', 'statefulsets.apps', 'endpoints', 'configmaps'])
       expect(await can('west', 'create', what, '--all-namespaces')).toBe('no');
     // What it needs, for contrast: the shipped role is not simply empty.

@@ -1,16 +1,25 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { ENDPOINT_SLICES, KubeApi, KubeApiError, SERVICES, type ResourceType } from '../../src/cluster/kube-api.js';
+import {
+  CONFIG_MAPS,
+  DEPLOYMENTS,
+  ENDPOINT_SLICES,
+  HTTP_ROUTES,
+  KubeApi,
+  KubeApiError,
+  NAMESPACES,
+  SECRETS,
+  SERVICES,
+  type ResourceType,
+} from '../../src/cluster/kube-api.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 
 // Resource types the test bed writes besides the product's own.
-export const NAMESPACES: ResourceType = { kind: 'Namespace', apiPath: '/api/v1', plural: 'namespaces' };
+export { CONFIG_MAPS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, SECRETS };
 export const NODES: ResourceType = { kind: 'Node', apiPath: '/api/v1', plural: 'nodes' };
-export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' };
 export const SERVICE_ACCOUNTS: ResourceType = { kind: 'ServiceAccount', apiPath: '/api/v1', plural: 'serviceaccounts' };
 export const PODS: ResourceType = { kind: 'Pod', apiPath: '/api/v1', plural: 'pods' };
 export const ENDPOINTS: ResourceType = { kind: 'Endpoints', apiPath: '/api/v1', plural: 'endpoints' };
 export const STATEFUL_SETS: ResourceType = { kind: 'StatefulSet', apiPath: '/apis/apps/v1', plural: 'statefulsets' };
-export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
 export const CRDS: ResourceType = {
   kind: 'CustomResourceDefinition',
   apiPath: '/apis/apiextensions.k8s.io/v1',
@@ -39,6 +48,8 @@ const TYPES_BY_KIND = new Map(
     ENDPOINTS,
     STATEFUL_SETS,
     DEPLOYMENTS,
+    CONFIG_MAPS,
+    HTTP_ROUTES,
     CRDS,
     LINKS,
     CLUSTER_ROLES,

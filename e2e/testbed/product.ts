@@ -11,19 +11,42 @@ import { freePort } from './ports.js';
 const PRODUCT_NAMESPACE = 'globalsvc';
 const SERVICE_ACCOUNT = 'globalsvc';
 
-/** The RBAC the product ships, applied from manifests/base as it is. */
-function shippedRbac(): KubeObject[] {
-  return ['namespace.yaml', 'serviceaccount.yaml', 'clusterrole.yaml', 'clusterrolebinding.yaml', 'role.yaml', 'rolebinding.yaml'].flatMap(
-    (f) => parseAllDocuments(readFileSync(join(repoRoot, 'manifests/base', f), 'utf8')).map((d) => d.toJS() as KubeObject),
+const manifests = (dir: string, files: string[]) =>
+  files.flatMap((f) => parseAllDocuments(readFileSync(join(repoRoot, dir, f), 'utf8')).map((d) => d.toJS() as KubeObject));
+
+/**
+ * The RBAC the product ships, applied from manifests/base as it is, and bursting's from
+ * manifests/burst with its Link-secret Role naming this cluster's peers (the one edit it asks for).
+ */
+function shippedRbac(peers: readonly string[]): KubeObject[] {
+  const base = manifests('manifests/base', [
+    'namespace.yaml',
+    'serviceaccount.yaml',
+    'clusterrole.yaml',
+    'clusterrolebinding.yaml',
+    'role.yaml',
+    'rolebinding.yaml',
+  ]);
+  const burst = manifests('manifests/burst', ['clusterrole.yaml', 'peer-credentials.yaml']).map((o) =>
+    o.kind === 'Role'
+      ? {
+          ...o,
+          rules: (o as KubeObject & { rules: object[] }).rules.map((r) => ({
+            ...r,
+            resourceNames: peers.map((p) => `cluster-credentials-${p}`),
+          })),
+        }
+      : o,
   );
+  return [...base, ...burst];
 }
 
 /**
  * A kubeconfig that authenticates as the product's ServiceAccount (a TokenRequest token), so the
  * product runs with exactly the shipped permissions, never as admin.
  */
-async function serviceAccountKubeconfig(cluster: Cluster, dir: string): Promise<string> {
-  for (const obj of shippedRbac()) await cluster.admin.apply(obj);
+async function serviceAccountKubeconfig(cluster: Cluster, dir: string, peers: readonly string[]): Promise<string> {
+  for (const obj of shippedRbac(peers)) await cluster.admin.apply(obj);
   const request = await cluster.admin.api.request<{ status: { token: string } }>(
     'create',
     { kind: 'TokenRequest', apiPath: '/api/v1', plural: 'serviceaccounts' },
@@ -88,8 +111,9 @@ export class Product {
     return i;
   }
 
-  async install(cluster: Cluster, extraArgs: string[] = []): Promise<ProductInstance> {
-    const kubeconfig = await serviceAccountKubeconfig(cluster, this.dir);
+  /** Runs the product in `cluster` as its ServiceAccount, allowed to read the Link secrets of `peers`. */
+  async install(cluster: Cluster, extraArgs: string[] = [], peers: readonly string[] = []): Promise<ProductInstance> {
+    const kubeconfig = await serviceAccountKubeconfig(cluster, this.dir, peers);
     const instance = { cluster: cluster.name, metricsPort: await freePort(), healthPort: await freePort(), kubeconfig, args: extraArgs };
     this.instances.set(cluster.name, instance);
     await this.start(cluster.name);
@@ -109,6 +133,13 @@ export class Product {
   async reroute(id: string, via: string | undefined): Promise<void> {
     await this.stop(id);
     this.instance(id).via = via;
+    await this.start(id);
+  }
+
+  /** Restarts a process (SIGTERM, handing its lease over) with other arguments than it was installed with. */
+  async restartWith(id: string, args: string[]): Promise<void> {
+    await this.stop(id);
+    this.instance(id).args = args;
     await this.start(id);
   }
 

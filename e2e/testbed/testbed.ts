@@ -152,7 +152,13 @@ export class TestBed {
     });
     await time('globalsvc in every cluster', async () => {
       // As the manifests run it: with leader election (a single replica leads at once).
-      for (const c of bed.clusters.values()) await bed.product.install(c, ['--leader-elect=true', ...(options.productArgs ?? [])]);
+      const names = [...bed.clusters.keys()];
+      for (const c of bed.clusters.values())
+        await bed.product.install(
+          c,
+          ['--leader-elect=true', ...(options.productArgs ?? [])],
+          names.filter((n) => n !== c.name),
+        );
     });
     return bed;
   }
