@@ -21,5 +21,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 USER 65532:65532
 EXPOSE 9090 8081
-# As e2e/testbed/product.ts runs it; the Deployment's args are run's flags.
-ENTRYPOINT ["/nodejs/bin/node", "dist/src/cli/main.js", "run"]
+# As e2e/testbed/product.ts runs it, with the V8 flags of src/cli/node-flags.ts; the Deployment's args
+# are run's flags.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "dist/src/cli/main.js", "run"]

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot } from './binaries.js';
 import type { Cluster } from './cluster.js';
@@ -157,6 +158,7 @@ export class Product {
       );
     }
     this.procs.start(`globalsvc-${id}`, process.execPath, [
+      ...NODE_FLAGS,
       join(repoRoot, 'dist/src/cli/main.js'),
       'run',
       `--cluster-name=${i.cluster}`,
