@@ -153,6 +153,26 @@ describeOnBed('the shipped manifests', () => {
     await expectDryRunAccepts(rendered, BASE_KINDS.length - 1);
   });
 
+  it("bursting's RBAC: the chart with burst on grants what manifests/burst grants, and both pass a dry-run", async () => {
+    const kustomized = (await run(bed.binaries.kubectl, ['kustomize', join(repoRoot, 'manifests/burst')])).stdout;
+    const burst = parseManifests(kustomized);
+    const chart = parseManifests(
+      await helmTemplate('globalsvc', 'globalsvc', [
+        'clusterName=west',
+        'burst=true',
+        'prometheusUrl=http://prometheus:9090',
+        'burstPeers={east}',
+      ]),
+    );
+    const named = (objects: Manifest[], kind: string, suffix: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name!.endsWith(suffix));
+    expect(named(chart, 'ClusterRole', '-burst')!.rules).toEqual(named(burst, 'ClusterRole', '-burst')!.rules);
+    expect(named(chart, 'Role', '-peer-credentials')!.rules).toEqual(named(burst, 'Role', '-peer-credentials')!.rules);
+    expect(named(chart, 'Role', '-peer-credentials')!.metadata.namespace).toBe('linkerd-multicluster');
+    expect(containerOf(chart).args).toEqual(expect.arrayContaining(['--burst=true', '--prometheus-url=http://prometheus:9090']));
+    await expectDryRunAccepts(kustomized, burst.length);
+  });
+
   it('the Helm chart passes the values set as flags the controller accepts, and follows them in its objects', async () => {
     const namespace = 'helm-values';
     const set = {
