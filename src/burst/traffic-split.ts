@@ -2,7 +2,10 @@
 // `split.smi-spec.io/v1alpha2` TrafficSplit per Service, what Linkerd's SMI extension turns into
 // its own routes. Its apex (`spec.service`) is the local Service and the same Service is also a
 // backend, next to its mirrors `<svc>-<peer>`: clients keep addressing the apex, and the part of
-// the traffic weighted to the apex stays here (the pattern linkerd-failover writes).
+// the traffic weighted to the apex stays here. The v1alpha2 text advises against an apex that is
+// its own backend because an apex usually selects every version; this one selects only the local
+// pods and each mirror is a Service of its own, so the weights say exactly where traffic goes (the
+// shape Linkerd's multicluster traffic-shifting examples and linkerd-failover use).
 import type { KubeObject, Service } from '../domain/k8s-types.js';
 import type { ReplicaSource } from './replica.js';
 import { appliedIdentity, backendsAtHome, mirrorName, splitMetadata, type PolicyOwner, type SplitWeights } from './route.js';
