@@ -11,7 +11,7 @@ import { describeOnBed, testBed } from '../support/bed.js';
 import { WORKLOAD_IMAGE } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import type { Cluster } from '../testbed/cluster.js';
-import { CONFIG_MAPS, CRDS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, NODES } from '../testbed/kube.js';
+import { CONFIG_MAPS, CRDS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, NODES, TRAFFIC_SPLITS } from '../testbed/kube.js';
 import { crd } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
 import { LoadTarget, PrometheusServer, prometheusAvailable } from '../testbed/prometheus.js';
@@ -20,12 +20,13 @@ import type { TestBed } from '../testbed/testbed.js';
 // Bursting end to end: globalsvc in west (as its ServiceAccount, with the shipped RBAC) reads a
 // real Prometheus that scrapes Linkerd-shaped counters this test drives, replicates Deployments
 // into east and north through their Link secrets, and splits traffic with HTTPRoutes that the real
-// Gateway API CRD validates. Timings are seconds so that the file runs in a couple of minutes.
+// Gateway API CRD validates (or SMI TrafficSplits, against a CRD written from the SMI spec). Timings are seconds so that the file runs in a couple of minutes.
 const run = promisify(execFile);
 const NS = 'burst-e2e';
 const HOME_LABEL = 'burst.e2e/home';
 const BURST_CRD = parse(readFileSync(join(repoRoot, 'manifests/crds/globalsvc.dev_burstpolicies.yaml'), 'utf8')) as KubeObject;
 const ROUTE_CRD = crd('gateway-api-v1.2.1-httproutes.yaml');
+const SPLIT_CRD = crd('smi-trafficsplit-v1alpha2.yaml');
 const OURS = 'app.kubernetes.io/managed-by=globalsvc';
 
 type Policy = KubeObject & { spec: Record<string, unknown>; status?: BurstPolicyStatus };
@@ -35,6 +36,9 @@ interface Deployment extends KubeObject {
 }
 interface Route extends KubeObject {
   spec: { parentRefs: unknown[]; rules: { backendRefs: { name: string; port: number; weight: number }[] }[] };
+}
+interface TrafficSplit extends KubeObject {
+  spec: { service: string; backends: { service: string; weight: number }[] };
 }
 
 const hasPrometheus = prometheusAvailable();
@@ -119,14 +123,16 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     return found.sort();
   };
   const routes = () => west.admin.list<Route>(HTTP_ROUTES, NS);
+  const trafficSplits = () => west.admin.list<TrafficSplit>(TRAFFIC_SPLITS, NS);
 
   beforeAll(async () => {
     bed = await testBed();
     west = bed.cluster('west');
-    for (const c of [BURST_CRD, ROUTE_CRD]) await west.admin.apply(c, CRDS);
-    await waitFor('the BurstPolicy and HTTPRoute CRDs served in west', async () => {
+    for (const c of [BURST_CRD, ROUTE_CRD, SPLIT_CRD]) await west.admin.apply(c, CRDS);
+    await waitFor('the BurstPolicy, HTTPRoute and TrafficSplit CRDs served in west', async () => {
       await west.admin.list(BURST_POLICIES, NS);
       await west.admin.list(HTTP_ROUTES, NS);
+      await west.admin.list(TRAFFIC_SPLITS, NS);
       return true;
     });
     // Where the target of "never ready" may run: west's nodes only; east and north have no such node.
@@ -167,6 +173,7 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     for (const c of bed.clusters.values()) await c.admin.delete(NAMESPACES, undefined, NS);
     await west.admin.delete(CRDS, undefined, 'burstpolicies.globalsvc.dev');
     await west.admin.delete(CRDS, undefined, 'httproutes.gateway.networking.k8s.io');
+    await west.admin.delete(CRDS, undefined, 'trafficsplits.split.smi-spec.io');
   });
 
   it('bursts under load: a ready replica in the peer, its mirror here, and an HTTPRoute splitting traffic', async () => {
@@ -290,5 +297,39 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     expect(await oursIn(north)).toEqual([]);
     expect(await oursIn(east)).toEqual([]);
     load.setRate(NS, 'api', 0);
+  });
+
+  it('splits with an SMI TrafficSplit when the policy asks for it, writes no HTTPRoute, and removes it on scale-back', async () => {
+    await deploy('cart');
+    await west.admin.apply(policy('cart', ['east'], { traffic: { api: 'TrafficSplit' } }), BURST_POLICIES);
+    load.setRate(NS, 'cart', 200);
+    await phaseIs('cart', 'Burst');
+
+    const owner = (await west.admin.get<Policy>(BURST_POLICIES, NS, 'cart'))!;
+    const [split, ...more] = await trafficSplits();
+    expect(more).toEqual([]);
+    expect(split!.metadata.name).toBe('cart-burst');
+    expect(split!.metadata.labels).toMatchObject({
+      'globalsvc.dev/burst-policy': `west.${NS}.cart`,
+      'app.kubernetes.io/managed-by': 'globalsvc',
+    });
+    expect(split!.metadata.ownerReferences).toEqual([
+      { apiVersion: 'globalsvc.dev/v1alpha1', kind: 'BurstPolicy', name: 'cart', uid: owner.metadata.uid, controller: true },
+    ]);
+    // ReadyReplicas: two pods here, two there; the apex is the local Service and its own backend.
+    expect(split!.spec).toEqual({
+      service: 'cart',
+      backends: [
+        { service: 'cart', weight: 2 },
+        { service: 'cart-east', weight: 2 },
+      ],
+    });
+    expect(await routes(), 'no HTTPRoute for a TrafficSplit policy').toEqual([]);
+
+    load.setRate(NS, 'cart', 0);
+    await phaseIs('cart', 'Idle');
+    expect(await trafficSplits()).toEqual([]);
+    expect(await routes()).toEqual([]);
+    expect(await oursIn(bed.cluster('east'))).toEqual([]);
   });
 });

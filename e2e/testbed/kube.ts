@@ -9,12 +9,13 @@ import {
   NAMESPACES,
   SECRETS,
   SERVICES,
+  TRAFFIC_SPLITS,
   type ResourceType,
 } from '../../src/cluster/kube-api.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 
 // Resource types the test bed writes besides the product's own.
-export { CONFIG_MAPS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, SECRETS };
+export { CONFIG_MAPS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, SECRETS, TRAFFIC_SPLITS };
 export const NODES: ResourceType = { kind: 'Node', apiPath: '/api/v1', plural: 'nodes' };
 export const SERVICE_ACCOUNTS: ResourceType = { kind: 'ServiceAccount', apiPath: '/api/v1', plural: 'serviceaccounts' };
 export const PODS: ResourceType = { kind: 'Pod', apiPath: '/api/v1', plural: 'pods' };
@@ -50,6 +51,7 @@ const TYPES_BY_KIND = new Map(
     DEPLOYMENTS,
     CONFIG_MAPS,
     HTTP_ROUTES,
+    TRAFFIC_SPLITS,
     CRDS,
     LINKS,
     CLUSTER_ROLES,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PHASES, decide } from './decide.js';
-import { parseBurstPolicy } from './policy.js';
+import { parseBurstPolicy, TRAFFIC_APIS } from './policy.js';
 import { statusOf } from './status.js';
 import { minimalSpec as minimal } from '../test-support/burst-policies.js';
 import { policy, T0 } from '../test-support/burst-timeline.js';
@@ -54,6 +54,11 @@ describe('the BurstPolicy CRD', () => {
     expect(defaulted).not.toEqual(minimal);
     const object = (spec: unknown) => ({ metadata: { namespace: 'shop', name: 'web' }, spec });
     expect(parseBurstPolicy(object(defaulted), 'west')).toEqual(parseBurstPolicy(object(minimal), 'west'));
+    expect(defaulted.traffic).toEqual({ api: 'HTTPRoute' });
+  });
+
+  it('offers the traffic APIs the controller can write, and no other', () => {
+    expect(root.properties!.spec!.properties!.traffic!.properties!.api!.enum).toEqual([...TRAFFIC_APIS]);
   });
 
   it('knows every field of the status the controller writes', () => {

@@ -30,18 +30,20 @@ describe('reading a BurstPolicy', () => {
       peers: ['east'],
       replicate: { services: true, configMaps: true, secrets: false },
       weights: { mode: 'ReadyReplicas' },
+      traffic: { api: 'HTTPRoute' },
       readinessDeadlineMs: 60_000,
       cooldownMs: 300_000,
     });
   });
 
-  it('reads a full policy: selector, PromQL template, fixed weights, every duration', () => {
+  it('reads a full policy: selector, PromQL template, fixed weights, the SMI split, every duration', () => {
     const p = parseBurstPolicy(object(fullSpec), 'west');
     expect(p).toMatchObject({
       metric: { type: 'PromQL', window: '30s', intervalMs: 10_000 },
       throttleDelayMs: 90_000,
       replicate: { services: false, configMaps: true, secrets: true },
       weights: { mode: 'Fixed', local: 75, peers: 25 },
+      traffic: { api: 'TrafficSplit' },
       readinessDeadlineMs: 120_000,
       cooldownMs: 3_600_000,
     });
@@ -68,6 +70,7 @@ describe('reading a BurstPolicy', () => {
     ['a bad duration', { cooldown: '5 minutes' }, 'spec.cooldown: must be a duration'],
     ['a readiness deadline of 0', { readinessDeadline: '0s' }, 'spec.readinessDeadline: must be longer than 0'],
     ['a throttleDelay shorter than the interval', { throttleDelay: '5s' }, 'spec.throttleDelay: must be 0 or at least metric.interval'],
+    ['an unknown traffic API', { traffic: { api: 'VirtualService' } }, 'spec.traffic.api:'],
     ['a PromQL window with ms', { metric: { window: '500ms' } }, 'spec.metric.window: must be a PromQL duration'],
   ])('rejects %s, saying which field and why', (_, change, expected) => {
     expect(problems({ ...minimal, ...change }).join('\n')).toContain(expected);

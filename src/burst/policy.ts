@@ -44,6 +44,10 @@ const weights = z
   ])
   .default({ mode: 'ReadyReplicas' });
 
+/** The APIs a burst can split traffic with: Gateway API (what Linkerd reads), or SMI for meshes without it. */
+export const TRAFFIC_APIS = ['HTTPRoute', 'TrafficSplit'] as const;
+export type TrafficApi = (typeof TRAFFIC_APIS)[number];
+
 const specSchema = z.object({
   target: z
     .object({
@@ -68,6 +72,7 @@ const specSchema = z.object({
     .object({ services: z.boolean().default(true), configMaps: z.boolean().default(true), secrets: z.boolean().default(false) })
     .prefault({}),
   weights,
+  traffic: z.object({ api: z.enum(TRAFFIC_APIS).default('HTTPRoute') }).prefault({}),
   readinessDeadline: duration('60s').refine((ms) => ms > 0, 'must be longer than 0'),
   cooldown: duration('5m'),
 });
@@ -107,6 +112,7 @@ export interface BurstPolicy {
   readonly peers: readonly string[];
   readonly replicate: Readonly<{ services: boolean; configMaps: boolean; secrets: boolean }>;
   readonly weights: Readonly<Weights>;
+  readonly traffic: Readonly<{ api: TrafficApi }>;
   readonly readinessDeadlineMs: number;
   readonly cooldownMs: number;
 }
@@ -148,6 +154,7 @@ export function parseBurstPolicy(object: KubeObject & { spec?: unknown }, localC
     peers: s.peers,
     replicate: s.replicate,
     weights: s.weights,
+    traffic: s.traffic,
     readinessDeadlineMs: s.readinessDeadline,
     cooldownMs: s.cooldown,
   });

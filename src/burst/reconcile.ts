@@ -149,6 +149,7 @@ export class BurstReconciler {
         ownerOf(object),
         workload.services,
         splitWeights(policy.weights, localReady, before.readyReplicas),
+        policy.traffic.api,
       );
     } else {
       // Weights home and the routes gone first, the replicas after: nothing is sent to a replica being deleted.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { homeWeights, httpRoutes, splitWeights } from './route.js';
+import { backendsAtHome, httpRouteAtHome, httpRoutes, splitWeights } from './route.js';
 
 const source = { cluster: 'west', namespace: 'shop', policy: 'web' };
 const owner = { apiVersion: 'globalsvc.dev/v1alpha1', kind: 'BurstPolicy', name: 'web', uid: 'p-1' };
@@ -18,7 +18,20 @@ describe('the weights of a burst', () => {
       local: 75,
       peers: { east: 13, north: 12 },
     });
-    expect(homeWeights(['east'])).toEqual({ local: 1, peers: { east: 0 } });
+  });
+
+  it('go home before a split is removed: the local Service 1, every mirror 0', () => {
+    expect(
+      backendsAtHome([
+        { name: 'web', weight: 75 },
+        { name: 'web-east', weight: 13 },
+        { name: 'web-north', weight: 12 },
+      ]),
+    ).toEqual([
+      { name: 'web', weight: 1 },
+      { name: 'web-east', weight: 0 },
+      { name: 'web-north', weight: 0 },
+    ]);
   });
 });
 
@@ -50,6 +63,26 @@ describe('the HTTPRoutes of a burst', () => {
           },
         ],
       },
+    });
+  });
+
+  it('send every weight home before they are removed, keeping their parent', () => {
+    const [route] = httpRoutes(
+      { metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ port: 8080 }] } },
+      { local: 2, peers: { east: 2 } },
+      source,
+      owner,
+    );
+    expect(httpRouteAtHome(route!).spec).toEqual({
+      parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 8080 }],
+      rules: [
+        {
+          backendRefs: [
+            { group: '', kind: 'Service', name: 'web', port: 8080, weight: 1 },
+            { group: '', kind: 'Service', name: 'web-east', port: 8080, weight: 0 },
+          ],
+        },
+      ],
     });
   });
 });

@@ -29,10 +29,15 @@ export function splitWeights(weights: Weights, localReady: number, peerReady: Re
   return { local: localReady, peers: { ...peerReady } };
 }
 
-/** All home: what a route says before it is removed. */
-export const homeWeights = (peers: readonly string[]): SplitWeights => ({
-  local: 1,
-  peers: Object.fromEntries(peers.map((p) => [p, 0])),
+/** All home, the local Service (always the first backend) 1 and the mirrors 0: what a split says before it is removed. */
+export const backendsAtHome = <B extends { weight: number }>(backends: readonly B[]): B[] =>
+  backends.map((b, i) => ({ ...b, weight: i === 0 ? 1 : 0 }));
+
+/** What server-side apply of an object we made states about it besides its spec, and nothing the API server filled in. */
+export const appliedIdentity = (object: KubeObject) => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  metadata: { name: object.metadata.name, namespace: object.metadata.namespace, labels: object.metadata.labels },
 });
 
 export interface HTTPRoute extends KubeObject {
@@ -47,29 +52,33 @@ export const mirrorName = (service: string, peer: string): string => `${service}
 
 export const routeName = (service: string, port: number): string => `${service}-burst-${port}`;
 
+export interface PolicyOwner {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+/** What every object carrying a burst's split has: labelled like the replicas, owned by the policy (deleting it takes them along). */
+export const splitMetadata = (name: string, namespace: string | undefined, source: ReplicaSource, owner: PolicyOwner) => ({
+  name,
+  namespace,
+  labels: {
+    [burst.policy]: identityValue(source.cluster, source.namespace, source.policy),
+    [ours.appManagedByLabel]: ours.appManagedBy,
+  },
+  ownerReferences: [{ ...owner, controller: true }],
+});
+
 /**
- * One HTTPRoute per port of `service` (a backendRef to a Service needs its port), owned by the
- * policy so that deleting it takes the routes along, labelled like the replicas.
+ * One HTTPRoute per port of `service` (a backendRef to a Service needs its port).
  */
-export function httpRoutes(
-  service: Service,
-  split: SplitWeights,
-  source: ReplicaSource,
-  owner: { apiVersion: string; kind: string; name: string; uid: string },
-): HTTPRoute[] {
+export function httpRoutes(service: Service, split: SplitWeights, source: ReplicaSource, owner: PolicyOwner): HTTPRoute[] {
   const name = service.metadata.name ?? '';
   return (service.spec?.ports ?? []).map((port) => ({
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
-    metadata: {
-      name: routeName(name, port.port),
-      namespace: service.metadata.namespace,
-      labels: {
-        [burst.policy]: identityValue(source.cluster, source.namespace, source.policy),
-        [ours.appManagedByLabel]: ours.appManagedBy,
-      },
-      ownerReferences: [{ ...owner, controller: true }],
-    },
+    metadata: splitMetadata(routeName(name, port.port), service.metadata.namespace, source, owner),
     spec: {
       parentRefs: [{ group: '', kind: 'Service', name, port: port.port }],
       rules: [
@@ -89,3 +98,9 @@ export function httpRoutes(
     },
   }));
 }
+
+/** The same route with every weight home: what it says before it is removed. */
+export const httpRouteAtHome = (route: HTTPRoute): HTTPRoute => ({
+  ...appliedIdentity(route),
+  spec: { parentRefs: route.spec.parentRefs, rules: [{ backendRefs: backendsAtHome(route.spec.rules.flatMap((r) => r.backendRefs)) }] },
+});

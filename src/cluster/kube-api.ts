@@ -20,6 +20,7 @@ export const CONFIG_MAPS: ResourceType = { kind: 'ConfigMap', apiPath: '/api/v1'
 export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' };
 export const NAMESPACES: ResourceType = { kind: 'Namespace', apiPath: '/api/v1', plural: 'namespaces' };
 export const HTTP_ROUTES: ResourceType = { kind: 'HTTPRoute', apiPath: '/apis/gateway.networking.k8s.io/v1', plural: 'httproutes' };
+export const TRAFFIC_SPLITS: ResourceType = { kind: 'TrafficSplit', apiPath: '/apis/split.smi-spec.io/v1alpha2', plural: 'trafficsplits' };
 
 /** The apiVersion of a type's objects: `v1`, `apps/v1` (list items come without one). */
 export const apiVersionOf = (type: ResourceType): string => type.apiPath.replace(/^\/apis?\//, '');

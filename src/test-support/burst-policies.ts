@@ -16,6 +16,7 @@ export const fullSpec = {
   peers: ['east', 'north'],
   replicate: { services: false, configMaps: true, secrets: true },
   weights: { mode: 'Fixed', local: 75, peers: 25 },
+  traffic: { api: 'TrafficSplit' },
   readinessDeadline: '2m',
   cooldown: '1h',
 };
