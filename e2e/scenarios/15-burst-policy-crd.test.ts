@@ -76,6 +76,7 @@ describeOnBed('the BurstPolicy CRD on a real API server', () => {
       peers: ['east'],
       replicate: { services: true, configMaps: true, secrets: false },
       weights: { mode: 'ReadyReplicas' },
+      traffic: { api: 'HTTPRoute' },
       readinessDeadline: '60s',
       cooldown: '5m',
     });

@@ -47,7 +47,11 @@ function shippedRbac(peers: readonly string[]): KubeObject[] {
  * product runs with exactly the shipped permissions, never as admin.
  */
 async function serviceAccountKubeconfig(cluster: Cluster, dir: string, peers: readonly string[]): Promise<string> {
-  for (const obj of shippedRbac(peers)) await cluster.admin.apply(obj);
+  for (const obj of shippedRbac(peers)) {
+    // The Link-secret Role lives beside Linkerd's links: a cluster without links (the benchmarks') has no such namespace yet.
+    if (obj.metadata.namespace) await cluster.admin.ensureNamespace(obj.metadata.namespace);
+    await cluster.admin.apply(obj);
+  }
   const request = await cluster.admin.api.request<{ status: { token: string } }>(
     'create',
     { kind: 'TokenRequest', apiPath: '/api/v1', plural: 'serviceaccounts' },
