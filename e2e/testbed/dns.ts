@@ -37,35 +37,28 @@ export class ClusterDns {
 
   /** A records of a name, sorted; [] when the name does not exist or has none. */
   async a(name: string): Promise<string[]> {
-    try {
-      return (await this.resolver.resolve4(name)).sort();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
-      throw err;
-    }
+    return (await orNone(this.resolver.resolve4(name))).sort();
   }
 
   /** AAAA records of a name, sorted; [] when the name does not exist or has none. */
   async aaaa(name: string): Promise<string[]> {
-    try {
-      return (await this.resolver.resolve6(name)).sort();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
-      throw err;
-    }
+    return (await orNone(this.resolver.resolve6(name))).sort();
   }
 
   async srv(name: string): Promise<{ name: string; port: number }[]> {
-    try {
-      return (await this.resolver.resolveSrv(name))
-        .map((r) => ({ name: r.name, port: r.port }))
-        .sort((x, y) => x.name.localeCompare(y.name));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
-      throw err;
-    }
+    return (await orNone(this.resolver.resolveSrv(name)))
+      .map((r) => ({ name: r.name, port: r.port }))
+      .sort((x, y) => x.name.localeCompare(y.name));
+  }
+}
+
+/** The answers, or none when the name does not exist or has no record of the type asked. */
+async function orNone<T>(query: Promise<T[]>): Promise<T[]> {
+  try {
+    return await query;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
+    throw err;
   }
 }
