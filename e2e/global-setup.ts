@@ -17,7 +17,7 @@ export default async function setup(project: TestProject) {
   if (why) {
     const line = '!'.repeat(100);
     process.stderr.write(
-      `${line}\ne2e: E2E_PROVIDER=${provider} cannot run here: ${why}.\ne2e: EVERY e2e scenario is SKIPPED, none passed. Unset E2E_PROVIDER to use the local binaries.\n${line}\n`,
+      `${line}\ne2e: E2E_PROVIDER=${provider} cannot run here: ${why}.\ne2e: EVERY scenario on the test bed is SKIPPED, none passed (those needing no cluster still run). Unset E2E_PROVIDER to use the local binaries.\n${line}\n`,
     );
     return;
   }
