@@ -41,12 +41,8 @@ async function run(config: Config, log: Logger): Promise<void> {
   const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder);
   leadership.isLeader = () => controller.isLeader;
   const bursting = config.burst
-    ? new BurstController(
-        api,
-        { ...config, prometheusUrl: config.prometheusUrl!, peerSecret: config.peerSecret },
-        log.child({ component: 'burst' }),
-        recorder,
-        (event) => controller.lifecycle(event),
+    ? new BurstController(api, { ...config, prometheusUrl: config.prometheusUrl! }, log.child({ component: 'burst' }), recorder, (event) =>
+        controller.lifecycle(event),
       )
     : undefined;
   const leaders = {

@@ -1,5 +1,5 @@
 import type { Settings } from '../domain/desired.js';
-import type { GlobalPlan, GlobalWorld } from '../domain/plan.js';
+import { describeWrite, planGlobal, type GlobalPlan, type GlobalWorld } from '../domain/plan.js';
 import { keyString, parseKey } from '../domain/members.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,7 +7,6 @@ import type { Metrics } from '../observability/metrics.js';
 import type { MemberIndex } from './member-index.js';
 import type { ReconcileOutcome } from './work-queue.js';
 import type { PlanWriter } from './writer.js';
-import { describeWrite, planGlobal } from '../domain/plan.js';
 
 interface KeyStats {
   state: 'published' | 'blocked';
