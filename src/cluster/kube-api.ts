@@ -179,11 +179,14 @@ export class KubeApi {
     return { items: body.items ?? [], resourceVersion: body.metadata.resourceVersion, continue: body.metadata.continue || undefined };
   }
 
-  /** Every page of a list: a consistent snapshot as of the first page, with its resourceVersion. */
+  /**
+   * Every page of a list: a consistent snapshot as of the first page, with its resourceVersion.
+   * `transform` is applied page by page, so only what it keeps accumulates.
+   */
   async listAll<T extends KubeObject>(
     type: ResourceType,
     namespace: string | undefined,
-    query: { labelSelector?: string; pageSize?: number } = {},
+    query: { labelSelector?: string; pageSize?: number; transform?: (object: T) => T } = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
     const items: T[] = [];
     for (let token: string | undefined; ;) {
@@ -192,7 +195,7 @@ export class KubeApi {
         limit: query.pageSize ?? 500,
         continue: token,
       });
-      items.push(...page.items);
+      for (const item of page.items) items.push(query.transform ? query.transform(item) : item);
       token = page.continue;
       if (!token) return { items, resourceVersion: page.resourceVersion };
     }

@@ -61,4 +61,21 @@ describe('watchResource', () => {
     expect(listed!.deref()).toBeUndefined();
     sub.unsubscribe();
   });
+
+  it('hands on what the transform keeps, page by page and event by event, never the whole object', async () => {
+    const { api, calls } = fakeApi([[service('a')], [service('b')]]);
+    const seenWhole: string[] = [];
+    const transform = (o: KubeObject): KubeObject => {
+      seenWhole.push(o.metadata.name ?? '');
+      return { metadata: { name: o.metadata.name?.toUpperCase() } };
+    };
+    const events: ResourceEvent<KubeObject>[] = [];
+    const sub = watchResource(api, SERVICES, undefined, { transform }).subscribe((e) => events.push(e));
+    await settle();
+    calls.open[0]!.event('ADDED', service('c'));
+    sub.unsubscribe();
+    expect(seenWhole).toEqual(['a', 'b', 'c']);
+    expect((events[0] as { items: KubeObject[] }).items).toEqual([{ metadata: { name: 'A' } }, { metadata: { name: 'B' } }]);
+    expect(events[1]).toEqual({ type: 'added', object: { metadata: { name: 'C' } } });
+  });
 });

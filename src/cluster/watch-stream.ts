@@ -18,12 +18,17 @@ export type WatchLifecycle =
   | { type: 'gone'; resource: string; namespace: string | undefined }
   | { type: 'failed'; resource: string; namespace: string | undefined; error: unknown; retryInMs: number };
 
-export interface WatchOptions {
+export interface WatchOptions<T extends KubeObject = KubeObject> {
   labelSelector?: string;
   pageSize?: number;
   /** First retry delay after an error; doubles up to maxBackoffMs, with ±20% jitter. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * What to keep of each object, applied as it arrives: to every page of a list (so a relist of
+   * 100,000 objects never holds them whole) and to every watch event. Like client-go's SetTransform.
+   */
+  transform?: (object: T) => T;
   onLifecycle?: (event: WatchLifecycle) => void;
 }
 
@@ -43,9 +48,16 @@ export function watchResource<T extends KubeObject>(
   api: KubeApi,
   type: ResourceType,
   namespace: string | undefined,
-  options: WatchOptions = {},
+  options: WatchOptions<T> = {},
 ): Observable<ResourceEvent<T>> {
-  const { labelSelector, pageSize = 500, initialBackoffMs = 500, maxBackoffMs = 30_000, onLifecycle = () => {} } = options;
+  const {
+    labelSelector,
+    pageSize = 500,
+    initialBackoffMs = 500,
+    maxBackoffMs = 30_000,
+    transform = (object: T) => object,
+    onLifecycle = () => {},
+  } = options;
   const resource = type.plural;
 
   return new Observable<ResourceEvent<T>>((subscriber) => {
@@ -83,7 +95,7 @@ export function watchResource<T extends KubeObject>(
                 if (object?.metadata?.resourceVersion) advance(object.metadata.resourceVersion);
                 if (phase === 'BOOKMARK') return;
                 const t = phase.toLowerCase();
-                if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: object as T });
+                if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: transform(object as T) });
               },
               done: (err) => {
                 if (end) resolve(end);
@@ -108,7 +120,7 @@ export function watchResource<T extends KubeObject>(
     // (unslimmed, with managedFields) as long as the watch runs.
     const relist = async (): Promise<string | undefined> => {
       const started = Date.now();
-      const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize });
+      const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize, transform });
       if (stopped) return undefined;
       subscriber.next({ type: 'relisted', namespace, items: listed.items });
       onLifecycle({ type: 'listed', resource, namespace, count: listed.items.length, ms: Date.now() - started });

@@ -119,10 +119,10 @@ export class Controller {
     const streams = scopes.flatMap((ns) => {
       for (const r of ['services', 'slices']) this.unsynced.add(`${r}/${ns ?? '*'}`);
       return [
-        watchResource<Service>(this.api, SERVICES, ns, { onLifecycle }).pipe(
+        watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform }).pipe(
           map((event) => ({ resource: 'services' as const, ns, event })),
         ),
-        watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle }).pipe(
+        watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle, transform: this.index.slices.transform }).pipe(
           map((event) => ({ resource: 'slices' as const, ns, event })),
         ),
       ];

@@ -7,6 +7,7 @@ import type { GlobalWorld } from '../domain/plan.js';
 import { globalServiceName } from '../domain/naming.js';
 import type { Change } from './object-store.js';
 import { ObjectStore } from './object-store.js';
+import { projectService, projectSlice } from '../domain/projection.js';
 
 export interface IndexSettings {
   localCluster: string;
@@ -36,8 +37,8 @@ const ref = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name 
  * those keys dirty.
  */
 export class MemberIndex {
-  readonly services = new ObjectStore<Service>();
-  readonly slices = new ObjectStore<EndpointSlice>();
+  readonly services = new ObjectStore<Service>(projectService);
+  readonly slices = new ObjectStore<EndpointSlice>(projectSlice);
   /** key → mirror Services (namespace/name) whose classification names that key. */
   private readonly mirrorsByKey = new Map<string, Set<string>>();
   /** mirror namespace/name → its classification. */

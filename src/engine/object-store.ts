@@ -16,21 +16,18 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
 }
 
 /**
- * What the cache keeps of an object: everything but managedFields, which can be larger than the
- * object itself and is never read here.
- */
-function slim<T extends KubeObject>(object: T): T {
-  if ((object.metadata as { managedFields?: unknown }).managedFields === undefined) return object;
-  const { managedFields: _dropped, ...metadata } = object.metadata as typeof object.metadata & { managedFields?: unknown };
-  return { ...object, metadata };
-}
-
-/**
  * The cache of one resource type, fed by watch events and by the responses of our own writes
  * (so a reconcile that runs before the watch delivers our write does not redo it).
+ *
+ * It keeps what `transform` leaves of an object (src/domain/projection.ts). Watch events arrive
+ * transformed already: the stream that feeds the store applies the same transform page by page,
+ * so a relist never holds whole objects (watchResource's `transform`). Write responses are
+ * transformed here.
  */
 export class ObjectStore<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
+
+  constructor(readonly transform: (object: T) => T = (object) => object) {}
 
   get size(): number {
     return this.objects.size;
@@ -49,8 +46,7 @@ export class ObjectStore<T extends KubeObject> {
     if (event.type === 'relisted') {
       const changes: Change<T>[] = [];
       const seen = new Set<string>();
-      for (const listed of event.items) {
-        const item = slim(listed);
+      for (const item of event.items) {
         const key = objectKey(item);
         seen.add(key);
         const before = this.objects.get(key);
@@ -64,7 +60,7 @@ export class ObjectStore<T extends KubeObject> {
       }
       return changes;
     }
-    const object = slim(event.object);
+    const object = event.object;
     const key = objectKey(object);
     const before = this.objects.get(key);
     if (event.type === 'deleted') {
@@ -82,7 +78,7 @@ export class ObjectStore<T extends KubeObject> {
 
   /** Records the object an API write returned, unless the cache already holds a newer copy. */
   recordWrite(written: T): Change<T> | undefined {
-    const object = slim(written);
+    const object = this.transform(written);
     const key = objectKey(object);
     const before = this.objects.get(key);
     if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))

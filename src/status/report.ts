@@ -221,8 +221,10 @@ function globalStatus(index: MemberIndex, key: GlobalKey, settings: StatusSettin
  */
 export function statusReport(listed: Listed, settings: StatusSettings): StatusReport {
   const index = new MemberIndex(settings);
-  index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [...listed.services] }));
-  index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: [...listed.slices] }));
+  index.serviceChanges(
+    index.services.apply({ type: 'relisted', namespace: undefined, items: listed.services.map(index.services.transform) }),
+  );
+  index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: listed.slices.map(index.slices.transform) }));
 
   const globals = [...index.knownKeys()].sort().map((k) => globalStatus(index, parseKey(k), settings));
   const problems: StatusProblem[] = [];

@@ -1,0 +1,157 @@
+import type {
+  Endpoint,
+  EndpointConditions,
+  EndpointPort,
+  EndpointSlice,
+  ObjectMeta,
+  OwnerReference,
+  Service,
+  ServicePort,
+} from './k8s-types.js';
+import { discovery, linkerd, ours } from './labels.js';
+
+// What the cache keeps of the objects it watches: exactly the fields the domain reads, the way
+// client-go's informers take a transform (SetTransform) to hold less. At 10,000 globals a cluster
+// has ~40,000 Services and ~60,000 EndpointSlices in the cache; whole objects (status,
+// timestamps, last-applied annotations, nodePorts, ...) cost several times what the planner
+// needs. plan.property.test.ts plans over whole and projected worlds and expects the same plan:
+// a field read by the domain but dropped here fails it.
+
+const SERVICE_LABELS = [
+  linkerd.mirroredService,
+  linkerd.clusterName,
+  linkerd.headlessMirrorServiceName,
+  linkerd.remoteDiscovery,
+  ours.appManagedByLabel,
+  ours.globalOf,
+  ours.exclude,
+];
+const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude];
+const SLICE_LABELS = [discovery.serviceName, discovery.managedBy, discovery.sourceCluster, ours.globalOf, ours.appManagedByLabel];
+
+/**
+ * Values that repeat across tens of thousands of objects (namespaces, cluster names, label values,
+ * protocols, zones) kept once. Bounded: a cluster whose names keep changing refills it rather than
+ * growing it without end.
+ */
+class StringPool {
+  private readonly strings = new Map<string, string>();
+  constructor(private readonly limit: number) {}
+
+  intern<S extends string | undefined>(value: S): S {
+    if (value === undefined) return value;
+    const known = this.strings.get(value);
+    if (known !== undefined) return known as S;
+    if (this.strings.size >= this.limit) this.strings.clear();
+    this.strings.set(value, value);
+    return value;
+  }
+}
+
+const pool = new StringPool(20_000);
+const intern = <S extends string | undefined>(value: S): S => pool.intern(value);
+
+function pick(from: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> | undefined {
+  if (!from) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const key of keys) {
+    const value = from[key];
+    if (value !== undefined) (out ??= {})[key] = intern(value);
+  }
+  return out;
+}
+
+function projectMeta(
+  m: ObjectMeta,
+  labels: readonly string[],
+  annotations: readonly string[],
+  owners: OwnerReference[] | undefined,
+): ObjectMeta {
+  const out: ObjectMeta = { name: m.name, namespace: intern(m.namespace), uid: m.uid, resourceVersion: m.resourceVersion };
+  if (m.deletionTimestamp !== undefined) out.deletionTimestamp = m.deletionTimestamp;
+  const l = pick(m.labels, labels);
+  if (l) out.labels = l;
+  const a = pick(m.annotations, annotations);
+  if (a) out.annotations = a;
+  if (owners) out.ownerReferences = owners;
+  return out;
+}
+
+function projectServicePort(p: ServicePort): ServicePort {
+  const out: ServicePort = { name: intern(p.name), protocol: intern(p.protocol), port: p.port };
+  if (p.targetPort !== undefined) out.targetPort = typeof p.targetPort === 'string' ? intern(p.targetPort) : p.targetPort;
+  if (p.appProtocol !== undefined) out.appProtocol = intern(p.appProtocol);
+  return out;
+}
+
+/** A Service as the domain reads it: its identity, the labels and annotations that classify it, type, clusterIP, selector and ports. */
+export function projectService(service: Service): Service {
+  const out: Service = { metadata: projectMeta(service.metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS, undefined) };
+  const spec = service.spec;
+  if (spec) {
+    out.spec = {};
+    if (spec.type !== undefined) out.spec.type = intern(spec.type);
+    if (spec.clusterIP !== undefined) out.spec.clusterIP = spec.clusterIP === 'None' ? 'None' : spec.clusterIP;
+    // Only whether a global of ours has a selector matters; nobody reads what it selects.
+    if (spec.selector !== undefined) out.spec.selector = EMPTY_SELECTOR;
+    if (spec.ports) out.spec.ports = spec.ports.map(projectServicePort);
+  }
+  return out;
+}
+const EMPTY_SELECTOR: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Conditions are one of 27 combinations: every endpoint shares its combination's frozen object. */
+const conditionsPool = new Map<string, EndpointConditions>();
+function projectConditions(c: EndpointConditions | undefined): EndpointConditions | undefined {
+  if (c === undefined) return undefined;
+  const id = `${c.ready}|${c.serving}|${c.terminating}`;
+  let shared = conditionsPool.get(id);
+  if (!shared) {
+    const fresh: EndpointConditions = {};
+    if (c.ready !== undefined) fresh.ready = c.ready;
+    if (c.serving !== undefined) fresh.serving = c.serving;
+    if (c.terminating !== undefined) fresh.terminating = c.terminating;
+    shared = Object.freeze(fresh);
+    conditionsPool.set(id, shared);
+  }
+  return shared;
+}
+
+function projectEndpoint(e: Endpoint): Endpoint {
+  const out: Endpoint = { addresses: e.addresses.length === 1 ? [e.addresses[0]!] : [...e.addresses] };
+  const conditions = projectConditions(e.conditions);
+  if (conditions) out.conditions = conditions;
+  if (e.hostname !== undefined) out.hostname = e.hostname;
+  if (e.zone !== undefined) out.zone = intern(e.zone);
+  if (e.nodeName !== undefined) out.nodeName = intern(e.nodeName);
+  const ref = e.targetRef;
+  if (ref?.name) out.targetRef = { kind: intern(ref.kind), namespace: intern(ref.namespace), name: ref.name, uid: ref.uid };
+  return out;
+}
+
+function projectEndpointPort(p: EndpointPort): EndpointPort {
+  const out: EndpointPort = {};
+  if (p.name !== undefined) out.name = intern(p.name);
+  if (p.protocol !== undefined) out.protocol = intern(p.protocol);
+  if (p.port !== undefined) out.port = p.port;
+  if (p.appProtocol !== undefined) out.appProtocol = intern(p.appProtocol);
+  return out;
+}
+
+/** Only our own slices' owners are read (is the global its controller?). */
+function controllerOwners(slice: EndpointSlice): OwnerReference[] | undefined {
+  if (slice.metadata.labels?.[discovery.managedBy] !== ours.sliceManager) return undefined;
+  const refs = slice.metadata.ownerReferences?.filter((r) => r.controller);
+  if (!refs?.length) return undefined;
+  return refs.map((r) => ({ apiVersion: intern(r.apiVersion), kind: intern(r.kind), name: r.name, uid: r.uid, controller: true }));
+}
+
+/** An EndpointSlice as the domain reads it: identity, the labels that place it, address type, ports and endpoints. */
+export function projectSlice(slice: EndpointSlice): EndpointSlice {
+  return {
+    metadata: projectMeta(slice.metadata, SLICE_LABELS, [], controllerOwners(slice)),
+    addressType: intern(slice.addressType),
+    ports: slice.ports ? slice.ports.map(projectEndpointPort) : slice.ports,
+    endpoints: slice.endpoints ? slice.endpoints.map(projectEndpoint) : slice.endpoints,
+  };
+}
