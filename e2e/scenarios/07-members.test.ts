@@ -1,6 +1,9 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { eventAbout } from '../support/events.js';
+import { eventAbout, type CoreEvent } from '../support/events.js';
+import { CORE_EVENTS } from '../testbed/kube.js';
+import { SERVICES } from '../../src/cluster/kube-api.js';
+import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
 import { deployStatefulSet, fqdn, getService, slicesOf, sorted } from '../support/workloads.js';
 import { globalServiceName, isDnsLabel } from '../../src/domain/naming.js';
 import { waitFor } from '../testbed/processes.js';
@@ -89,5 +92,36 @@ describeOnBed('members that need care', () => {
     }
     expect(await getService(bed.cluster('east'), NS, name)).toBeUndefined();
     expect(await bed.dnsOf('west').a(`lng-1-east.${fqdn(name, NS)}`)).toHaveLength(1);
+  });
+
+  it("ignores Linkerd's federated Service, which has no cluster and no endpoints, and stays healthy", async () => {
+    const west = bed.cluster('west');
+    const service = (name: string, labels: Record<string, string>, annotations: Record<string, string>) =>
+      west.admin.apply<Service>({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: NS, labels, annotations },
+        spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+      });
+    // As Linkerd 2.17+ writes it (shared/reference/linkerd-mirror-objects.yaml, 5): mirrored, but no cluster-name.
+    await service(
+      'web-federated',
+      { 'mirror.linkerd.io/mirrored-service': 'true', app: 'web' },
+      { 'multicluster.linkerd.io/remote-discovery': 'web@east,web@north', 'multicluster.linkerd.io/local-discovery': 'web' },
+    );
+    // Written after it on the same watch: once its Event is out, the federated Service was indexed too.
+    await service('marker-east', { 'mirror.linkerd.io/mirrored-service': 'true', 'mirror.linkerd.io/cluster-name': 'east' }, {});
+    await eventAbout(west, NS, 'marker-east', 'MissingRemoteName');
+
+    const ours = (await west.admin.list<Service>(SERVICES, NS)).filter(
+      (s) => s.metadata.labels?.['app.kubernetes.io/managed-by'] === 'globalsvc',
+    );
+    expect(ours.map((s) => s.metadata.labels!['globalsvc.dev/global-of']).filter((of) => of === 'web' || of === 'web-federated')).toEqual(
+      [],
+    );
+    const events = await west.admin.list<CoreEvent & KubeObject>(CORE_EVENTS, NS);
+    expect(events.filter((e) => e.involvedObject.name === 'web-federated')).toEqual([]);
+    expect(await bed.product.health('west', '/healthz')).toBe(200);
+    expect(await bed.product.health('west', '/readyz')).toBe(200);
   });
 });

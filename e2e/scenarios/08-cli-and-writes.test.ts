@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { EndpointSlice } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES } from '../../src/cluster/kube-api.js';
 import { describeOnBed, testBed } from '../support/bed.js';
@@ -110,6 +112,16 @@ describeOnBed('owned slices restored; the plan and version commands', () => {
       async () => ours(await slicesOf(west, NS, 'kv-global')).flatMap((s) => s.endpoints ?? []).length === 7,
       60_000,
     );
+  });
+
+  it('globalsvc plan reads the cluster through the kubeconfig context it is given, and names one that does not exist', async () => {
+    const kubeconfig = bed.product.instance('west').kubeconfig;
+    const context = (parse(await readFile(kubeconfig, 'utf8')) as { 'current-context': string })['current-context'];
+    const args = ['plan', '--cluster-name=west', `--kubeconfig=${kubeconfig}`, `--namespaces=${NS}`];
+    expect((await cli(...args, `--context=${context}`)).stdout).toContain(`${NS}/kv → kv-global`);
+    const err = await cli(...args, '--context=nowhere').catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toContain('the kubeconfig has no context "nowhere"');
   });
 
   it('globalsvc version prints the version', async () => {

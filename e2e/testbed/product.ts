@@ -104,6 +104,8 @@ export interface ProductInstance {
  */
 export class Product {
   private readonly instances = new Map<string, ProductInstance>();
+  /** A memory cgroup's `cgroup.procs` to start the processes in (the benchmarks' --product-memory-limit). */
+  cgroupProcs: string | undefined;
 
   constructor(
     private readonly procs: ProcessGroup,
@@ -161,7 +163,8 @@ export class Product {
           .replace(/certificate-authority: \S+/, 'insecure-skip-tls-verify: true'),
       );
     }
-    this.procs.start(`globalsvc-${id}`, process.execPath, [
+    const command = [
+      process.execPath,
       ...NODE_FLAGS,
       join(repoRoot, 'dist/src/cli/main.js'),
       'run',
@@ -171,7 +174,11 @@ export class Product {
       `--health-addr=127.0.0.1:${i.healthPort}`,
       '--log-level=debug',
       ...i.args,
-    ]);
+    ];
+    // Into the memory cgroup before Node starts, so that V8 sizes its heap from the cgroup's limit.
+    if (this.cgroupProcs)
+      this.procs.start(`globalsvc-${id}`, '/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', this.cgroupProcs, ...command]);
+    else this.procs.start(`globalsvc-${id}`, command[0]!, command.slice(1));
     await waitFor(`globalsvc ${id} ready`, async () => (await fetch(`http://127.0.0.1:${i.healthPort}/readyz`)).ok, 60_000);
   }
 
@@ -181,6 +188,11 @@ export class Product {
 
   running(id: string): boolean {
     return this.procs.has(`globalsvc-${id}`);
+  }
+
+  /** The HTTP status of a health endpoint (`/healthz`, `/readyz`) of one instance. */
+  async health(id: string, path: '/healthz' | '/readyz'): Promise<number> {
+    return (await fetch(`http://127.0.0.1:${this.instance(id).healthPort}${path}`)).status;
   }
 
   async metrics(id: string): Promise<string> {
