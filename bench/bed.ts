@@ -4,6 +4,7 @@ import { LocalCluster } from '../e2e/testbed/cluster.js';
 import { ProcessGroup, waitFor } from '../e2e/testbed/processes.js';
 import { Product } from '../e2e/testbed/product.js';
 import { TestBed } from '../e2e/testbed/testbed.js';
+import { memoryCgroup } from './memory-limit.js';
 import { ageSeconds, cpuSeconds, memory, type Memory } from './proc.js';
 
 const BED = 'bench';
@@ -44,6 +45,8 @@ export interface ProductRun {
 export class BenchBed {
   /** NODE_OPTIONS for the product's process (e.g. V8 heap flags), empty for Node's defaults. */
   productNodeOptions = '';
+  /** The memory limit (MiB) the kernel holds the product's process to, as a Pod's limit would; none when undefined. */
+  productMemoryLimitMiB: number | undefined;
 
   private constructor(
     readonly cluster: LocalCluster,
@@ -80,6 +83,8 @@ export class BenchBed {
   async startProduct(namespace: string, args: string[] = []): Promise<ProductRun> {
     const saved = process.env.NODE_OPTIONS;
     if (this.productNodeOptions) process.env.NODE_OPTIONS = this.productNodeOptions;
+    this.product.cgroupProcs =
+      this.productMemoryLimitMiB === undefined ? undefined : memoryCgroup(`globalsvc-bench-${BED}`, this.productMemoryLimitMiB);
     const instance = await this.product
       .install(this.cluster, [`--namespaces=${namespace}`, '--log-level=info', ...args])
       .finally(() => (saved === undefined ? delete process.env.NODE_OPTIONS : (process.env.NODE_OPTIONS = saved)));

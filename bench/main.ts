@@ -81,6 +81,11 @@ const program = new Command('bench')
   .option('--growth-globals <list>', 'growth: global counts', list)
   .option('--growth-endpoints <list>', 'growth: endpoints per member', list)
   .option('--product-node-options <flags>', "NODE_OPTIONS for globalsvc's process (e.g. V8 heap flags)", '')
+  .option(
+    '--product-memory-limit <MiB>',
+    "hold globalsvc's process to this much memory in a cgroup, as a Pod's limit would",
+    (v) => list(v)[0]!,
+  )
   .parse();
 
 const opts = program.opts<{
@@ -97,6 +102,7 @@ const opts = program.opts<{
   growthGlobals?: number[];
   growthEndpoints?: number[];
   productNodeOptions: string;
+  productMemoryLimit?: number;
 }>();
 const base = opts.quick ? QUICK : FULL;
 const sizes: Sizes = {
@@ -118,6 +124,8 @@ export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; freeMemoryGiB: number; node: string; load: number[] };
   quick: boolean;
   productNodeOptions: string;
+  /** MiB, when the product ran under a memory limit. */
+  productMemoryLimitMiB: number | undefined;
   sizes: Sizes;
   wallSeconds: number;
   cold?: ColdResult[];
@@ -139,12 +147,14 @@ const results: BenchResults = {
   },
   quick: !!opts.quick,
   productNodeOptions: opts.productNodeOptions,
+  productMemoryLimitMiB: opts.productMemoryLimit,
   sizes,
   wallSeconds: 0,
 };
 
 const bed = await BenchBed.up(log);
 bed.productNodeOptions = opts.productNodeOptions;
+bed.productMemoryLimitMiB = opts.productMemoryLimit;
 try {
   const cold = new Map<string, ColdResult>();
   const coldOf = async (g: number, e: number) => {

@@ -45,7 +45,7 @@ const COLD_HEAD = [
 export function renderTables(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
-    `globalsvc bench${r.quick ? ' --quick' : ''}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB (${m.freeMemoryGiB} free), node ${m.node}, load ${m.load.join(' ')}; ${f(r.wallSeconds, 0)} s${r.productNodeOptions ? `; globalsvc with NODE_OPTIONS=${r.productNodeOptions}` : ''}`,
+    `globalsvc bench${r.quick ? ' --quick' : ''}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB (${m.freeMemoryGiB} free), node ${m.node}, load ${m.load.join(' ')}; ${f(r.wallSeconds, 0)} s${r.productNodeOptions ? `; globalsvc with NODE_OPTIONS=${r.productNodeOptions}` : ''}${r.productMemoryLimitMiB ? `; globalsvc held to ${r.productMemoryLimitMiB} MiB (cgroup)` : ''}`,
     '',
   ];
   if (r.cold) {
