@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ENDPOINT_SLICES, SERVICES } from '../src/cluster/kube-api.js';
 import type { EndpointSlice, Service } from '../src/domain/k8s-types.js';
+import { globalServiceLabels, globalSliceLabels } from '../src/domain/desired.js';
 import type { Admin } from '../e2e/testbed/kube.js';
 import { cpuSeconds, memory, type Memory } from './proc.js';
 import { SOURCE_CLUSTERS, endpoint } from './fixtures.js';
@@ -16,8 +17,10 @@ export const WORKERS = 4;
 export const MAX_PER_SLICE = 100;
 
 /**
- * The objects globalsvc writes for G globals (a Service, then each cluster's slices at once),
- * created by a bare client with the controller's concurrency: WORKERS globals at a time. Returns ms.
+ * The objects globalsvc writes for G globals, as it writes them (a headless Service labelled ours, then
+ * each cluster's slices labelled ours and owned by it, so the API server and the garbage collector
+ * do the same work for them), created by a bare client with the controller's concurrency: WORKERS
+ * globals at a time. Returns ms.
  */
 export async function writeFloor(admin: Admin, namespace: string, globals: number, perMember: number): Promise<number> {
   await admin.ensureNamespace(namespace);
@@ -25,22 +28,30 @@ export async function writeFloor(admin: Admin, namespace: string, globals: numbe
   const started = Date.now();
   for (let g = 0; g < globals; g++) {
     void pool.add(async () => {
-      await admin.create<Service>(
+      const key = { namespace, name: `f${g}` };
+      const name = `f${g}-global`;
+      const service = await admin.create<Service>(
         {
           apiVersion: 'v1',
           kind: 'Service',
-          metadata: { name: `f${g}`, namespace },
+          metadata: { name, namespace, labels: globalServiceLabels(key) },
           spec: { clusterIP: 'None', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
         },
         SERVICES,
       );
+      const owner = { apiVersion: 'v1', kind: 'Service', name, uid: service.metadata.uid!, controller: true, blockOwnerDeletion: true };
       const slices: EndpointSlice[] = [];
       for (const cluster of SOURCE_CLUSTERS)
         for (let first = 0; first < perMember; first += MAX_PER_SLICE)
           slices.push({
             apiVersion: 'discovery.k8s.io/v1',
             kind: 'EndpointSlice',
-            metadata: { name: `f${g}-${cluster}-${first}`, namespace },
+            metadata: {
+              name: `${name}-${cluster}-${first}`,
+              namespace,
+              labels: globalSliceLabels(key, name, cluster),
+              ownerReferences: [owner],
+            },
             addressType: 'IPv4',
             ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
             endpoints: Array.from({ length: Math.min(MAX_PER_SLICE, perMember - first) }, (_, i) =>
