@@ -6,6 +6,7 @@ import { BURST_POLICIES, SERVICES, type KubeApi } from '../cluster/kube-api.js';
 import { watchResource, type WatchLifecycle } from '../cluster/watch-stream.js';
 import type { Config } from '../config.js';
 import { ObjectStore } from '../engine/object-store.js';
+import { withoutManagedFields } from '../domain/projection.js';
 import { WorkQueue } from '../engine/work-queue.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -22,7 +23,7 @@ export interface BurstSettings {
 }
 
 export class BurstController {
-  readonly policies = new ObjectStore<BurstPolicyObject>();
+  readonly policies = new ObjectStore<BurstPolicyObject>(withoutManagedFields);
   private readonly queue: WorkQueue;
   private readonly reconciler: BurstReconciler;
   private subscription: Subscription | undefined;
@@ -85,7 +86,9 @@ export class BurstController {
   start(): void {
     const scopes: (string | undefined)[] = this.config.namespaces.length > 0 ? [...this.config.namespaces] : [undefined];
     const unsynced = new Set(scopes.map((ns) => ns ?? '*'));
-    const streams = scopes.map((ns) => watchResource<BurstPolicyObject>(this.api, BURST_POLICIES, ns, { onLifecycle: this.onLifecycle }));
+    const streams = scopes.map((ns) =>
+      watchResource<BurstPolicyObject>(this.api, BURST_POLICIES, ns, { onLifecycle: this.onLifecycle, transform: this.policies.transform }),
+    );
     this.subscription = merge(...streams).subscribe((event) => {
       const changes = this.policies.apply(event);
       if (event.type === 'relisted') {

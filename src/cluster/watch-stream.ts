@@ -117,7 +117,7 @@ export function watchResource<T extends KubeObject>(
 
     // Its own function, returning only the version: a suspended async frame keeps every local it
     // ever held, and `run` waits on the watch for minutes, so a list held there stays in memory
-    // (unslimmed, with managedFields) as long as the watch runs.
+    // (whole, before any transform) as long as the watch runs.
     const relist = async (): Promise<string | undefined> => {
       const started = Date.now();
       const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize, transform });

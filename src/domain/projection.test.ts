@@ -5,7 +5,7 @@ import type { MemberView, Settings } from './desired.js';
 import type { GlobalWorld } from './plan.js';
 import { planGlobal } from './plan.js';
 import { classifyLocal, classifyMirror } from './members.js';
-import { projectService, projectSlice } from './projection.js';
+import { projectService, projectSlice, withoutManagedFields } from './projection.js';
 import { localService, mirrorService } from '../test-support/builders.js';
 import { converge, FakeNamespace } from '../test-support/simulate.js';
 import { arbMembers } from '../test-support/arbitraries.js';
@@ -122,5 +122,10 @@ describe('what the cache keeps (projection)', () => {
       },
       spec: { clusterIP: 'None', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
     });
+  });
+
+  it('keeps a whole object (a BurstPolicy) but its managedFields', () => {
+    const policy = { metadata: { name: 'web', managedFields: [{ manager: 'kubectl' }] }, spec: { burstValue: 100 } };
+    expect(withoutManagedFields(policy)).toEqual({ metadata: { name: 'web' }, spec: { burstValue: 100 } });
   });
 });

@@ -3,6 +3,7 @@ import type {
   EndpointConditions,
   EndpointPort,
   EndpointSlice,
+  KubeObject,
   ObjectMeta,
   OwnerReference,
   Service,
@@ -154,4 +155,11 @@ export function projectSlice(slice: EndpointSlice): EndpointSlice {
     ports: slice.ports ? slice.ports.map(projectEndpointPort) : slice.ports,
     endpoints: slice.endpoints ? slice.endpoints.map(projectEndpoint) : slice.endpoints,
   };
+}
+
+/** What the cache keeps of an object the domain reads whole (a BurstPolicy): all but managedFields, never read and often larger than the rest. */
+export function withoutManagedFields<T extends KubeObject>(object: T): T {
+  if ((object.metadata as { managedFields?: unknown }).managedFields === undefined) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata as ObjectMeta & { managedFields?: unknown };
+  return { ...object, metadata };
 }
