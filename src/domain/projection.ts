@@ -15,7 +15,7 @@ import { discovery, linkerd, ours } from './labels.js';
 // client-go's informers take a transform (SetTransform) to hold less. At 10,000 globals a cluster
 // has ~40,000 Services and ~60,000 EndpointSlices in the cache; whole objects (status,
 // timestamps, last-applied annotations, nodePorts, ...) cost several times what the planner
-// needs. plan.property.test.ts plans over whole and projected worlds and expects the same plan:
+// needs. projection.test.ts plans over whole and projected worlds and expects the same plan:
 // a field read by the domain but dropped here fails it.
 
 const SERVICE_LABELS = [
@@ -85,6 +85,8 @@ function projectServicePort(p: ServicePort): ServicePort {
   return out;
 }
 
+const EMPTY_SELECTOR: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** A Service as the domain reads it: its identity, the labels and annotations that classify it, type, clusterIP, selector and ports. */
 export function projectService(service: Service): Service {
   const out: Service = { metadata: projectMeta(service.metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS, undefined) };
@@ -92,6 +94,7 @@ export function projectService(service: Service): Service {
   if (spec) {
     out.spec = {};
     if (spec.type !== undefined) out.spec.type = intern(spec.type);
+    // Headless is the one clusterIP shared by many (every global): keep the literal, not a copy each.
     if (spec.clusterIP !== undefined) out.spec.clusterIP = spec.clusterIP === 'None' ? 'None' : spec.clusterIP;
     // Only whether a global of ours has a selector matters; nobody reads what it selects.
     if (spec.selector !== undefined) out.spec.selector = EMPTY_SELECTOR;
@@ -99,7 +102,6 @@ export function projectService(service: Service): Service {
   }
   return out;
 }
-const EMPTY_SELECTOR: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Conditions are one of 27 combinations: every endpoint shares its combination's frozen object. */
 const conditionsPool = new Map<string, EndpointConditions>();
