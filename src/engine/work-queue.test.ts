@@ -86,6 +86,45 @@ describe('the keyed work queue', () => {
     expect(delays).toEqual([150]); // the backoff alone would have been about 10 ms
   });
 
+  it('runs a key waiting out its retry backoff as soon as a fresh event comes, and keeps backing off while it fails', async () => {
+    const slow = { workers: 1, batchPeriodMs: 10, retryInitialMs: 5_000, retryMaxMs: 60_000 };
+    const runs: number[] = [];
+    const retries: number[] = [];
+    let failing = true;
+    const q = new WorkQueue(
+      async () => {
+        runs.push(Date.now());
+        if (failing) throw new Error('admission webhook denied the request');
+      },
+      slow,
+      { retry: (_k, attempt) => retries.push(attempt) },
+    );
+    q.add('a');
+    await tick(50);
+    expect(runs).toHaveLength(1); // failed once; its retry is about 5 s away
+
+    q.add('a'); // the members changed while the cause persists
+    await tick(50);
+    expect(runs).toHaveLength(2);
+    expect(retries).toEqual([1, 2]); // a fresh event does not reset the count of failures in a row
+
+    failing = false; // the cause is fixed, then the members change again
+    q.add('a');
+    await tick(50);
+    expect(runs).toHaveLength(3);
+    expect(q.depth).toBe(0); // succeeded: no retry left waiting
+  });
+
+  it('keeps the earlier time when a key is asked for twice while it waits', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => void runs.push(k), options);
+    q.addAfter('a', 20);
+    q.addAfter('a', 5_000); // a later request never delays the earlier one
+    await tick(60);
+    expect(runs).toEqual(['a']);
+    expect(q.depth).toBe(0);
+  });
+
   it('drops queued work and waits for work in flight on shutdown', async () => {
     let finished = 0;
     const q = new WorkQueue(

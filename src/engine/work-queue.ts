@@ -22,14 +22,22 @@ export interface QueueObserver {
   retry?: (key: string, attempt: number, retryInMs: number, error: unknown) => void;
 }
 
+/** A key waiting for its time: the timer that will queue it, and when. */
+interface Waiting {
+  timer: NodeJS.Timeout;
+  dueAt: number;
+}
+
 /**
- * A keyed work queue in the manner of client-go's: a key waits at most once (dirtying a waiting
- * key again is free), one reconcile per key is in flight, a key dirtied while it runs runs again
- * right after, failures come back with exponential backoff and jitter, and p-queue bounds how many
- * keys run at once.
+ * A keyed work queue in the manner of client-go's: a key waits at most once, and for the earliest
+ * time anyone asked (client-go's delaying queue keeps the sooner ready time), so a fresh event for
+ * a key waiting out a retry backoff runs it after the batch period, not after the backoff; one
+ * reconcile per key is in flight, a key dirtied while it runs runs again right after, failures
+ * come back with exponential backoff and jitter (the count of failures in a row survives a fresh
+ * event: only a success resets it), and p-queue bounds how many keys run at once.
  */
 export class WorkQueue {
-  private readonly waiting = new Map<string, NodeJS.Timeout>();
+  private readonly waiting = new Map<string, Waiting>();
   private readonly queued = new Set<string>();
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
@@ -41,6 +49,7 @@ export class WorkQueue {
     private readonly handler: KeyHandler,
     private readonly options: WorkQueueOptions,
     private readonly observer: QueueObserver = {},
+    private readonly now: () => number = Date.now,
   ) {
     this.pool = new PQueue({ concurrency: options.workers });
   }
@@ -60,11 +69,18 @@ export class WorkQueue {
       this.dirty.add(key);
       return;
     }
-    if (this.queued.has(key) || this.waiting.has(key)) return;
+    if (this.queued.has(key)) return;
+    const dueAt = this.now() + Math.max(0, delayMs);
+    const waiting = this.waiting.get(key);
+    if (waiting) {
+      if (waiting.dueAt <= dueAt) return;
+      clearTimeout(waiting.timer);
+      this.waiting.delete(key);
+    }
     if (delayMs <= 0) return this.enqueue(key);
     const timer = setTimeout(() => this.enqueue(key), delayMs);
     timer.unref();
-    this.waiting.set(key, timer);
+    this.waiting.set(key, { timer, dueAt });
   }
 
   private enqueue(key: string): void {
@@ -100,7 +116,7 @@ export class WorkQueue {
   /** Stops taking work and waits for the reconciles in flight; queued keys are dropped. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.waiting.values()) clearTimeout(timer);
+    for (const { timer } of this.waiting.values()) clearTimeout(timer);
     this.waiting.clear();
     this.pool.clear();
     this.queued.clear();
