@@ -1,8 +1,10 @@
 import type { AddressType, Endpoint, EndpointPort, EndpointSlice, Service, ServicePort } from './k8s-types.js';
 import { discovery, ours } from './labels.js';
 import type { GlobalKey, Member } from './members.js';
+import { keyString } from './members.js';
 import { assignHostnames, globalServiceName } from './naming.js';
-import { canonicalServicePorts, canonicalSlicePorts, endpointKey, preferEndpoint, publishedEndpoint, slicePortsKey } from './endpoints.js';
+import { canonicalSlicePorts, endpointKey, preferEndpoint, publishedEndpoint, slicePortsKey } from './endpoints.js';
+import { mapSlicePorts, ordered, unionPorts } from './ports.js';
 
 export interface Settings {
   /** This cluster's name in the links: the source cluster of the local member. */
@@ -22,13 +24,6 @@ export interface MemberView {
 /** What the object a problem is about: the global itself, or another Service (a member, a squatter). */
 export type Subject = { kind: 'global' } | { kind: 'Service'; namespace: string; name: string; uid?: string };
 
-export interface Problem {
-  type: 'Warning' | 'Normal';
-  reason: string;
-  message: string;
-  subject: Subject;
-}
-
 /** The endpoints of one source cluster with one address type and one port set: one run of slices. */
 export interface EndpointGroup {
   cluster: string;
@@ -47,81 +42,108 @@ export interface DesiredGlobal {
   problems: Problem[];
 }
 
-const ADDRESS_TYPES: ReadonlySet<string> = new Set(['IPv4', 'IPv6', 'FQDN']);
-
 /**
- * Members in the same order in every cluster: by cluster name (never "local first"), so that
- * every cluster settles a conflict the same way and a client sees one Service wherever it runs.
+ * Why a member's endpoints are not in its global as the member has them. Each is a Warning Event
+ * on the member, a count in `globalsvc_left_out_endpoints{reason}` and a problem in `globalsvc status`.
  */
-function ordered(members: readonly MemberView[]): MemberView[] {
-  return [...members].sort(
-    (a, b) => a.member.cluster.localeCompare(b.member.cluster) || a.member.serviceName.localeCompare(b.member.serviceName),
-  );
+export type LeftOutReason = 'UnsupportedAddressType' | 'NoGlobalPort' | 'UnmappedPort' | 'UnmirrorableHostname';
+
+export interface Problem {
+  type: 'Warning' | 'Normal';
+  reason: string;
+  message: string;
+  subject: Subject;
+  /** Endpoints this problem keeps out of the global, or publishes without some of their ports. */
+  leftOut?: { reason: LeftOutReason; endpoints: number };
 }
 
+/** What the slices of a member can be left out for (the rest is Linkerd's, src/domain/mirrorability.ts). */
+type SliceLeftOut = Exclude<LeftOutReason, 'UnmirrorableHostname'>;
+
+const portText = (p: EndpointPort) => `${p.name ? `"${p.name}"` : 'unnamed'}/${p.protocol ?? 'TCP'} ${p.port ?? '(all)'}`;
+
+/** What of one member cannot be published, per reason: how many endpoints, and what about them. */
+class LeftOut {
+  private readonly byReason = new Map<SliceLeftOut, { endpoints: number; what: Set<string> }>();
+
+  note(reason: SliceLeftOut, endpoints: number, what: string): void {
+    const seen = this.byReason.get(reason) ?? { endpoints: 0, what: new Set<string>() };
+    seen.endpoints += endpoints;
+    seen.what.add(what);
+    this.byReason.set(reason, seen);
+  }
+
+  problems(view: MemberView): Problem[] {
+    const { namespace = '', name = '', uid } = view.service.metadata;
+    const member = `member ${namespace}/${name} (cluster ${view.member.cluster})`;
+    const global = `global ${keyString(view.member.key)}`;
+    return [...this.byReason].map(([reason, { endpoints, what }]) => {
+      const list = [...what].sort().join(', ');
+      const message = {
+        UnsupportedAddressType: `${endpoints} endpoint(s) of ${member} are in EndpointSlices of addressType ${list}: a global holds IPv4 and IPv6 addresses only (CoreDNS would answer its A query with a CNAME beside the A records), so they are left out of ${global}`,
+        NoGlobalPort: `${endpoints} endpoint(s) of ${member} have ports ${list}, none of which is a port of ${global} by name or by the member Service's port number; they are left out, since they would answer its A query but no SRV query`,
+        UnmappedPort: `port(s) ${list} of ${member} match no port of ${global} by name or by number; its ${endpoints} endpoint(s) there are published without them`,
+      }[reason];
+      return {
+        type: 'Warning',
+        reason,
+        message,
+        subject: { kind: 'Service', namespace, name, uid },
+        leftOut: { reason, endpoints },
+      } as const;
+    });
+  }
+}
+
+/** A member slice the global publishes, with its ports under the global's names. */
+interface Accepted {
+  view: MemberView;
+  slice: EndpointSlice;
+  ports: EndpointPort[];
+}
+
+const countable = (slice: EndpointSlice) => (slice.endpoints ?? []).filter((e) => e.addresses.length > 0).length;
+
 /**
- * The ports of the global Service: the union of the members' ports by name and protocol. When
- * members disagree on a port number the member of the first cluster by name wins, so every
- * cluster computes the same Service.
+ * What a global may contain, slice by slice (Kubernetes' rules and what CoreDNS does with them):
+ * IPv4 and IPv6 slices only, never FQDN; ports under the global's names (mapSlicePorts), a port
+ * that maps to none dropped; a slice none of whose ports is the global's left out, unless the
+ * global has no ports at all. Everything left out is reported on its member.
  */
-export function unionPorts(members: readonly MemberView[], problems: Problem[]): ServicePort[] {
-  const byName = new Map<string, { port: ServicePort; from: string }>();
+function acceptSlices(members: readonly MemberView[], globalPorts: readonly ServicePort[], problems: Problem[]): Accepted[] {
+  const accepted: Accepted[] = [];
   for (const view of ordered(members)) {
-    for (const port of canonicalServicePorts(view.service.spec?.ports)) {
-      const id = `${port.name}/${port.protocol}`;
-      const seen = byName.get(id);
-      if (!seen) byName.set(id, { port, from: view.member.cluster });
-      else if (seen.port.port !== port.port) {
-        problems.push({
-          type: 'Warning',
-          reason: 'PortConflict',
-          message: `port "${port.name}"/${port.protocol} is ${seen.port.port} in cluster ${seen.from} but ${port.port} in cluster ${view.member.cluster}; the global uses ${seen.port.port}`,
-          subject: { kind: 'global' },
-        });
+    const leftOut = new LeftOut();
+    for (const slice of view.slices) {
+      if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') {
+        if (countable(slice) > 0) leftOut.note('UnsupportedAddressType', countable(slice), slice.addressType);
+        continue;
       }
+      const mapped = mapSlicePorts(slice.ports, view.service.spec?.ports, globalPorts);
+      if (mapped.ports.length === 0 && globalPorts.length > 0) {
+        if (countable(slice) > 0) leftOut.note('NoGlobalPort', countable(slice), (slice.ports ?? []).map(portText).join(' ') || 'none');
+        continue;
+      }
+      if (mapped.unmapped.length > 0 && countable(slice) > 0)
+        leftOut.note('UnmappedPort', countable(slice), mapped.unmapped.map(portText).join(', '));
+      accepted.push({ view, slice, ports: mapped.ports });
     }
+    problems.push(...leftOut.problems(view));
   }
-  // The API server refuses two ports with one number and protocol, and unnamed ports beside others.
-  const ports: ServicePort[] = [];
-  const numbers = new Set<string>();
-  const candidates = [...byName.values()].map((v) => v.port);
-  for (const port of candidates) {
-    if (candidates.length > 1 && !port.name) {
-      problems.push({
-        type: 'Warning',
-        reason: 'PortConflict',
-        message: `an unnamed port ${port.port}/${port.protocol} cannot stand beside named ports in one Service; it is left out of the global's ports (its endpoints are still published)`,
-        subject: { kind: 'global' },
-      });
-      continue;
-    }
-    const number = `${port.port}/${port.protocol}`;
-    if (numbers.has(number)) {
-      problems.push({
-        type: 'Warning',
-        reason: 'PortConflict',
-        message: `ports named differently share ${number}; only "${ports.find((p) => `${p.port}/${p.protocol}` === number)?.name}" is kept in the global's ports`,
-        subject: { kind: 'global' },
-      });
-      continue;
-    }
-    numbers.add(number);
-    ports.push(port);
-  }
-  return ports.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
+  return accepted;
 }
 
 /**
- * The endpoint groups of a global: every endpoint of every member slice exactly once per source
- * cluster and address type, hostnames made `<hostname>-<cluster>` and unique in the global.
+ * The endpoint groups of a global: every endpoint of every slice it may publish exactly once per
+ * source cluster, address type and port set, hostnames made `<hostname>-<cluster>` and unique in
+ * the global, ports under the global's names.
  */
-export function collectGroups(members: readonly MemberView[], problems: Problem[]): EndpointGroup[] {
+export function collectGroups(members: readonly MemberView[], globalPorts: readonly ServicePort[], problems: Problem[]): EndpointGroup[] {
+  const accepted = acceptSlices(members, globalPorts, problems);
   const pairs: { cluster: string; hostname: string }[] = [];
-  for (const view of members) {
-    for (const slice of view.slices) {
-      for (const endpoint of slice.endpoints ?? []) {
-        if (endpoint.hostname) pairs.push({ cluster: view.member.cluster, hostname: endpoint.hostname });
-      }
+  for (const { view, slice } of accepted) {
+    for (const endpoint of slice.endpoints ?? []) {
+      if (endpoint.hostname) pairs.push({ cluster: view.member.cluster, hostname: endpoint.hostname });
     }
   }
   const hostnames = assignHostnames(pairs);
@@ -138,32 +160,23 @@ export function collectGroups(members: readonly MemberView[], problems: Problem[
   }
 
   const groups = new Map<string, EndpointGroup>();
-  for (const view of ordered(members)) {
+  for (const { view, slice, ports } of accepted) {
     const cluster = view.member.cluster;
-    for (const slice of view.slices) {
-      if (!ADDRESS_TYPES.has(slice.addressType)) continue;
-      const portsKey = slicePortsKey(slice.ports);
-      const id = JSON.stringify([cluster, slice.addressType, portsKey]);
-      let group = groups.get(id);
-      if (!group) {
-        group = {
-          cluster,
-          addressType: slice.addressType as AddressType,
-          ports: canonicalSlicePorts(slice.ports),
-          portsKey,
-          endpoints: new Map(),
-        };
-        groups.set(id, group);
-      }
-      for (const endpoint of slice.endpoints ?? []) {
-        if (endpoint.addresses.length === 0) continue;
-        const label = endpoint.hostname ? hostnames.labels.get(`${cluster}/${endpoint.hostname}`) : undefined;
-        const published = publishedEndpoint(endpoint, label);
-        const key = endpointKey(published);
-        const existing = group.endpoints.get(key);
-        // The same address twice in one cluster happens while a member's slices are rebalanced.
-        group.endpoints.set(key, existing ? preferEndpoint(existing, published) : published);
-      }
+    const portsKey = slicePortsKey(ports);
+    const id = JSON.stringify([cluster, slice.addressType, portsKey]);
+    let group = groups.get(id);
+    if (!group) {
+      group = { cluster, addressType: slice.addressType as AddressType, ports: canonicalSlicePorts(ports), portsKey, endpoints: new Map() };
+      groups.set(id, group);
+    }
+    for (const endpoint of slice.endpoints ?? []) {
+      if (endpoint.addresses.length === 0) continue;
+      const label = endpoint.hostname ? hostnames.labels.get(`${cluster}/${endpoint.hostname}`) : undefined;
+      const published = publishedEndpoint(endpoint, label);
+      const key = endpointKey(published);
+      const existing = group.endpoints.get(key);
+      // The same address twice in one cluster happens while a member's slices are rebalanced.
+      group.endpoints.set(key, existing ? preferEndpoint(existing, published) : published);
     }
   }
   return [...groups.values()].filter((g) => g.endpoints.size > 0);
@@ -201,5 +214,5 @@ export function computeDesired(key: GlobalKey, members: readonly MemberView[], s
     },
     spec: { clusterIP: 'None', ports: unionPorts(members, problems) },
   };
-  return { key, name, service, groups: collectGroups(members, problems), problems };
+  return { key, name, service, groups: collectGroups(members, service.spec!.ports!, problems), problems };
 }

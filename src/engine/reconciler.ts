@@ -9,8 +9,10 @@ import type { ReconcileOutcome } from './work-queue.js';
 import type { PlanWriter } from './writer.js';
 
 interface KeyStats {
-  state: 'published' | 'blocked';
+  /** Undefined while the key has no global (an exported service nobody else exports yet). */
+  state: 'published' | 'blocked' | undefined;
   endpointsByCluster: Map<string, number>;
+  leftOut: Map<string, number>;
 }
 
 /** Creating a Service and then its slices, or replacing a Service, takes a few passes at most. */
@@ -70,12 +72,14 @@ export class Reconciler {
   private report(plan: GlobalPlan, world: GlobalWorld): void {
     const id = keyString(plan.key);
     const blocked = plan.problems.some((p) => p.reason === 'GlobalNameTaken');
-    if (!plan.desired) this.stats.delete(id);
+    const leftOut = new Map<string, number>();
+    for (const { leftOut: l } of plan.problems) if (l) leftOut.set(l.reason, (leftOut.get(l.reason) ?? 0) + l.endpoints);
+    if (!plan.desired && leftOut.size === 0) this.stats.delete(id);
     else {
       const endpointsByCluster = new Map<string, number>();
-      if (!blocked)
+      if (plan.desired && !blocked)
         for (const g of plan.desired.groups) endpointsByCluster.set(g.cluster, (endpointsByCluster.get(g.cluster) ?? 0) + g.endpoints.size);
-      this.stats.set(id, { state: blocked ? 'blocked' : 'published', endpointsByCluster });
+      this.stats.set(id, { state: !plan.desired ? undefined : blocked ? 'blocked' : 'published', endpointsByCluster, leftOut });
     }
     for (const problem of plan.problems) {
       // A problem of the global is told on the global Service, or on a mirror while there is none.
@@ -103,14 +107,18 @@ export class Reconciler {
   private collect(): void {
     this.metrics.globals.reset();
     this.metrics.endpoints.reset();
+    this.metrics.leftOut.reset();
     const byCluster = new Map<string, number>();
+    const leftOut = new Map<string, number>();
     let published = 0;
     let blocked = 0;
     for (const s of this.stats.values()) {
       if (s.state === 'blocked') blocked++;
-      else published++;
+      else if (s.state === 'published') published++;
       for (const [c, n] of s.endpointsByCluster) byCluster.set(c, (byCluster.get(c) ?? 0) + n);
+      for (const [r, n] of s.leftOut) leftOut.set(r, (leftOut.get(r) ?? 0) + n);
     }
+    for (const [r, n] of leftOut) this.metrics.leftOut.set({ reason: r }, n);
     this.metrics.globals.set({ state: 'published' }, published);
     this.metrics.globals.set({ state: 'blocked' }, blocked);
     for (const [c, n] of byCluster) this.metrics.endpoints.set({ source_cluster: c }, n);

@@ -32,6 +32,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leftOut = new Gauge({
+    name: 'globalsvc_left_out_endpoints',
+    help: 'Member endpoints not in their global as the member has them, by reason: UnsupportedAddressType (FQDN slices), NoGlobalPort, UnmappedPort (published without a port), UnmirrorableHostname (an exported pod Linkerd cannot mirror to other clusters).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly apiRequests = new Counter({
     name: 'globalsvc_api_requests_total',
     help: 'Requests to the Kubernetes API, by verb, kind and HTTP status code (or "error" when no answer came).',

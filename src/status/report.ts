@@ -1,4 +1,4 @@
-import type { Endpoint, EndpointSlice, Service } from '../domain/k8s-types.js';
+import type { Endpoint, EndpointSlice, Service, ServicePort } from '../domain/k8s-types.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
 import { isMirror, keyString, parseKey } from '../domain/members.js';
 import type { MemberView, Problem, Settings } from '../domain/desired.js';
@@ -127,6 +127,7 @@ function memberRows(
   index: MemberIndex,
   key: GlobalKey,
   views: readonly MemberView[],
+  globalPorts: readonly ServicePort[],
   published: Map<string, EndpointCount>,
 ): { rows: MemberStatus[]; problems: StatusProblem[] } {
   const rows: MemberStatus[] = [];
@@ -147,7 +148,7 @@ function memberRows(
       service: name,
       state: c.kind,
       // Counted through the planner's own merge, so duplicates and address-less endpoints count as it counts them.
-      endpoints: view ? count(collectGroups([view], []).flatMap((g) => [...g.endpoints.values()])) : null,
+      endpoints: view ? count(collectGroups([view], globalPorts, []).flatMap((g) => [...g.endpoints.values()])) : null,
       published: published.get(cluster) ?? NONE,
     });
     if (c.kind === 'unsupported' || c.kind === 'rejected')
@@ -163,7 +164,7 @@ function globalStatus(index: MemberIndex, key: GlobalKey, settings: StatusSettin
   const world = index.world(key);
   const plan = planGlobal(world, settings);
   const published = publishedByCluster(world.ownedSlices);
-  const { rows, problems: memberProblems } = memberRows(index, key, world.members, published);
+  const { rows, problems: memberProblems } = memberRows(index, key, world.members, plan.desired?.service.spec?.ports ?? [], published);
   const problems = [...plan.problems.map((p) => problemOf(p, key, plan.globalName)), ...memberProblems];
 
   const usable = new Set(rows.filter((r) => r.state === 'member').map((r) => r.cluster));
@@ -226,7 +227,11 @@ export function statusReport(listed: Listed, settings: StatusSettings): StatusRe
   );
   index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: listed.slices.map(index.slices.transform) }));
 
-  const globals = [...index.knownKeys()].sort().map((k) => globalStatus(index, parseKey(k), settings));
+  const globals = [...index.knownKeys()]
+    .sort()
+    .map((k) => globalStatus(index, parseKey(k), settings))
+    // An exported service that no other cluster exports has no global here, and is news only when Linkerd cannot mirror it.
+    .filter((g) => g.state !== 'unpublished' || g.problems.length > 0 || index.mirrorsOf(g).length > 0);
   const problems: StatusProblem[] = [];
   for (const service of index.services.values()) {
     if (!isMirror(service)) continue;
