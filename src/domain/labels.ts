@@ -8,6 +8,8 @@ export const linkerd = Object.freeze({
   remoteServiceFqName: 'mirror.linkerd.io/remote-svc-fq-name',
   remoteDiscovery: 'multicluster.linkerd.io/remote-discovery',
   remoteService: 'multicluster.linkerd.io/remote-service',
+  /** On a Service in its own cluster: "true" exports it to the Links' mirrors (their default selector), "remote-discovery" to remote discovery. */
+  exported: 'mirror.linkerd.io/exported',
 });
 
 /** Kubernetes discovery.k8s.io conventions, and KEP-1645's source-cluster label. */
@@ -43,7 +45,7 @@ export const burst = Object.freeze({
   /** Label on replicas and routes: `<cluster>.<namespace>.<policy>` of the BurstPolicy that made them. */
   policy: 'globalsvc.dev/burst-policy',
   /** Linkerd's export label: a replica Service carries it so the peer's mirror comes back here as `<svc>-<peer>`. */
-  exported: 'mirror.linkerd.io/exported',
+  exported: linkerd.exported,
   /** On a BurstPolicy while anything it made may exist: its deletion waits for the withdrawal. */
   finalizer: 'globalsvc.dev/withdraw-replicas',
 });

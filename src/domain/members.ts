@@ -108,6 +108,13 @@ export function classifyMirror(service: Service): Classification {
   return { kind: 'member', member: { key, cluster, serviceName: service.metadata.name ?? '', origin: 'mirror' } };
 }
 
+/** Whether a Service of this cluster is exported to other clusters through Linkerd's mirrors. */
+export function isExported(service: Service): boolean {
+  if (isMirror(service) || isOurs(service)) return false;
+  const value = service.metadata.labels?.[linkerd.exported];
+  return value === 'true' || value === 'remote-discovery';
+}
+
 /** Classifies the local Service `<name>` of a global's namespace, a member when `--include-local`. */
 export function classifyLocal(service: Service, localCluster: string): Classification {
   if (isMirror(service) || isOurs(service)) return IGNORED;

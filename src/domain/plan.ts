@@ -7,6 +7,7 @@ import { canonicalServicePorts, slicePortsKey } from './endpoints.js';
 import type { DesiredGlobal, EndpointGroup, MemberView, Problem, Settings } from './desired.js';
 import { computeDesired, globalSliceLabels } from './desired.js';
 import { packSlices } from './packing.js';
+import { unmirrorable, type ExportedService } from './mirrorability.js';
 
 /** What the cache holds for one global key: its members and the objects at its names. */
 export interface GlobalWorld {
@@ -18,6 +19,8 @@ export interface GlobalWorld {
   ownedSlices: readonly EndpointSlice[];
   /** Whether an EndpointSlice of this name exists in the key's namespace (ours or not). */
   sliceNameTaken: (name: string) => boolean;
+  /** The local Service `<name>` when it is exported to other clusters, with its slices. */
+  exported?: ExportedService;
 }
 
 export type Kind = 'Service' | 'EndpointSlice';
@@ -130,7 +133,8 @@ export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
   const { key } = world;
   const desired = computeDesired(key, world.members, settings);
   const globalName = desired?.name ?? globalServiceName(key.name, settings.globalSuffix);
-  const plan: GlobalPlan = { key, globalName, writes: [], problems: desired ? [...desired.problems] : [], awaitingService: false, desired };
+  const problems = [...(desired?.problems ?? []), ...(world.exported ? unmirrorable(world.exported, settings.localCluster) : [])];
+  const plan: GlobalPlan = { key, globalName, writes: [], problems, awaitingService: false, desired };
   const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
   const ownedSlices = world.ownedSlices.filter(live);
   const dropAllSlices = () => plan.writes.push(...ownedSlices.map((s) => deleteOf('EndpointSlice', s)));

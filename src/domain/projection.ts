@@ -23,6 +23,7 @@ const SERVICE_LABELS = [
   linkerd.clusterName,
   linkerd.headlessMirrorServiceName,
   linkerd.remoteDiscovery,
+  linkerd.exported,
   ours.appManagedByLabel,
   ours.globalOf,
   ours.exclude,

@@ -1,7 +1,7 @@
 import type { EndpointSlice, KubeObject, Service } from '../domain/k8s-types.js';
 import { discovery, ours } from '../domain/labels.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
-import { classifyLocal, classifyMirror, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
+import { classifyLocal, classifyMirror, isExported, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
 import type { MemberView } from '../domain/desired.js';
 import type { GlobalWorld } from '../domain/plan.js';
 import { globalServiceName } from '../domain/naming.js';
@@ -49,6 +49,8 @@ export class MemberIndex {
   private readonly ownedSlicesByKey = new Map<string, Set<string>>();
   /** key → our Services labelled for it. */
   private readonly ownedServicesByKey = new Map<string, Set<string>>();
+  /** Local Services (namespace/name, which is their key) exported to other clusters: what Linkerd cannot mirror of them is told. */
+  private readonly exported = new Set<string>();
 
   constructor(private readonly settings: IndexSettings) {}
 
@@ -58,7 +60,7 @@ export class MemberIndex {
 
   /** Every key something in the cache speaks for: mirrors, or objects of ours still around. */
   knownKeys(): Set<string> {
-    return new Set([...this.mirrorsByKey.keys(), ...this.ownedSlicesByKey.keys(), ...this.ownedServicesByKey.keys()]);
+    return new Set([...this.mirrorsByKey.keys(), ...this.ownedSlicesByKey.keys(), ...this.ownedServicesByKey.keys(), ...this.exported]);
   }
 
   classifications(): IterableIterator<Classification> {
@@ -92,6 +94,11 @@ export class MemberIndex {
       (add ? addTo : removeFrom)(this.ownedServicesByKey, key, id);
       keys.add(key);
     }
+    if (isExported(service)) {
+      if (add) this.exported.add(id);
+      else this.exported.delete(id);
+      keys.add(id);
+    }
     // As a possible local member, and as a possible holder of some global's name.
     if (this.mirrorsByKey.has(id)) keys.add(id);
   }
@@ -112,7 +119,7 @@ export class MemberIndex {
     (add ? addTo : removeFrom)(this.slicesByService, serviceId, id);
     const key = this.keyOfClassification(this.mirrorClass.get(serviceId));
     if (key) keys.add(key);
-    if (this.mirrorsByKey.has(serviceId)) keys.add(serviceId);
+    if (this.mirrorsByKey.has(serviceId) || this.exported.has(serviceId)) keys.add(serviceId);
   }
 
   private affected<T extends KubeObject>(changes: Change<T>[], index: (o: T, add: boolean, keys: Set<string>) => void): Set<string> {
@@ -203,12 +210,14 @@ export class MemberIndex {
     const local = this.localOf(key);
     if (local?.classification.kind === 'member')
       members.push({ member: local.classification.member, service: local.service, slices: this.slicesOfService(key.namespace, key.name) });
+    const exported = this.exported.has(id) ? this.services.get(key.namespace, key.name) : undefined;
     return {
       key,
       members,
       atGlobalName: this.services.get(key.namespace, this.globalName(key)),
       ownedSlices: this.resolve(this.slices, this.ownedSlicesByKey.get(id)),
       sliceNameTaken: (name) => this.slices.get(key.namespace, name) !== undefined,
+      ...(exported ? { exported: { service: exported, slices: this.slicesOfService(key.namespace, key.name) } } : {}),
     };
   }
 
