@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import type { GlobalStatus, StatusReport } from '../../src/status/report.js';
 import { describeOnBed, testBed } from '../support/bed.js';
+import { exec, status } from '../support/cli.js';
 import { deployStatefulSet, getService, slicesOf, squatterService } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { waitFor } from '../testbed/processes.js';
@@ -15,35 +14,6 @@ const NS = 'status';
 const SQUAT = 'status-squat';
 const REPLICAS: Record<string, number> = { west: 2, east: 3, north: 1 };
 const TOTAL = Object.values(REPLICAS).reduce((a, b) => a + b, 0);
-
-interface Exit {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const execFileAsync = promisify(execFile);
-
-/** Runs a command to its end and returns its exit status and output, whatever the status. */
-async function exec(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Exit> {
-  try {
-    return { code: 0, ...(await execFileAsync(command, args, { env, maxBuffer: 16 * 1024 * 1024 })) };
-  } catch (err) {
-    const e = err as Partial<Exit>;
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-/** `node dist/src/cli/main.js status …` against one cluster, as its admin. */
-const status = (bed: TestBed, viewer: string, ...args: string[]) =>
-  exec(process.execPath, [
-    join(repoRoot, 'dist/src/cli/main.js'),
-    'status',
-    `--cluster-name=${viewer}`,
-    `--kubeconfig=${bed.cluster(viewer).kubeconfig}`,
-    ...args,
-  ]);
 
 /** The member rows a viewer should see for pg: its own Service, and a mirror of each other cluster. */
 function expectedPg(viewer: string): GlobalStatus {

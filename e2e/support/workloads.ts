@@ -18,6 +18,8 @@ export interface StatefulSetOptions {
   /** Linkerd's export label: true (default), false, or remote-discovery. */
   exported?: boolean | 'remote-discovery';
   port?: number;
+  /** The Service port's name: "pg" unless given; "" leaves the one port unnamed. */
+  portName?: string;
   /** The headless Service's name, when it differs from the StatefulSet's. */
   serviceName?: string;
   serviceLabels?: Record<string, string>;
@@ -47,7 +49,11 @@ export async function deployStatefulSet(
         labels: { app: name, ...exported, ...opts.serviceLabels },
         annotations: opts.serviceAnnotations,
       },
-      spec: { clusterIP: 'None', selector: { app: name }, ports: [{ name: 'pg', protocol: 'TCP', port }] },
+      spec: {
+        clusterIP: 'None',
+        selector: { app: name },
+        ports: [{ ...(opts.portName === '' ? {} : { name: opts.portName ?? 'pg' }), protocol: 'TCP', port }],
+      },
     },
     SERVICES,
   );

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,28 @@ export class ClusterDns {
     return (await orNone(this.resolver.resolve6(name))).sort();
   }
 
+  /**
+   * The record types of the answer section of an A query, as CoreDNS sends it (Node's resolver
+   * hides a CNAME among A records): e.g. ["A", "A"], or ["A", "CNAME"] for an invalid answer.
+   */
+  async answerTypesOfA(name: string): Promise<string[]> {
+    const socket = createSocket('udp4');
+    try {
+      const answer = await new Promise<Buffer>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no DNS answer for ${name} within 2 s`)), 2_000);
+        socket.once('message', (msg) => {
+          clearTimeout(timer);
+          resolve(msg);
+        });
+        socket.once('error', reject);
+        socket.send(dnsQuery(name, 1), this.port, '127.0.0.1');
+      });
+      return answerTypes(answer);
+    } finally {
+      socket.close();
+    }
+  }
+
   async srv(name: string): Promise<{ name: string; port: number }[]> {
     return (await orNone(this.resolver.resolveSrv(name)))
       .map((r) => ({ name: r.name, port: r.port }))
@@ -61,4 +84,42 @@ async function orNone<T>(query: Promise<T[]>): Promise<T[]> {
     if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
     throw err;
   }
+}
+
+const RR_TYPES: Record<number, string> = { 1: 'A', 5: 'CNAME', 28: 'AAAA', 33: 'SRV' };
+
+/** A DNS query (RFC 1035 4.1): header with recursion desired, one question of class IN. */
+function dnsQuery(name: string, type: number): Buffer {
+  const header = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+  const labels = name
+    .split('.')
+    .filter(Boolean)
+    .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]));
+  return Buffer.concat([header, ...labels, Buffer.from([0, 0, type, 0, 1])]);
+}
+
+/** Skips a possibly compressed name (RFC 1035 4.1.4) and returns the offset after it. */
+function skipName(msg: Buffer, offset: number): number {
+  for (;;) {
+    const length = msg[offset]!;
+    if (length === 0) return offset + 1;
+    if ((length & 0xc0) === 0xc0) return offset + 2;
+    offset += length + 1;
+  }
+}
+
+function answerTypes(msg: Buffer): string[] {
+  const questions = msg.readUInt16BE(4);
+  const answers = msg.readUInt16BE(6);
+  let offset = 12;
+  for (let i = 0; i < questions; i++) offset = skipName(msg, offset) + 4;
+  const types: string[] = [];
+  for (let i = 0; i < answers; i++) {
+    offset = skipName(msg, offset);
+    const type = msg.readUInt16BE(offset);
+    const length = msg.readUInt16BE(offset + 8);
+    types.push(RR_TYPES[type] ?? String(type));
+    offset += 10 + length;
+  }
+  return types.sort();
 }

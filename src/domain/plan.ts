@@ -133,7 +133,9 @@ export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
   const { key } = world;
   const desired = computeDesired(key, world.members, settings);
   const globalName = desired?.name ?? globalServiceName(key.name, settings.globalSuffix);
-  const problems = [...(desired?.problems ?? []), ...(world.exported ? unmirrorable(world.exported, settings.localCluster) : [])];
+  // What Linkerd cannot mirror is told on the exported Service, and on the global where there is one.
+  const exportProblems = world.exported ? unmirrorable(world.exported, settings.localCluster) : [];
+  const problems = [...(desired?.problems ?? []), ...exportProblems.filter((p) => desired || p.subject.kind !== 'global')];
   const plan: GlobalPlan = { key, globalName, writes: [], problems, awaitingService: false, desired };
   const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
   const ownedSlices = world.ownedSlices.filter(live);
