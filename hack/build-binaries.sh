@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds the e2e test bed's upstream binaries from Go modules, pinned in hack/versions.env, each from
-# its wrapper module in hack/go/<component>/ (go.mod + go.sum fix every dependency).
+# its wrapper module in hack/go/<component>/ (go.mod + go.sum fix every dependency). Linkerd's own
+# module is not on the Go module proxy: it comes from a source archive in ../shared/vendor beside the
+# repository (override the folder with GLOBALSVC_VENDOR_DIR), checked against LINKERD_ARCHIVE_SHA256
+# and extracted into hack/go/linkerd/linkerd2 (git-ignored), which hack/go/linkerd/go.mod replaces
+# github.com/linkerd/linkerd2 with; all its dependencies come from the proxy.
 #
 # Layout (outside the repository, so a fresh clone or another worktree reuses the binaries):
 #   $GLOBALSVC_CACHE/bin/kubernetes-$K8S_VERSION/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
@@ -12,7 +16,7 @@
 # GLOBALSVC_CACHE defaults to ~/.cache/globalsvc. hack/bin-paths.sh exports these paths.
 #
 # Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|helm|linkerd]...
-#   (default: kubernetes etcd kwok coredns helm; linkerd is opt-in, see LINKERD_VERSION in versions.env)
+#   (default: all of them, in that order)
 # Idempotent: a component whose folder already holds all its binaries is skipped. A component is built
 # into a temporary folder beside its final one and renamed into place, so a killed build leaves nothing
 # half-done behind. Components build one after another with `go build -p 2` (2 cores; the Kubernetes
@@ -28,7 +32,7 @@ export GOFLAGS="${GOFLAGS:-} -mod=mod"
 GO_BUILD=(go build -p 2 -trimpath)
 
 ALL=(kubernetes etcd kwok coredns helm linkerd)
-DEFAULT=(kubernetes etcd kwok coredns helm)
+DEFAULT=(kubernetes etcd kwok coredns helm linkerd)
 if [ $# -gt 0 ]; then COMPONENTS=("$@"); else COMPONENTS=("${DEFAULT[@]}"); fi
 
 log() { echo "[build-binaries $(date +%H:%M:%S)] $*"; }
@@ -117,8 +121,41 @@ build_helm() {
     helm.sh/helm/v3/cmd/helm)
 }
 
+# The linkerd2 source archive (see LINKERD_* in versions.env and ../shared/vendor/README.md).
+VENDOR_DIR="$(realpath -m "${GLOBALSVC_VENDOR_DIR:-$HACK/../../shared/vendor}")"
+
+# extract_linkerd: checks the archive's sha256, then extracts it afresh into hack/go/linkerd/linkerd2
+# (the archive's one top-level folder stripped, so that folder is linkerd2's module root). Explicit
+# `|| return 1`s: build functions run under `if`, where set -e does not apply.
+extract_linkerd() {
+  local archive="$VENDOR_DIR/$LINKERD_ARCHIVE" dest="$HACK/go/linkerd/linkerd2" have
+  if [ ! -f "$archive" ]; then
+    echo "linkerd: source archive $archive not found. build-binaries.sh expects ../shared/vendor beside" >&2
+    echo "  the repository (holding $LINKERD_ARCHIVE), or GLOBALSVC_VENDOR_DIR=<folder holding it>." >&2
+    return 1
+  fi
+  have="$(sha256sum "$archive" | cut -d' ' -f1)"
+  if [ "$have" != "$LINKERD_ARCHIVE_SHA256" ]; then
+    echo "linkerd: sha256 mismatch for $archive:" >&2
+    echo "  archive has             $have" >&2
+    echo "  hack/versions.env wants $LINKERD_ARCHIVE_SHA256 (LINKERD_ARCHIVE_SHA256)" >&2
+    return 1
+  fi
+  rm -rf "$dest" "$dest.tmp" && mkdir -p "$dest.tmp" || return 1
+  if ! tar -xzf "$archive" -C "$dest.tmp" --strip-components=1 --no-same-owner ||
+    ! grep -qx 'module github.com/linkerd/linkerd2' "$dest.tmp/go.mod" 2>/dev/null; then
+    echo "linkerd: $archive did not unpack into github.com/linkerd/linkerd2's module root" >&2
+    rm -rf "$dest.tmp"
+    return 1
+  fi
+  mv -T "$dest.tmp" "$dest" || return 1
+  log "linkerd: extracted $LINKERD_ARCHIVE (sha256 ok, commit $LINKERD_COMMIT) into $dest"
+}
+
 build_linkerd() {
-  check_pin linkerd github.com/linkerd/linkerd2 "$LINKERD_VERSION"
+  # No check_pin here: go.mod's require of github.com/linkerd/linkerd2 is a placeholder pseudo-version
+  # under `replace => ./linkerd2`, so what is built is fixed by the archive's sha256 instead.
+  extract_linkerd || return 1
   # hack/go/linkerd is a main package calling multicluster/cmd/service-mirror's Main(args).
   (cd "$HACK/go/linkerd" && "${GO_BUILD[@]}" -o "$1/service-mirror" -ldflags "-s -w" .)
 }
