@@ -3,7 +3,7 @@ import { discovery, ours } from './labels.js';
 import type { GlobalKey, Member } from './members.js';
 import { keyString } from './members.js';
 import { assignHostnames, globalServiceName } from './naming.js';
-import { canonicalSlicePorts, endpointKey, preferEndpoint, publishedEndpoint, slicePortsKey } from './endpoints.js';
+import { canonicalSlicePorts, endpointKey, isReady, preferEndpoint, publishedEndpoint, slicePortsKey } from './endpoints.js';
 import { mapSlicePorts, ordered, unionPorts } from './ports.js';
 
 export interface Settings {
@@ -17,7 +17,7 @@ export interface Settings {
 export interface MemberView {
   member: Member;
   service: Service;
-  /** The member Service's EndpointSlices (never ours). */
+  /** The member's EndpointSlices (never ours): for a headless mirror, its pods as its endpoint mirrors show them (headless-mirror.ts). */
   slices: readonly EndpointSlice[];
 }
 
@@ -197,6 +197,22 @@ export function globalSliceLabels(key: GlobalKey, globalName: string, cluster: s
 }
 
 /**
+ * Endpoints of other clusters that are not ready, by cluster. Linkerd mirrors only ready remote
+ * endpoints, so a mirror's endpoint that is not ready is one whose gateway fails its probe:
+ * Linkerd moved it to not ready (linkerd-mirror-real.md, the gateway probe).
+ */
+export function unreachableByCluster(groups: readonly EndpointGroup[], localCluster: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const g of groups) {
+    if (g.cluster === localCluster) continue;
+    let n = 0;
+    for (const e of g.endpoints.values()) if (!isReady(e)) n++;
+    if (n > 0) out.set(g.cluster, (out.get(g.cluster) ?? 0) + n);
+  }
+  return out;
+}
+
+/**
  * The global a set of members calls for, or null when there is none: a global exists while at
  * least one mirror member does (a local service alone is just a service).
  */
@@ -214,5 +230,21 @@ export function computeDesired(key: GlobalKey, members: readonly MemberView[], s
     },
     spec: { clusterIP: 'None', ports: unionPorts(members, problems) },
   };
-  return { key, name, service, groups: collectGroups(members, service.spec!.ports!, problems), problems };
+  // A database that bootstraps through DNS (CockroachDB, Cassandra, etcd) sets it on its headless
+  // Service so that peers find pods before they are ready; kube-controller-manager then publishes
+  // those pods ready in the local member's slices, and the global must answer them too. Linkerd
+  // mirrors no remote pod that is not ready, so only the local member can ask for it.
+  if (members.some((m) => m.member.origin === 'local' && m.service.spec?.publishNotReadyAddresses))
+    service.spec!.publishNotReadyAddresses = true;
+  const groups = collectGroups(members, service.spec!.ports!, problems);
+  // No count in the message: Linkerd marks a cluster's pods one by one, and one Event per outage is
+  // what tells it (the count is globalsvc_unreachable_endpoints).
+  for (const cluster of unreachableByCluster(groups, settings.localCluster).keys())
+    problems.push({
+      type: 'Warning',
+      reason: 'ClusterUnreachable',
+      message: `cluster ${cluster} does not answer Linkerd's gateway probe: its endpoints are published not ready, so ${name} answers without them until its gateway is back`,
+      subject: { kind: 'global' },
+    });
+  return { key, name, service, groups, problems };
 }

@@ -38,6 +38,11 @@ export function publishedEndpoint(endpoint: Endpoint, hostname: string | undefin
   return published;
 }
 
+/** An endpoint whose cluster Linkerd cannot reach (its gateway fails the probe): neither ready nor serving. */
+export function unreachableEndpoint(endpoint: Endpoint): Endpoint {
+  return { ...endpoint, conditions: { ...endpoint.conditions, ready: false, serving: false } };
+}
+
 /** A string that is equal for two endpoints exactly when the global would publish them alike. */
 export function endpointFingerprint(endpoint: Endpoint): string {
   const c = endpoint.conditions ?? {};

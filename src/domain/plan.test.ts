@@ -89,6 +89,17 @@ describe('planning a global', () => {
     expect(p!.problems.map((x) => x.reason)).toEqual(['PortConflict']);
   });
 
+  it('carries publishNotReadyAddresses where the local member sets it, and drops it when it no longer does', () => {
+    const ns = new FakeNamespace();
+    const bootstrapping = statefulSet('west', 2, 1);
+    bootstrapping.service.spec!.publishNotReadyAddresses = true;
+    converge(ns, plan(settings), key, [bootstrapping, statefulSet('east', 2, 2)], 'db-global');
+    expect(ns.services.get('db-global')!.spec?.publishNotReadyAddresses).toBe(true);
+    const plans = converge(ns, plan(settings), key, [statefulSet('west', 2, 1), statefulSet('east', 2, 2)], 'db-global');
+    expect(plans.map((p) => p.writes.map((w) => `${w.verb} ${w.kind}`))).toEqual([['apply Service'], []]);
+    expect(ns.services.get('db-global')!.spec?.publishNotReadyAddresses).toBeUndefined();
+  });
+
   it('splits a member with 250 endpoints into slices of at most 100', () => {
     const ns = new FakeNamespace();
     converge(ns, plan(settings), key, [statefulSet('east', 250)], 'db-global');

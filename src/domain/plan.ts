@@ -60,6 +60,7 @@ function serviceUpToDate(observed: Service, wanted: Service): boolean {
   return (
     labelsMatch(observed.metadata.labels, wanted.metadata.labels ?? {}) &&
     observed.spec?.selector === undefined &&
+    (observed.spec?.publishNotReadyAddresses ?? false) === (wanted.spec?.publishNotReadyAddresses ?? false) &&
     JSON.stringify(canonicalServicePorts(observed.spec?.ports)) === JSON.stringify(canonicalServicePorts(wanted.spec?.ports))
   );
 }

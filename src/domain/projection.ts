@@ -100,6 +100,7 @@ export function projectService(service: Service): Service {
     // Only whether a global of ours has a selector matters; nobody reads what it selects.
     if (spec.selector !== undefined) out.spec.selector = EMPTY_SELECTOR;
     if (spec.ports) out.spec.ports = spec.ports.map(projectServicePort);
+    if (spec.publishNotReadyAddresses) out.spec.publishNotReadyAddresses = true;
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { EndpointSlice, KubeObject, Service } from '../domain/k8s-types.js';
-import { discovery, ours } from '../domain/labels.js';
+import { discovery, linkerd, ours } from '../domain/labels.js';
+import { podsOfHeadlessMirror, type EndpointMirror } from '../domain/headless-mirror.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
 import { classifyLocal, classifyMirror, isExported, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
 import type { MemberView } from '../domain/desired.js';
@@ -49,6 +50,10 @@ export class MemberIndex {
   private readonly ownedSlicesByKey = new Map<string, Set<string>>();
   /** key → our Services labelled for it. */
   private readonly ownedServicesByKey = new Map<string, Set<string>>();
+  /** Headless mirror (namespace/name) → its per-pod endpoint mirrors (namespace/name): their readiness is the pods' reachability. */
+  private readonly endpointMirrorsByRoot = new Map<string, Set<string>>();
+  /** Endpoint mirror (namespace/name) → the headless mirror it belongs to. */
+  private readonly rootOfEndpointMirror = new Map<string, string>();
   /** Local Services (namespace/name, which is their key) exported to other clusters: what Linkerd cannot mirror of them is told. */
   private readonly exported = new Set<string>();
 
@@ -80,6 +85,15 @@ export class MemberIndex {
   private indexService(service: Service, add: boolean, keys: Set<string>): void {
     const id = ref(service);
     const ns = service.metadata.namespace ?? '';
+    const root = isMirror(service) ? service.metadata.labels?.[linkerd.headlessMirrorServiceName] : undefined;
+    if (root !== undefined) {
+      const rootId = `${ns}/${root}`;
+      (add ? addTo : removeFrom)(this.endpointMirrorsByRoot, rootId, id);
+      if (add) this.rootOfEndpointMirror.set(id, rootId);
+      else this.rootOfEndpointMirror.delete(id);
+      const key = this.keyOfClassification(this.mirrorClass.get(rootId));
+      if (key) keys.add(key);
+    }
     if (isMirror(service)) {
       const key = this.keyOfClassification(add ? classifyMirror(service) : this.mirrorClass.get(id));
       if (add) this.mirrorClass.set(id, classifyMirror(service));
@@ -117,7 +131,7 @@ export class MemberIndex {
     if (serviceName === undefined) return;
     const serviceId = `${ns}/${serviceName}`;
     (add ? addTo : removeFrom)(this.slicesByService, serviceId, id);
-    const key = this.keyOfClassification(this.mirrorClass.get(serviceId));
+    const key = this.keyOfClassification(this.mirrorClass.get(this.rootOfEndpointMirror.get(serviceId) ?? serviceId));
     if (key) keys.add(key);
     if (this.mirrorsByKey.has(serviceId) || this.exported.has(serviceId)) keys.add(serviceId);
   }
@@ -204,8 +218,13 @@ export class MemberIndex {
     const id = keyString(key);
     const members: MemberView[] = [];
     for (const { service: mirror, classification: c } of this.mirrorsOf(key)) {
-      if (c.kind === 'member')
-        members.push({ member: c.member, service: mirror, slices: this.slicesOfService(key.namespace, c.member.serviceName) });
+      if (c.kind !== 'member') continue;
+      const slices = this.slicesOfService(key.namespace, c.member.serviceName);
+      const pods =
+        mirror.spec?.clusterIP === 'None'
+          ? podsOfHeadlessMirror(mirror, slices, this.endpointMirrorsOf(`${key.namespace}/${c.member.serviceName}`))
+          : null;
+      members.push({ member: c.member, service: mirror, slices: pods ?? slices });
     }
     const local = this.localOf(key);
     if (local?.classification.kind === 'member')
@@ -219,6 +238,14 @@ export class MemberIndex {
       sliceNameTaken: (name) => this.slices.get(key.namespace, name) !== undefined,
       ...(exported ? { exported: { service: exported, slices: this.slicesOfService(key.namespace, key.name) } } : {}),
     };
+  }
+
+  /** The per-pod endpoint mirrors Linkerd made for a headless mirror, with their slices. */
+  private endpointMirrorsOf(rootId: string): EndpointMirror[] {
+    return this.resolve(this.services, this.endpointMirrorsByRoot.get(rootId)).map((service) => ({
+      service,
+      slices: this.slicesOfService(service.metadata.namespace ?? '', service.metadata.name ?? ''),
+    }));
   }
 
   /** Records an object our own write returned, before the watch brings it. */

@@ -1,4 +1,5 @@
 import type { Settings } from '../domain/desired.js';
+import { unreachableByCluster } from '../domain/desired.js';
 import { describeWrite, planGlobal, type GlobalPlan, type GlobalWorld } from '../domain/plan.js';
 import { keyString, parseKey } from '../domain/members.js';
 import type { EventRecorder } from '../observability/events.js';
@@ -12,6 +13,7 @@ interface KeyStats {
   /** Undefined while the key has no global (an exported service nobody else exports yet). */
   state: 'published' | 'blocked' | undefined;
   endpointsByCluster: Map<string, number>;
+  unreachableByCluster: Map<string, number>;
   leftOut: Map<string, number>;
 }
 
@@ -79,7 +81,13 @@ export class Reconciler {
       const endpointsByCluster = new Map<string, number>();
       if (plan.desired && !blocked)
         for (const g of plan.desired.groups) endpointsByCluster.set(g.cluster, (endpointsByCluster.get(g.cluster) ?? 0) + g.endpoints.size);
-      this.stats.set(id, { state: !plan.desired ? undefined : blocked ? 'blocked' : 'published', endpointsByCluster, leftOut });
+      const unreachable = plan.desired && !blocked ? unreachableByCluster(plan.desired.groups, this.settings.localCluster) : new Map();
+      this.stats.set(id, {
+        state: !plan.desired ? undefined : blocked ? 'blocked' : 'published',
+        endpointsByCluster,
+        unreachableByCluster: unreachable,
+        leftOut,
+      });
     }
     for (const problem of plan.problems) {
       // A problem of the global is told on the global Service, or on a mirror while there is none.
@@ -108,7 +116,9 @@ export class Reconciler {
     this.metrics.globals.reset();
     this.metrics.endpoints.reset();
     this.metrics.leftOut.reset();
+    this.metrics.unreachable.reset();
     const byCluster = new Map<string, number>();
+    const unreachable = new Map<string, number>();
     const leftOut = new Map<string, number>();
     let published = 0;
     let blocked = 0;
@@ -117,7 +127,9 @@ export class Reconciler {
       else if (s.state === 'published') published++;
       for (const [c, n] of s.endpointsByCluster) byCluster.set(c, (byCluster.get(c) ?? 0) + n);
       for (const [r, n] of s.leftOut) leftOut.set(r, (leftOut.get(r) ?? 0) + n);
+      for (const [c, n] of s.unreachableByCluster) unreachable.set(c, (unreachable.get(c) ?? 0) + n);
     }
+    for (const [c, n] of unreachable) this.metrics.unreachable.set({ source_cluster: c }, n);
     for (const [r, n] of leftOut) this.metrics.leftOut.set({ reason: r }, n);
     this.metrics.globals.set({ state: 'published' }, published);
     this.metrics.globals.set({ state: 'blocked' }, blocked);

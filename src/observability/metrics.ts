@@ -32,6 +32,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly unreachable = new Gauge({
+    name: 'globalsvc_unreachable_endpoints',
+    help: "Endpoints of other clusters published not ready because Linkerd's gateway probe fails for their cluster, by source cluster.",
+    labelNames: ['source_cluster'] as const,
+    registers: [this.registry],
+  });
+
   readonly leftOut = new Gauge({
     name: 'globalsvc_left_out_endpoints',
     help: 'Member endpoints not in their global as the member has them, by reason: UnsupportedAddressType (FQDN slices), NoGlobalPort, UnmappedPort (published without a port), UnmirrorableHostname (an exported pod Linkerd cannot mirror to other clusters).',

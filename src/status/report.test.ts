@@ -32,10 +32,11 @@ const n = (ready: number, total = ready): EndpointCount => ({ ready, total });
 describe('the status of a global', () => {
   it('shows a reconciled global as published, every member with its endpoints and what the global holds of them', () => {
     const members = [statefulSet('west', 2, 1), statefulSet('east', 3, 2), statefulSet('north', 1, 3)];
+    // Linkerd mirrors only ready pods: one it shows not ready is one its gateway probe cannot reach.
     members[1]!.slices[0]!.endpoints![2]!.conditions = { ready: false };
     const report = statusReport(listed(members, reconciled(members)), settings);
 
-    expect(report.summary).toEqual({ globals: 1, problems: 0 });
+    expect(report.summary).toEqual({ globals: 1, problems: 1 });
     expect(report.globals).toEqual([
       {
         namespace: 'data',
@@ -49,7 +50,14 @@ describe('the status of a global', () => {
           { cluster: 'west', origin: 'local', service: 'db', state: 'member', endpoints: n(2), published: n(2) },
         ],
         pendingWrites: [],
-        problems: [],
+        problems: [
+          {
+            reason: 'ClusterUnreachable',
+            message:
+              "cluster east does not answer Linkerd's gateway probe: its endpoints are published not ready, so db-global answers without them until its gateway is back",
+            object: { kind: 'Service', namespace: 'data', name: 'db-global' },
+          },
+        ],
       },
     ]);
   });
@@ -177,8 +185,9 @@ describe('status invariants (property)', () => {
         const hasMirror = members.some((m) => m.member.origin === 'mirror');
         expect(db?.state).toBe(hasMirror ? 'published' : undefined);
         for (const m of db?.members ?? []) expect(m.published).toEqual(m.endpoints);
-        // The only problems left are the planner's notes on renamed hostnames.
-        expect(report.summary.problems).toBe(db?.problems.filter((p) => p.reason === 'HostnameRewritten').length ?? 0);
+        // The only problems left are the planner's notes on renamed hostnames, and on clusters whose mirrors show pods not ready.
+        const notes = db?.problems.filter((p) => p.reason === 'HostnameRewritten' || p.reason === 'ClusterUnreachable');
+        expect(report.summary.problems).toBe(notes?.length ?? 0);
       }),
       { numRuns: 60 },
     );

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { EndpointSlice, Service } from '../domain/k8s-types.js';
+import { planGlobal } from '../domain/plan.js';
+import { endpoint, memberSlice, mirrorService } from '../test-support/builders.js';
+import { MemberIndex } from './member-index.js';
+
+const settings = { localCluster: 'west', globalSuffix: '-global', maxEndpointsPerSlice: 100 };
+
+/** What Linkerd writes in west for east's headless db of two pods, its gateway alive or not (linkerd-mirror-real.md). */
+function linkerdHeadlessMirror(gatewayAlive: boolean): { services: Service[]; slices: EndpointSlice[] } {
+  const root = mirrorService({ name: 'db', cluster: 'east' });
+  const services: Service[] = [root];
+  const slices: EndpointSlice[] = [];
+  const rootEndpoints = [];
+  for (const [i, clusterIP] of ['10.96.0.10', '10.96.0.11'].entries()) {
+    const perPod = mirrorService({
+      name: `db-${i}`,
+      cluster: 'east',
+      labels: { 'mirror.linkerd.io/headless-mirror-svc-name': 'db-east' },
+      annotations: { 'mirror.linkerd.io/remote-svc-fq-name': `db-${i}.db.data.svc.cluster.local` },
+    });
+    perPod.spec = { clusterIP, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] };
+    services.push(perPod);
+    // The endpoint mirror's Endpoints hold the gateway: ready while the probe answers.
+    slices.push(memberSlice(perPod, [endpoint('192.0.2.2', { conditions: { ready: gatewayAlive } })], { name: `db-${i}-east-x` }));
+    rootEndpoints.push(endpoint(clusterIP, { hostname: `db-${i}` }));
+  }
+  // The headless mirror's own Endpoints stay ready: Linkerd's repair skips them.
+  slices.push(memberSlice(root, rootEndpoints));
+  return { services, slices };
+}
+
+function indexOf(world: { services: Service[]; slices: EndpointSlice[] }): MemberIndex {
+  const index = new MemberIndex({ ...settings, includeLocal: true });
+  index.serviceChanges(
+    index.services.apply({ type: 'relisted', namespace: undefined, items: world.services.map(index.services.transform) }),
+  );
+  index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: world.slices.map(index.slices.transform) }));
+  return index;
+}
+
+describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () => {
+  it('are published ready while the gateway answers', () => {
+    const plan = planGlobal(indexOf(linkerdHeadlessMirror(true)).world({ namespace: 'data', name: 'db' }), settings);
+    const endpoints = plan.desired!.groups.flatMap((g) => [...g.endpoints.values()]);
+    expect(endpoints.map((e) => [e.hostname, e.conditions?.ready])).toEqual([
+      ['db-0-east', true],
+      ['db-1-east', true],
+    ]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it("are published not ready, and the cluster said unreachable, once Linkerd marks the endpoint mirrors not ready, though the headless mirror's Endpoints stay ready", () => {
+    const plan = planGlobal(indexOf(linkerdHeadlessMirror(false)).world({ namespace: 'data', name: 'db' }), settings);
+    const endpoints = plan.desired!.groups.flatMap((g) => [...g.endpoints.values()]);
+    expect(endpoints.map((e) => [e.hostname, e.conditions])).toEqual([
+      ['db-0-east', { ready: false, serving: false, terminating: false }],
+      ['db-1-east', { ready: false, serving: false, terminating: false }],
+    ]);
+    expect(plan.problems).toEqual([
+      expect.objectContaining({
+        reason: 'ClusterUnreachable',
+        message: expect.stringMatching(/^cluster east does not answer Linkerd's gateway probe/),
+      }),
+    ]);
+  });
+
+  it("never publishes the gateway as a pod, nor drops the pods, while a remote Service update has Linkerd rewrite the headless mirror's Endpoints", () => {
+    const world = linkerdHeadlessMirror(true);
+    // The ClusterIP update path: the gateway's address and port, no hostnames, until the next remote Endpoints event.
+    const root = world.slices.at(-1)!;
+    root.endpoints = [endpoint('192.0.2.2')];
+    root.ports = [{ name: 'pg', protocol: 'TCP', port: 4143 }];
+    const plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
+    const groups = plan.desired!.groups;
+    expect(groups.flatMap((g) => [...g.endpoints.values()].map((e) => [e.hostname, e.addresses[0], e.conditions?.ready]))).toEqual([
+      ['db-0-east', '10.96.0.10', true],
+      ['db-1-east', '10.96.0.11', true],
+    ]);
+    // The pods listen on the mirror Service's target port, not on the gateway's.
+    expect(groups.map((g) => g.ports)).toEqual([[{ name: 'pg', protocol: 'TCP', port: 5432 }]]);
+  });
+
+  it("marks the global's key when an endpoint mirror's slice changes", () => {
+    const index = indexOf(linkerdHeadlessMirror(true));
+    const dead = linkerdHeadlessMirror(false).slices[0]!;
+    const before = index.slices.get('data', dead.metadata.name!)!;
+    const keys = index.sliceChanges([
+      { before, after: index.slices.transform({ ...dead, metadata: { ...dead.metadata, resourceVersion: '2' } }) },
+    ]);
+    expect([...keys]).toEqual(['data/db']);
+  });
+});
