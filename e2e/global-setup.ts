@@ -26,6 +26,19 @@ export default async function setup(project: TestProject) {
   const binaries = ensureBinaries();
   process.stderr.write(`e2e: binaries ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   TestBed.cleanLeftovers('e2e', binaries);
+  // Killed from outside (a CI or `timeout` limit): the test worker holding the bed may die without
+  // its exit handlers, and kwok's cluster processes are detached. The bed's pid file and kwok's
+  // cluster list say what to kill, so this process does it before it goes.
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`e2e: ${signal}: tearing the test bed down\n`);
+      TestBed.cleanLeftovers('e2e', binaries, false);
+      process.exit(code);
+    });
+  }
   return () => {
     const stats = join(testbedDir('e2e'), 'stats.json');
     if (existsSync(stats)) {

@@ -9,6 +9,7 @@ import {
   scaleStatefulSet,
   slicesOf,
   sorted,
+  namespaceEverywhere,
 } from '../support/workloads.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -39,6 +40,7 @@ describeOnBed('a StatefulSet exported from every cluster', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     started = Date.now();
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'db', 2);
   });

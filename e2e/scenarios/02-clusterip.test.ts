@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { deployWeb, fqdn, readyPods, slicesOf, sorted } from '../support/workloads.js';
+import { deployWeb, fqdn, readyPods, slicesOf, sorted, namespaceEverywhere } from '../support/workloads.js';
 import { GATEWAY_PORT } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -12,6 +12,7 @@ describeOnBed('an exported ClusterIP service', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     for (const cluster of bed.clusters.values()) await deployWeb(cluster, NS, 'web', 2);
   });
 

@@ -1,7 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import type { Service } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { deployStatefulSet, getService, slicesOf, squatterService } from '../support/workloads.js';
+import { deployStatefulSet, getService, slicesOf, squatterService, namespaceEverywhere } from '../support/workloads.js';
 import { eventAbout } from '../support/events.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -14,6 +14,7 @@ describeOnBed('a Service of the global name that someone else owns', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     before = await squatterService(bed.cluster('west'), NS, 'cache-global');
     await deployStatefulSet(bed.cluster('east'), NS, 'cache', 2);
   });

@@ -3,7 +3,15 @@ import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
-import { deployStatefulSet, expectedAddresses, fqdn, getService, scaleStatefulSet, sorted } from '../support/workloads.js';
+import {
+  deployStatefulSet,
+  expectedAddresses,
+  fqdn,
+  getService,
+  scaleStatefulSet,
+  sorted,
+  namespaceEverywhere,
+} from '../support/workloads.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -14,6 +22,7 @@ describeOnBed('the controller killed and restarted mid-way', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'queue', 2);
     await waitFor('queue-global in west', async () => (await bed.dnsOf('west').a(fqdn('queue-global', NS))).length === 6, 120_000);
   });

@@ -3,7 +3,7 @@ import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
-import { deployStatefulSet, getService, slicesOf } from '../support/workloads.js';
+import { deployStatefulSet, getService, slicesOf, namespaceEverywhere } from '../support/workloads.js';
 import { link, unlink } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -25,6 +25,7 @@ describeOnBed('members leaving: unexport, unlink, the last member gone', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'pg', 2);
     for (const viewer of bed.clusters.keys())
       await waitFor(`pg-global in ${viewer} from 3 clusters`, async () => (await sources(bed, viewer)).size === 3, 120_000);
@@ -62,8 +63,8 @@ describeOnBed('members leaving: unexport, unlink, the last member gone', () => {
     if (!bed) return;
     const north = bed.cluster('north');
     for (const other of ['west', 'east']) {
-      await link(bed.procs, bed.mirror, bed.cluster(other), north);
-      await link(bed.procs, bed.mirror, north, bed.cluster(other));
+      await link(bed.procs, bed.mirror, bed.cluster(other), north, bed.gateway('north').address);
+      await link(bed.procs, bed.mirror, north, bed.cluster(other), bed.gateway(other).address);
     }
   });
 

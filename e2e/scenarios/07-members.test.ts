@@ -4,7 +4,7 @@ import { eventAbout, type CoreEvent } from '../support/events.js';
 import { CORE_EVENTS } from '../testbed/kube.js';
 import { SERVICES } from '../../src/cluster/kube-api.js';
 import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
-import { deployStatefulSet, fqdn, getService, slicesOf, sorted } from '../support/workloads.js';
+import { deployStatefulSet, deployWeb, fqdn, getService, slicesOf, sorted, namespaceEverywhere } from '../support/workloads.js';
 import { globalServiceName, isDnsLabel } from '../../src/domain/naming.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -25,9 +25,12 @@ describeOnBed('members that need care', () => {
 
   beforeAll(async () => {
     bed = await testBed();
-    // legacy: opted out locally in west, remote-discovery in east, plainly exported from north.
+    await namespaceEverywhere(bed, NS);
+    // legacy: opted out locally in west, remote-discovery in east, plainly exported from north. East's
+    // is a ClusterIP Service: with headless mirroring on, Linkerd does not mirror a headless
+    // remote-discovery Service at all (linkerd-mirror-real.md).
     await deployStatefulSet(bed.cluster('west'), NS, 'legacy', 2, { serviceAnnotations: { 'globalsvc.dev/exclude': 'true' } });
-    await deployStatefulSet(bed.cluster('east'), NS, 'legacy', 2, { exported: 'remote-discovery' });
+    await deployWeb(bed.cluster('east'), NS, 'legacy', 2, { exported: 'remote-discovery' });
     await deployStatefulSet(bed.cluster('north'), NS, 'legacy', 2);
     // api: east and north disagree on the port number of "pg".
     await deployStatefulSet(bed.cluster('east'), NS, 'api', 1, { port: 5432 });
@@ -43,8 +46,8 @@ describeOnBed('members that need care', () => {
       async () => JSON.stringify(await ourSources(bed, 'west', 'legacy-global')) === '["north"]',
       120_000,
     );
-    const mirror = await getService(west, NS, 'legacy-east');
-    expect(mirror?.metadata.labels?.['multicluster.linkerd.io/remote-discovery']).toBe('east');
+    const mirror = await waitFor("Linkerd's remote-discovery mirror legacy-east in west", () => getService(west, NS, 'legacy-east'));
+    expect(mirror.metadata.labels?.['multicluster.linkerd.io/remote-discovery']).toBe('east');
     const event = await eventAbout(west, NS, 'legacy-east', 'RemoteDiscoveryMirror');
     expect(event.type).toBe('Warning');
     expect(event.message).toMatch(/cluster east is missing from global members\/legacy/);

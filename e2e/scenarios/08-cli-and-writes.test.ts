@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import type { EndpointSlice } from '../../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES } from '../../src/cluster/kube-api.js';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
+import { deployStatefulSet, scaleStatefulSet, slicesOf, namespaceEverywhere } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -31,6 +31,7 @@ describeOnBed('owned slices restored; the plan and version commands', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'kv', 2);
     // Settled: 3 clusters × 2 pods, each ready and named <pod>-<cluster>.
     await waitFor(

@@ -2,7 +2,7 @@ import { beforeAll, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { LEASES } from '../../src/cluster/leader-election.js';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { deployStatefulSet, scaleStatefulSet, slicesOf } from '../support/workloads.js';
+import { deployStatefulSet, scaleStatefulSet, slicesOf, namespaceEverywhere } from '../support/workloads.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -19,6 +19,7 @@ describeOnBed('two replicas in one cluster: one writer, and a standby that takes
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'ha', 1);
     await waitFor('ha-global in west', async () => (await published(bed, 'west')) === 3, 120_000);
     standby = await bed.product.addReplica('west', 'b');

@@ -4,7 +4,16 @@ import type { EndpointSlice, KubeObject, Service } from '../../src/domain/k8s-ty
 import { describeOnBed, testBed } from '../support/bed.js';
 import { eventAbout } from '../support/events.js';
 import { violations } from '../support/invariants.js';
-import { deployStatefulSet, expectedAddresses, fqdn, getService, slicesOf, sorted, WORKLOAD_IMAGE } from '../support/workloads.js';
+import {
+  deployStatefulSet,
+  expectedAddresses,
+  fqdn,
+  getService,
+  slicesOf,
+  sorted,
+  WORKLOAD_IMAGE,
+  namespaceEverywhere,
+} from '../support/workloads.js';
 import type { Cluster } from '../testbed/cluster.js';
 import { NAMESPACES } from '../testbed/kube.js';
 import { waitFor } from '../testbed/processes.js';
@@ -15,6 +24,7 @@ describeOnBed('names that trip naive implementations', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    for (const ns of ['shop-a', 'shop-b']) await namespaceEverywhere(bed, ns);
     // A service whose name contains a cluster name: its mirror in west is "east-orders-east".
     await deployStatefulSet(bed.cluster('east'), 'shop-a', 'east-orders', 2);
     await deployStatefulSet(bed.cluster('north'), 'shop-a', 'east-orders', 1);
@@ -62,6 +72,7 @@ describeOnBed('bad input: said clearly, nothing lost', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
   });
 
   /** How many endpoints `viewer`'s global `name` publishes, by source cluster and address type. */
@@ -219,6 +230,7 @@ describeOnBed('bad input: said clearly, nothing lost', () => {
 
   it('lets a namespace with members be deleted, and drops its cluster from the other clusters', async () => {
     const [west, north] = [bed.cluster('west'), bed.cluster('north')];
+    await namespaceEverywhere(bed, 'doomed');
     for (const c of ['east', 'north']) await deployStatefulSet(bed.cluster(c), 'doomed', 'dm', 1);
     await waitFor(
       'dm-global in west with east and north',
@@ -228,7 +240,7 @@ describeOnBed('bad input: said clearly, nothing lost', () => {
     const uid = (await north.admin.get(NAMESPACES, undefined, 'doomed'))!.metadata.uid;
     const started = Date.now();
     await north.admin.delete(NAMESPACES, undefined, 'doomed');
-    // Gone, or gone and made again by north's mirror of east, which still exports dm (Linkerd mirrors namespaces too).
+    // Gone (or gone and made again, were north's mirrors run with -enable-namespace-creation).
     await waitFor(
       "north's namespace deleted",
       async () => (await north.admin.get(NAMESPACES, undefined, 'doomed'))?.metadata.uid !== uid,

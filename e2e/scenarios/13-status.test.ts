@@ -5,7 +5,7 @@ import { beforeAll, expect, it } from 'vitest';
 import type { GlobalStatus, StatusReport } from '../../src/status/report.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { exec, status } from '../support/cli.js';
-import { deployStatefulSet, getService, slicesOf, squatterService } from '../support/workloads.js';
+import { deployStatefulSet, getService, slicesOf, squatterService, namespaceEverywhere } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -44,6 +44,7 @@ describeOnBed('globalsvc status', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     for (const [cluster, replicas] of Object.entries(REPLICAS)) await deployStatefulSet(bed.cluster(cluster), NS, 'pg', replicas);
     // In west, someone else's Service already has the name east's cache would get as a global.
     const west = bed.cluster('west');

@@ -10,6 +10,7 @@ import { statusOf, type BurstPolicyStatus } from '../../src/burst/status.js';
 import { BURST_POLICIES, KubeApi, KubeApiError } from '../../src/cluster/kube-api.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { fullSpec, minimalSpec as minimal } from '../../src/test-support/burst-policies.js';
+import { namespaceEverywhere } from '../support/workloads.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { repoRoot } from '../testbed/binaries.js';
 import { CRDS, NAMESPACES } from '../testbed/kube.js';
@@ -35,6 +36,7 @@ describeOnBed('the BurstPolicy CRD on a real API server', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     west = bed.cluster('west');
     await west.admin.apply(CRD, CRDS);
     await waitFor('the BurstPolicy CRD established in west', async () => {

@@ -8,7 +8,7 @@ import type { BurstPolicyStatus } from '../../src/burst/status.js';
 import { BURST_POLICIES, SERVICES } from '../../src/cluster/kube-api.js';
 import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { WORKLOAD_IMAGE } from '../support/workloads.js';
+import { WORKLOAD_IMAGE, namespaceEverywhere } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import type { Cluster } from '../testbed/cluster.js';
 import { CONFIG_MAPS, CRDS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, NODES, TRAFFIC_SPLITS } from '../testbed/kube.js';
@@ -127,6 +127,7 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     west = bed.cluster('west');
     for (const c of [BURST_CRD, ROUTE_CRD, SPLIT_CRD]) await west.admin.apply(c, CRDS);
     await waitFor('the BurstPolicy, HTTPRoute and TrafficSplit CRDs served in west', async () => {

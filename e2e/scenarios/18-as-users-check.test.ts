@@ -6,7 +6,16 @@ import type { StatusReport } from '../../src/status/report.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { status } from '../support/cli.js';
 import { eventAbout } from '../support/events.js';
-import { WORKLOAD_IMAGE, deployStatefulSet, fqdn, getService, scaleStatefulSet, slicesOf, sorted } from '../support/workloads.js';
+import {
+  WORKLOAD_IMAGE,
+  deployStatefulSet,
+  fqdn,
+  getService,
+  scaleStatefulSet,
+  slicesOf,
+  sorted,
+  namespaceEverywhere,
+} from '../support/workloads.js';
 import type { ResourceType } from '../../src/cluster/kube-api.js';
 import { PODS } from '../testbed/kube.js';
 import { waitFor } from '../testbed/processes.js';
@@ -48,6 +57,7 @@ describeOnBed('what a user checks of a global', () => {
 
   beforeAll(async () => {
     bed = await testBed();
+    await namespaceEverywhere(bed, NS);
     // One port, 5432: "postgres" in west, "pg" in east, unnamed in north.
     await deployStatefulSet(bed.cluster('west'), NS, 'srvdb', 2, { portName: 'postgres' });
     await deployStatefulSet(bed.cluster('east'), NS, 'srvdb', 1);

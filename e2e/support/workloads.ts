@@ -24,6 +24,17 @@ export interface StatefulSetOptions {
   serviceName?: string;
   serviceLabels?: Record<string, string>;
   serviceAnnotations?: Record<string, string>;
+  /** The headless Service answers for pods before they are ready (databases that bootstrap through DNS). */
+  publishNotReadyAddresses?: boolean;
+}
+
+/**
+ * The namespace in every cluster, as a team has it where its service runs and where it is used:
+ * Linkerd's mirror (run without -enable-namespace-creation, the chart's default) skips an export
+ * into a cluster that lacks its namespace.
+ */
+export async function namespaceEverywhere(bed: TestBed, namespace: string): Promise<void> {
+  for (const cluster of bed.clusters.values()) await cluster.admin.ensureNamespace(namespace);
 }
 
 /** A StatefulSet with its headless Service, exported to the other clusters (Linkerd's label). */
@@ -52,6 +63,7 @@ export async function deployStatefulSet(
       spec: {
         clusterIP: 'None',
         selector: { app: name },
+        ...(opts.publishNotReadyAddresses && { publishNotReadyAddresses: true }),
         ports: [{ ...(opts.portName === '' ? {} : { name: opts.portName ?? 'pg' }), protocol: 'TCP', port }],
       },
     },
@@ -95,14 +107,27 @@ export async function scaleStatefulSet(cluster: Cluster, namespace: string, name
   await cluster.admin.patchMerge(STATEFUL_SETS, namespace, name, { spec: { replicas } });
 }
 
-/** A Deployment behind an exported ClusterIP Service (Linkerd mirrors it in gateway mode). */
-export async function deployWeb(cluster: Cluster, namespace: string, name: string, replicas: number): Promise<void> {
+/**
+ * A Deployment behind an exported ClusterIP Service: Linkerd mirrors it in gateway mode, or with
+ * `exported: 'remote-discovery'` as a remote-discovery Service without endpoints.
+ */
+export async function deployWeb(
+  cluster: Cluster,
+  namespace: string,
+  name: string,
+  replicas: number,
+  opts: { exported?: 'true' | 'remote-discovery' } = {},
+): Promise<void> {
   await cluster.admin.ensureNamespace(namespace);
   await cluster.admin.apply<Service>(
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name, namespace, labels: { app: name, ...EXPORTED } },
+      metadata: {
+        name,
+        namespace,
+        labels: { app: name, ...EXPORTED, ...(opts.exported && { [Object.keys(EXPORTED)[0]!]: opts.exported }) },
+      },
       spec: { selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }] },
     },
     SERVICES,

@@ -47,26 +47,16 @@ export function binaryPaths(): Binaries {
   };
 }
 
-/** Linkerd's own service mirror is opt-in (see serviceMirrorCommand); everything else is required. */
+/** Every binary is required, Linkerd's service mirror too (built from ../shared/vendor's linkerd2). */
 export function missingBinaries(b: Binaries): string[] {
-  return Object.entries(b)
-    .filter(([name, path]) => name !== 'serviceMirror' && !existsSync(path))
-    .map(([, path]) => path);
+  return Object.values(b).filter((path) => !existsSync(path));
 }
 
-/**
- * The service-mirror command of every link. Linkerd's own (GLOBALSVC_E2E_MIRROR=linkerd, built by
- * `hack/build-binaries.sh linkerd`) needs a linkerd2 release with headless mirroring, which the Go
- * module proxy reachable here does not serve (it has linkerd2 only up to 2021-07); the default is
- * e2e/linkmirror, which takes the same arguments and writes the objects Linkerd writes.
- */
-export function serviceMirrorCommand(b: Binaries): { command: string; args: string[]; kind: 'linkerd' | 'emulated' } {
-  if (process.env.GLOBALSVC_E2E_MIRROR === 'linkerd') {
-    if (!existsSync(b.serviceMirror))
-      throw new Error(`GLOBALSVC_E2E_MIRROR=linkerd but ${b.serviceMirror} is missing: run hack/build-binaries.sh linkerd`);
-    return { command: b.serviceMirror, args: [], kind: 'linkerd' };
-  }
-  return { command: process.execPath, args: [join(repoRoot, 'dist/e2e/linkmirror/main.js')], kind: 'emulated' };
+/** The service-mirror command of every link: Linkerd's own, built by hack/build-binaries.sh from linkerd2 at b24cd4059. */
+export function serviceMirrorCommand(b: Binaries): { command: string; args: string[] } {
+  if (!existsSync(b.serviceMirror))
+    throw new Error(`Linkerd's service mirror ${b.serviceMirror} is missing: run hack/build-binaries.sh linkerd`);
+  return { command: b.serviceMirror, args: [] };
 }
 
 /** Builds what is missing (hack/build-binaries.sh reuses the per-version cache). */

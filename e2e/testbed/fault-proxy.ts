@@ -76,6 +76,11 @@ export class FaultProxy {
   }
 
   /** Ends every open watch; as many of the watches that follow resume from resourceVersion 1. */
+  /** Watches open through the proxy now. */
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
   expireWatches(): void {
     this.staleWatches += this.watches.size;
     for (const res of this.watches) res.destroy();

@@ -10,6 +10,7 @@ import { CRDS, LINKS } from './kube.js';
 import type { ProcessGroup } from './processes.js';
 import { waitFor } from './processes.js';
 import { freePort } from './ports.js';
+import { PROBE_PATH, PROBE_PORT } from './gateway.js';
 
 export const LINK_NAMESPACE = 'linkerd-multicluster';
 export const GATEWAY_PORT = 4143;
@@ -34,10 +35,16 @@ const processName = (source: Cluster, target: Cluster) => `service-mirror-${sour
 
 /**
  * Links `source` to `target` the way `linkerd multicluster link` does: a kubeconfig Secret and a
- * Link in `source`, and one real service-mirror process (headless services enabled) that mirrors
- * `target`'s exported Services into `source`.
+ * Link in `source`, and one service-mirror process run with the chart's arguments that mirrors
+ * `target`'s exported Services into `source` and probes `target`'s gateway at `probeAddress`.
  */
-export async function link(procs: ProcessGroup, mirror: MirrorCommand, source: Cluster, target: Cluster): Promise<void> {
+export async function link(
+  procs: ProcessGroup,
+  mirror: MirrorCommand,
+  source: Cluster,
+  target: Cluster,
+  probeAddress: string,
+): Promise<void> {
   await source.admin.ensureNamespace(LINK_NAMESPACE);
   const secretName = `cluster-credentials-${target.name}`;
   await source.admin.apply({
@@ -63,34 +70,58 @@ export async function link(procs: ProcessGroup, mirror: MirrorCommand, source: C
       targetClusterDomain: 'cluster.local',
       targetClusterLinkerdNamespace: 'linkerd',
       clusterCredentialsSecret: secretName,
-      // Never dialled: without probeSpec.path the mirror runs no gateway probe.
+      // The address of the gateway-mode mirrors' endpoints (TEST-NET-1: never dialled).
       gatewayAddress: target.spec.gatewayAddress,
       gatewayPort: String(GATEWAY_PORT),
       gatewayIdentity: 'linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local',
-      probeSpec: { port: '4191' },
+      // What `linkerd multicluster link` reads from the gateway (its probe-path and probe-period
+      // annotations, the admin port); the CRD defaults failureThreshold "3" and timeout "30s".
+      probeSpec: { path: PROBE_PATH, port: String(PROBE_PORT), period: '3s' },
       selector: { matchLabels: { 'mirror.linkerd.io/exported': 'true' } },
       remoteDiscoverySelector: { matchLabels: { 'mirror.linkerd.io/exported': 'remote-discovery' } },
       federatedServiceSelector: { matchLabels: { 'mirror.linkerd.io/federated': 'member' } },
     },
   } as KubeObject);
-  await startMirror(procs, mirror, source, target);
+  await startMirror(procs, mirror, source, target, probeAddress);
 }
 
-export async function startMirror(procs: ProcessGroup, mirror: MirrorCommand, source: Cluster, target: Cluster): Promise<void> {
+/**
+ * One mirror process with the arguments of Linkerd's chart (linkerd-multicluster-link's
+ * service-mirror.yaml: headless services on, namespace creation off, the probe Service) and
+ * supervised as kubelet restarts a crashed container: Linkerd's mirror exits when it loses its
+ * Lease (an API server down long enough), and comes back with backoff.
+ */
+export async function startMirror(
+  procs: ProcessGroup,
+  mirror: MirrorCommand,
+  source: Cluster,
+  target: Cluster,
+  probeAddress: string,
+): Promise<void> {
   const port = await freePort();
   procs.start(
     processName(source, target),
     mirror.command,
     [
       ...mirror.args,
-
+      '-log-level=info',
+      '-log-format=plain',
+      // The chart's serviceMirrorRetryLimit, raised from its default 3: with 3, Linkerd's mirror drops a
+      // remote Endpoints event after retries 5, 10 and 20 ms apart when its informer has not yet seen
+      // its own last write (a conflict on the headless mirror's Endpoints, then "already exists" on the
+      // endpoint mirrors it made before): measured in e2e 11, east's scale-up never reached west.
+      // 10 retries span about 5 s. docs/testbed.md.
+      '-event-requeue-limit=10',
       `-kubeconfig=${source.kubeconfig}`,
       `-namespace=${LINK_NAMESPACE}`,
       '-enable-headless-services',
+      // An IP literal is a valid probe Service: the probe dials <probe-service>:<port><path>.
+      `-probe-service=${probeAddress}`,
       `-metrics-addr=127.0.0.1:${port}`,
       target.name,
     ],
     { HOSTNAME: `service-mirror-${target.name}` },
+    { restart: true },
   );
 }
 

@@ -7,8 +7,22 @@ import { join } from 'node:path';
  * its own process group, with its output in a log file, and its pid in a state file, so that a
  * test bed torn down by a crash or a Ctrl-C is still cleaned up by the next run.
  */
+export interface StartOptions {
+  /**
+   * Restart the process whenever it exits on its own, as kubelet restarts a crashed container:
+   * after 1 s, doubling to at most 16 s, back to 1 s once it ran for a minute. stop() ends it for good.
+   */
+  restart?: boolean;
+}
+
+const RESTART_INITIAL_MS = 1_000;
+const RESTART_MAX_MS = 16_000;
+const RESTART_RESET_AFTER_MS = 60_000;
+
 export class ProcessGroup {
   private readonly children = new Map<string, ChildProcess>();
+  /** Supervised processes: the restart pending, and how many restarts in a row so far. */
+  private readonly supervised = new Map<string, { timer?: NodeJS.Timeout; restarts: number }>();
   private readonly stateFile: string;
 
   constructor(private readonly dir: string) {
@@ -41,19 +55,49 @@ export class ProcessGroup {
     return killed;
   }
 
-  start(name: string, command: string, args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+  start(
+    name: string,
+    command: string,
+    args: string[],
+    env: Record<string, string | undefined> = {},
+    options: StartOptions = {},
+  ): ChildProcess {
     if (this.children.has(name)) throw new Error(`process ${name} is already running`);
     const log = createWriteStream(this.logFile(name), { flags: 'a' });
     const child = spawn(command, args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = Date.now();
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       if (this.children.get(name) === child) this.children.delete(name);
       this.saveState();
+      const supervision = this.supervised.get(name);
+      if (!supervision) return;
+      if (Date.now() - started >= RESTART_RESET_AFTER_MS) supervision.restarts = 0;
+      const delay = Math.min(RESTART_MAX_MS, RESTART_INITIAL_MS * 2 ** supervision.restarts++);
+      log.write(`\n[test bed] ${name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms\n`);
+      supervision.timer = setTimeout(() => {
+        supervision.timer = undefined;
+        if (this.supervised.get(name) === supervision) this.start(name, command, args, env, options);
+      }, delay);
+      supervision.timer.unref();
     });
     this.children.set(name, child);
+    if (options.restart && !this.supervised.has(name)) this.supervised.set(name, { restarts: 0 });
     this.saveState();
     return child;
+  }
+
+  /** How often a supervised process was restarted in a row (0 once it has run for a minute). */
+  restarts(name: string): number {
+    return this.supervised.get(name)?.restarts ?? 0;
+  }
+
+  /** Ends a process's supervision: it is not restarted after its next exit. */
+  private unsupervise(name: string): void {
+    const supervision = this.supervised.get(name);
+    if (supervision?.timer) clearTimeout(supervision.timer);
+    this.supervised.delete(name);
   }
 
   has(name: string): boolean {
@@ -66,6 +110,7 @@ export class ProcessGroup {
 
   /** Stops one process (SIGTERM, then SIGKILL after `graceMs`); resolves with its exit code. */
   async stop(name: string, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number | null> {
+    this.unsupervise(name);
     const child = this.children.get(name);
     if (!child || child.exitCode !== null) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -84,11 +129,13 @@ export class ProcessGroup {
   }
 
   async stopAll(): Promise<void> {
+    for (const name of [...this.supervised.keys()]) this.unsupervise(name);
     await Promise.all([...this.children.keys()].map((n) => this.stop(n, 'SIGTERM', 5_000)));
   }
 
   /** Synchronous last resort for process exit handlers. */
   killAllNow(): void {
+    for (const name of [...this.supervised.keys()]) this.unsupervise(name);
     for (const child of this.children.values()) {
       try {
         process.kill(-child.pid!, 'SIGKILL');

@@ -6,6 +6,7 @@ import { binaryPaths, ensureBinaries, repoRoot, serviceMirrorCommand, testbedDir
 import { LocalCluster, type Cluster, type ClusterSpec } from './cluster.js';
 import { DockerCluster } from './docker-cluster.js';
 import { ClusterDns } from './dns.js';
+import { GatewayProbe } from './gateway.js';
 import { installLinkCrd, link, type MirrorCommand } from './links.js';
 import { MemorySampler } from './memory.js';
 import { ProcessGroup } from './processes.js';
@@ -39,6 +40,8 @@ const kwokName = (bed: string, cluster: string) => `gs-${bed}-${cluster}`;
 export class TestBed {
   readonly clusters = new Map<string, Cluster>();
   readonly dns = new Map<string, ClusterDns>();
+  /** Each cluster's gateway, as its links' mirrors probe it: stop one and that cluster is dead to the others. */
+  readonly gateways = new Map<string, GatewayProbe>();
   readonly procs: ProcessGroup;
   readonly product: Product;
   readonly memory: MemorySampler;
@@ -54,13 +57,7 @@ export class TestBed {
     this.mirror = serviceMirrorCommand(binaries);
     this.product = new Product(this.procs, dir);
     this.memory = new MemorySampler(
-      [
-        dir,
-        binaries.coredns,
-        binaries.serviceMirror,
-        join(repoRoot, 'dist/src/cli/main.js'),
-        join(repoRoot, 'dist/e2e/linkmirror/main.js'),
-      ],
+      [dir, binaries.coredns, binaries.serviceMirror, join(repoRoot, 'dist/src/cli/main.js')],
       2_000,
       (peak) => writeFileSync(join(dir, 'stats.json'), JSON.stringify({ peakMemoryBytes: peak, timings: this.timings })),
     );
@@ -77,6 +74,12 @@ export class TestBed {
     const c = this.cluster(name);
     if (!(c instanceof LocalCluster)) throw new Error(`cluster ${name} is not made of local processes`);
     return c;
+  }
+
+  gateway(name: string): GatewayProbe {
+    const g = this.gateways.get(name);
+    if (!g) throw new Error(`no gateway for cluster ${name}`);
+    return g;
   }
 
   dnsOf(name: string): ClusterDns {
@@ -141,14 +144,17 @@ export class TestBed {
         bed.dns.set(c.name, await ClusterDns.start(bed.procs, dir, binaries.coredns, c.name, c.kubeconfig, await freePort()));
       }
     });
-    if (bed.mirror.kind === 'emulated') {
-      log(
-        "test bed: service mirrors are e2e/linkmirror, a stand-in for Linkerd's (no linkerd2 with headless mirroring is buildable from the module proxy here)",
-      );
-    }
+    log(`test bed: service mirrors are Linkerd's own (${binaries.serviceMirror})`);
     await time('links and service mirrors', async () => {
+      // 127.0.0.11, .12, ...: loopback addresses of their own, so one gateway can die alone.
+      for (const [i, c] of [...bed.clusters.keys()].entries()) {
+        const gateway = new GatewayProbe(c, `127.0.0.${11 + i}`);
+        await gateway.start();
+        bed.gateways.set(c, gateway);
+      }
       for (const source of bed.clusters.values())
-        for (const target of bed.clusters.values()) if (source !== target) await link(bed.procs, bed.mirror, source, target);
+        for (const target of bed.clusters.values())
+          if (source !== target) await link(bed.procs, bed.mirror, source, target, bed.gateway(target.name).address);
     });
     await time('globalsvc in every cluster', async () => {
       // As the manifests run it: with leader election (a single replica leads at once).
@@ -178,6 +184,7 @@ export class TestBed {
   /** Synchronous teardown for exit paths: kill every process, delete every cluster. */
   killNow(): void {
     this.procs.killAllNow();
+    for (const g of this.gateways.values()) void g.stop();
     for (const c of this.clusters.values()) {
       // Containers are the reaper's to remove; local clusters are deleted here.
       if (!(c instanceof LocalCluster)) continue;
@@ -197,6 +204,7 @@ export class TestBed {
   async down(): Promise<void> {
     this.memory.stop();
     await this.procs.stopAll();
+    await Promise.all([...this.gateways.values()].map((g) => g.stop()));
     for (const c of this.clusters.values()) c.keepLogs(join(this.dir, 'logs'));
     await Promise.all([...this.clusters.values()].map((c) => c.delete()));
     this.clusters.clear();
