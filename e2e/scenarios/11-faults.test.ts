@@ -4,6 +4,7 @@ import type { EndpointSlice, KubeObject } from '../../src/domain/k8s-types.js';
 import { describeOnLocalBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf, namespaceEverywhere } from '../support/workloads.js';
+import { SERVICES } from '../../src/cluster/kube-api.js';
 import { FaultProxy } from '../testbed/fault-proxy.js';
 import { CONFIG_MAPS } from '../testbed/kube.js';
 import { startMirror, stopMirror } from '../testbed/links.js';
@@ -23,6 +24,29 @@ const fromEast = async (bed: TestBed, viewer: string) =>
     .flatMap((s) => s.endpoints ?? []).length;
 
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+/**
+ * Waits until Linkerd's mirror in `viewer` mirrors east again: right after its local API server
+ * restarts, its informers relist (21 s once here) and a remote event it handles meanwhile fails and
+ * is dropped after -event-requeue-limit tries (docs/testbed.md). East's fx is touched (an annotation,
+ * which Linkerd copies onto the mirror) until the mirror in `viewer` shows the touch.
+ */
+async function linkerdMirrorsAgain(bed: TestBed, viewer: string): Promise<void> {
+  await waitFor(
+    `Linkerd's mirror in ${viewer} to mirror east's changes again`,
+    async () => {
+      const touch = String(Date.now());
+      await bed.cluster('east').admin.patchMerge(SERVICES, NS, 'fx', { metadata: { annotations: { 'e2e.globalsvc.dev/touch': touch } } });
+      for (const until = Date.now() + 3_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        const mirror = await bed.cluster(viewer).admin.get<KubeObject>(SERVICES, NS, 'fx-east');
+        if (mirror?.metadata.annotations?.['e2e.globalsvc.dev/touch'] === touch) return true;
+      }
+      return false;
+    },
+    120_000,
+    0,
+  );
+}
 
 /** Waits until `viewer`'s API server takes writes again (a list may be answered from its cache while etcd is still down). */
 const writable = (bed: TestBed, viewer: string) =>
@@ -60,10 +84,10 @@ describeOnLocalBed('faults', () => {
       await waitFor(`fx-global in ${viewer}`, async () => (await fromEast(bed, viewer)) === 1, 120_000);
   });
 
-  // East changes as west's API server comes back, while globalsvc's watches are still reconnecting.
-  // Not while west is down: Linkerd's mirror drops a remote event after -event-requeue-limit (3)
-  // failed tries, within milliseconds, and mirrors that change only when east changes again or the
-  // mirror restarts (docs/testbed.md).
+  // East changes as west's API server comes back and Linkerd's mirror mirrors again, while globalsvc's
+  // watches may still be reconnecting. Not while west is down: Linkerd's mirror drops a remote event
+  // after -event-requeue-limit failed tries, and mirrors that change only when east changes again or
+  // the mirror restarts (docs/testbed.md).
   it("converges after west's whole control plane (etcd and kube-apiserver) restarts, with what changed as it came back", async () => {
     const west = bed.local('west');
     await west.kwokctl('stop', 'cluster');
@@ -71,6 +95,7 @@ describeOnLocalBed('faults', () => {
     const restarted = Date.now();
     await west.kwokctl('start', 'cluster');
     await writable(bed, 'west');
+    await linkerdMirrorsAgain(bed, 'west');
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
     await converges(bed, 'west', 3, "west's control plane stopped for 5 s", restarted);
     expect(bed.product.running('west')).toBe(true);
@@ -81,6 +106,7 @@ describeOnLocalBed('faults', () => {
     const errorsBefore = await bed.product.metric('west', 'globalsvc_watch_restarts_total', { reason: 'error' });
     await bed.local('west').restartComponent('kube-apiserver', 5_000);
     await writable(bed, 'west');
+    await linkerdMirrorsAgain(bed, 'west');
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 2);
     await converges(bed, 'west', 2, "west's kube-apiserver SIGKILLed, down 5 s", Date.now());
     expect(bed.product.running('west')).toBe(true);
@@ -90,6 +116,7 @@ describeOnLocalBed('faults', () => {
   it("converges after west's etcd alone crashes and comes back", async () => {
     await bed.local('west').restartComponent('etcd', 5_000);
     await writable(bed, 'west');
+    await linkerdMirrorsAgain(bed, 'west');
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
     await converges(bed, 'west', 3, "west's etcd SIGKILLed, down 5 s", Date.now());
     expect(bed.product.running('west')).toBe(true);
