@@ -50,6 +50,25 @@ export const configSchema = z.object({
     .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
     .refine((v) => v.every(isDnsLabel), 'must be a comma-separated list of namespace names'),
   includeLocal: bool.default(true),
+  gatewayProbe: bool.default(true),
+  gatewayProbeAddresses: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const out: Record<string, string[]> = {};
+      for (const entry of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const [cluster, address] = entry.split('=').map((s) => s.trim());
+        if (!cluster || !address || !isDnsLabel(cluster)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not <cluster>=<address>` });
+          return z.NEVER;
+        }
+        (out[cluster] ??= []).push(address);
+      }
+      return out;
+    }),
   globalSuffix: z
     .string()
     .default('-global')

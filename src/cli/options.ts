@@ -29,6 +29,19 @@ export const OPTIONS = [
     default: 'true',
   },
   {
+    key: 'gatewayProbe',
+    flag: '--gateway-probe <bool>',
+    env: 'GLOBALSVC_GATEWAY_PROBE',
+    help: "probe each Link's gateway as its probeSpec says, besides Linkerd's own probe, and publish a failing cluster's endpoints not ready",
+    default: 'true',
+  },
+  {
+    key: 'gatewayProbeAddresses',
+    flag: '--gateway-probe-addresses <list>',
+    env: 'GLOBALSVC_GATEWAY_PROBE_ADDRESSES',
+    help: "where to probe a cluster's gateway instead of its Link's gatewayAddress, as <cluster>=<address>[,...] (a gateway whose probe answers on a private address)",
+  },
+  {
     key: 'globalSuffix',
     flag: '--global-suffix <suffix>',
     env: 'GLOBALSVC_GLOBAL_SUFFIX',

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { parseConfig, type Config } from '../config.js';
-import { ENDPOINT_SLICES, SERVICES } from '../cluster/kube-api.js';
+import { ENDPOINT_SLICES, KubeApiError, LINKS, NAMESPACES, SERVICES } from '../cluster/kube-api.js';
+import type { LinkObject } from '../domain/links.js';
 import type { EndpointSlice, Service } from '../domain/k8s-types.js';
 import { statusReport, type Listed } from '../status/report.js';
 import { renderTable } from '../status/table.js';
@@ -24,20 +25,29 @@ unsupported or rejected mirror, port conflict, ...), 2 on a usage, configuration
 Pass the --global-suffix, --include-local and --max-endpoints-per-slice the controller runs with
 (or its GLOBALSVC_* environment), or "out of date" compares against other settings.`;
 
-/** Every Service and EndpointSlice of the namespaces (all by default), listed once: no watch, no write. */
+/** Every Service and EndpointSlice of the namespaces (all by default), and the Links, listed once: no watch, no write. */
 async function readCluster(config: Config): Promise<Listed> {
   let server = 'the cluster';
   try {
     const api = connect(config);
     server = api.server;
     const scopes = config.namespaces.length > 0 ? config.namespaces : [undefined];
-    const lists = await Promise.all(
-      scopes.map((ns) => Promise.all([api.listAll<Service>(SERVICES, ns), api.listAll<EndpointSlice>(ENDPOINT_SLICES, ns)])),
-    );
+    const [lists, links] = await Promise.all([
+      Promise.all(scopes.map((ns) => Promise.all([api.listAll<Service>(SERVICES, ns), api.listAll<EndpointSlice>(ENDPOINT_SLICES, ns)]))),
+      // Without the Link CRD or the right to read Links, what only they tell is not told.
+      api.listAll<LinkObject>(LINKS, undefined).then(
+        async (l) => ({ links: l.items, namespaces: (await api.listAll(NAMESPACES, undefined)).items.map((n) => n.metadata.name ?? '') }),
+        (err: unknown) => {
+          if (err instanceof KubeApiError && (err.notFound || err.status === 403)) return undefined;
+          throw err;
+        },
+      ),
+    ]);
     return {
       namespaces: config.namespaces,
       services: lists.flatMap(([services]) => services.items),
       slices: lists.flatMap(([, slices]) => slices.items),
+      ...(links ? { links: links.links, existingNamespaces: links.namespaces } : {}),
     };
   } catch (err) {
     throw new UsageError(`cannot read ${server}: ${err instanceof Error ? err.message : String(err)}`);

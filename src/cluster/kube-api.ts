@@ -16,6 +16,8 @@ export const ENDPOINT_SLICES: ResourceType = { kind: 'EndpointSlice', apiPath: '
 export const EVENTS: ResourceType = { kind: 'Event', apiPath: '/apis/events.k8s.io/v1', plural: 'events' };
 export const BURST_POLICIES: ResourceType = { kind: 'BurstPolicy', apiPath: '/apis/globalsvc.dev/v1alpha1', plural: 'burstpolicies' };
 // What bursting reads here and writes in peers (src/burst).
+/** Linkerd's Link (../shared/crds/linkerd-b24cd40-links.yaml). */
+export const LINKS: ResourceType = { kind: 'Link', apiPath: '/apis/multicluster.linkerd.io/v1alpha3', plural: 'links' };
 export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
 export const CONFIG_MAPS: ResourceType = { kind: 'ConfigMap', apiPath: '/api/v1', plural: 'configmaps' };
 export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' };

@@ -3,7 +3,15 @@ import { discovery, ours } from './labels.js';
 import type { GlobalKey, Member } from './members.js';
 import { keyString } from './members.js';
 import { assignHostnames, globalServiceName } from './naming.js';
-import { canonicalSlicePorts, endpointKey, isReady, preferEndpoint, publishedEndpoint, slicePortsKey } from './endpoints.js';
+import {
+  canonicalSlicePorts,
+  endpointKey,
+  isReady,
+  preferEndpoint,
+  publishedEndpoint,
+  slicePortsKey,
+  unreachableEndpoint,
+} from './endpoints.js';
 import { mapSlicePorts, ordered, unionPorts } from './ports.js';
 
 export interface Settings {
@@ -34,6 +42,16 @@ export interface EndpointGroup {
   endpoints: Map<string, Endpoint>;
 }
 
+/** What globalsvc knows of this cluster's links beside what Linkerd's mirrors say (src/domain/links.ts). */
+export interface LinkState {
+  /** Clusters with a Link here; undefined while that is unknown (Links not listed yet, no Link CRD, no right to read them). */
+  linked?: ReadonlySet<string>;
+  /** Clusters whose gateway fails globalsvc's own probe of it (the Link's probeSpec). */
+  gatewayDown: ReadonlySet<string>;
+}
+
+export const NO_LINK_STATE: LinkState = Object.freeze({ gatewayDown: new Set<string>() });
+
 export interface DesiredGlobal {
   key: GlobalKey;
   name: string;
@@ -55,6 +73,8 @@ export interface Problem {
   subject: Subject;
   /** Endpoints this problem keeps out of the global, or publishes without some of their ports. */
   leftOut?: { reason: LeftOutReason; endpoints: number };
+  /** Endpoints this problem publishes although nothing keeps them current (a cluster without a Link). */
+  stale?: { cluster: string; endpoints: number };
 }
 
 /** What the slices of a member can be left out for (the rest is Linkerd's, src/domain/mirrorability.ts). */
@@ -182,6 +202,11 @@ export function collectGroups(members: readonly MemberView[], globalPorts: reado
   return [...groups.values()].filter((g) => g.endpoints.size > 0);
 }
 
+/** Every endpoint of the group becomes unreachable: neither ready nor serving. */
+function markUnreachable(group: EndpointGroup): void {
+  for (const [k, e] of group.endpoints) group.endpoints.set(k, unreachableEndpoint(e));
+}
+
 export function globalServiceLabels(key: GlobalKey): Record<string, string> {
   return { [ours.appManagedByLabel]: ours.appManagedBy, [ours.globalOf]: key.name };
 }
@@ -216,7 +241,12 @@ export function unreachableByCluster(groups: readonly EndpointGroup[], localClus
  * The global a set of members calls for, or null when there is none: a global exists while at
  * least one mirror member does (a local service alone is just a service).
  */
-export function computeDesired(key: GlobalKey, members: readonly MemberView[], settings: Settings): DesiredGlobal | null {
+export function computeDesired(
+  key: GlobalKey,
+  members: readonly MemberView[],
+  settings: Settings,
+  links: LinkState = NO_LINK_STATE,
+): DesiredGlobal | null {
   if (!members.some((m) => m.member.origin === 'mirror')) return null;
   const problems: Problem[] = [];
   const name = globalServiceName(key.name, settings.globalSuffix);
@@ -237,14 +267,33 @@ export function computeDesired(key: GlobalKey, members: readonly MemberView[], s
   if (members.some((m) => m.member.origin === 'local' && m.service.spec?.publishNotReadyAddresses))
     service.spec!.publishNotReadyAddresses = true;
   const groups = collectGroups(members, service.spec!.ports!, problems);
+  // Linkerd's own verdict can be missing: its mirror restarted while the gateway was already dead
+  // never marks it dead (linkerd-mirror-real.md, the gateway probe). globalsvc's probe of the same
+  // gateway is the second opinion, and the global says which one it follows.
+  const down = [...links.gatewayDown].filter((c) => c !== settings.localCluster && groups.some((g) => g.cluster === c)).sort();
+  for (const g of groups) if (links.gatewayDown.has(g.cluster) && g.cluster !== settings.localCluster) markUnreachable(g);
+  if (down.length > 0) service.metadata.annotations = { [ours.gatewayDown]: down.join(',') };
   // No count in the message: Linkerd marks a cluster's pods one by one, and one Event per outage is
   // what tells it (the count is globalsvc_unreachable_endpoints).
   for (const cluster of unreachableByCluster(groups, settings.localCluster).keys())
     problems.push({
       type: 'Warning',
       reason: 'ClusterUnreachable',
-      message: `cluster ${cluster} does not answer Linkerd's gateway probe: its endpoints are published not ready, so ${name} answers without them until its gateway is back`,
+      // One message whichever probe saw it first: an Event per outage, not one per prober.
+      message: `cluster ${cluster}'s gateway does not answer its probe: its endpoints are published not ready, so ${name} answers without them until its gateway is back`,
       subject: { kind: 'global' },
     });
+  if (links.linked)
+    for (const m of members) {
+      if (m.member.origin !== 'mirror' || links.linked.has(m.member.cluster)) continue;
+      const endpoints = groups.filter((g) => g.cluster === m.member.cluster).reduce((n, g) => n + g.endpoints.size, 0);
+      problems.push({
+        type: 'Warning',
+        reason: 'LinkMissing',
+        message: `cluster ${m.member.cluster} has no Link here (deleted without \`linkerd multicluster unlink\`?): Linkerd's mirror no longer follows it, so the ${endpoints} endpoint(s) of its member ${m.service.metadata.name} in ${name} are the last it wrote and may be stale; link ${m.member.cluster} again, or unlink it to remove its mirrors`,
+        subject: { kind: 'global' },
+        stale: { cluster: m.member.cluster, endpoints },
+      });
+    }
   return { key, name, service, groups, problems };
 }

@@ -30,6 +30,11 @@ export const ours = Object.freeze({
   globalOf: 'globalsvc.dev/global-of',
   /** Set to "true" (label or annotation) on a local Service or mirror to keep it out of any global. */
   exclude: 'globalsvc.dev/exclude',
+  /**
+   * Annotation on a global Service: the clusters whose gateway fails globalsvc's own probe, comma
+   * separated; their endpoints are published not ready. `globalsvc status` reads it back.
+   */
+  gatewayDown: 'globalsvc.dev/gateway-down',
   /** Server-side-apply field manager. */
   fieldManager: 'globalsvc',
   /** The event source / reporting controller. */

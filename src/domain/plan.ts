@@ -4,7 +4,7 @@ import type { GlobalKey } from './members.js';
 import { isOurs, keyString } from './members.js';
 import { globalServiceName, shortHash } from './naming.js';
 import { canonicalServicePorts, slicePortsKey } from './endpoints.js';
-import type { DesiredGlobal, EndpointGroup, MemberView, Problem, Settings } from './desired.js';
+import type { DesiredGlobal, EndpointGroup, LinkState, MemberView, Problem, Settings } from './desired.js';
 import { computeDesired, globalSliceLabels } from './desired.js';
 import { packSlices } from './packing.js';
 import { unmirrorable, type ExportedService } from './mirrorability.js';
@@ -21,6 +21,8 @@ export interface GlobalWorld {
   sliceNameTaken: (name: string) => boolean;
   /** The local Service `<name>` when it is exported to other clusters, with its slices. */
   exported?: ExportedService;
+  /** The Links here and globalsvc's own probe of their gateways; none known when absent. */
+  links?: LinkState;
 }
 
 export type Kind = 'Service' | 'EndpointSlice';
@@ -59,6 +61,7 @@ function labelsMatch(observed: Record<string, string> | undefined, wanted: Recor
 function serviceUpToDate(observed: Service, wanted: Service): boolean {
   return (
     labelsMatch(observed.metadata.labels, wanted.metadata.labels ?? {}) &&
+    (observed.metadata.annotations?.[ours.gatewayDown] ?? '') === (wanted.metadata.annotations?.[ours.gatewayDown] ?? '') &&
     observed.spec?.selector === undefined &&
     (observed.spec?.publishNotReadyAddresses ?? false) === (wanted.spec?.publishNotReadyAddresses ?? false) &&
     JSON.stringify(canonicalServicePorts(observed.spec?.ports)) === JSON.stringify(canonicalServicePorts(wanted.spec?.ports))
@@ -132,7 +135,7 @@ function planGroupSlices(
  */
 export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
   const { key } = world;
-  const desired = computeDesired(key, world.members, settings);
+  const desired = computeDesired(key, world.members, settings, world.links);
   const globalName = desired?.name ?? globalServiceName(key.name, settings.globalSuffix);
   // What Linkerd cannot mirror is told on the exported Service, and on the global where there is one.
   const exportProblems = world.exported ? unmirrorable(world.exported, settings.localCluster) : [];

@@ -28,7 +28,7 @@ const SERVICE_LABELS = [
   ours.globalOf,
   ours.exclude,
 ];
-const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude];
+const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude, ours.gatewayDown];
 const SLICE_LABELS = [discovery.serviceName, discovery.managedBy, discovery.sourceCluster, ours.globalOf, ours.appManagedByLabel];
 
 /**

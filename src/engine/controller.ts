@@ -8,6 +8,7 @@ import { watchResource } from '../cluster/watch-stream.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { LinkWatch } from './links.js';
 import { MemberIndex } from './member-index.js';
 import { PlanWriter } from './writer.js';
 import { Reconciler } from './reconciler.js';
@@ -21,6 +22,7 @@ export class Controller {
   readonly index: MemberIndex;
   readonly reconciler: Reconciler;
   readonly queue: WorkQueue;
+  readonly links: LinkWatch;
   private subscription: Subscription | undefined;
   private resync: NodeJS.Timeout | undefined;
   private readonly unsynced = new Set<string>();
@@ -65,6 +67,18 @@ export class Controller {
         retry: (key, attempt, retryInMs, err) =>
           this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
       },
+    );
+    this.links = new LinkWatch(
+      api,
+      { probe: config.gatewayProbe, probeAddresses: config.gatewayProbeAddresses },
+      (state) => {
+        // Which clusters are linked, or whose gateway fails, changes what every global publishes.
+        this.index.links = state;
+        if (this.ready && this.leading) for (const key of this.index.knownKeys()) this.queue.add(key);
+      },
+      (e) => this.lifecycle(e),
+      metrics,
+      log.child({ component: 'links' }),
     );
     metrics.onCollect(() => {
       this.metrics.queueDepth.set(this.queue.depth);
@@ -114,6 +128,7 @@ export class Controller {
   }
 
   start(): void {
+    this.links.start();
     const scopes: (string | undefined)[] = this.config.namespaces.length > 0 ? [...this.config.namespaces] : [undefined];
     const onLifecycle = (e: WatchLifecycle) => this.lifecycle(e);
     const streams = scopes.flatMap((ns) => {
@@ -189,6 +204,7 @@ export class Controller {
   async stop(): Promise<void> {
     if (this.resync) clearInterval(this.resync);
     this.subscription?.unsubscribe();
+    this.links.stop();
     await this.queue.shutdown();
   }
 }

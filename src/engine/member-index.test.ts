@@ -60,7 +60,7 @@ describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () =>
     expect(plan.problems).toEqual([
       expect.objectContaining({
         reason: 'ClusterUnreachable',
-        message: expect.stringMatching(/^cluster east does not answer Linkerd's gateway probe/),
+        message: expect.stringMatching(/^cluster east's gateway does not answer its probe/),
       }),
     ]);
   });

@@ -3,7 +3,7 @@ import { discovery, linkerd, ours } from '../domain/labels.js';
 import { podsOfHeadlessMirror, type EndpointMirror } from '../domain/headless-mirror.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
 import { classifyLocal, classifyMirror, isExported, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
-import type { MemberView } from '../domain/desired.js';
+import { NO_LINK_STATE, type LinkState, type MemberView } from '../domain/desired.js';
 import type { GlobalWorld } from '../domain/plan.js';
 import { globalServiceName } from '../domain/naming.js';
 import type { Change } from './object-store.js';
@@ -56,6 +56,9 @@ export class MemberIndex {
   private readonly rootOfEndpointMirror = new Map<string, string>();
   /** Local Services (namespace/name, which is their key) exported to other clusters: what Linkerd cannot mirror of them is told. */
   private readonly exported = new Set<string>();
+
+  /** The Links here and globalsvc's probe of their gateways (src/engine/links.ts keeps it current). */
+  links: LinkState = NO_LINK_STATE;
 
   constructor(private readonly settings: IndexSettings) {}
 
@@ -236,6 +239,7 @@ export class MemberIndex {
       atGlobalName: this.services.get(key.namespace, this.globalName(key)),
       ownedSlices: this.resolve(this.slices, this.ownedSlicesByKey.get(id)),
       sliceNameTaken: (name) => this.slices.get(key.namespace, name) !== undefined,
+      links: this.links,
       ...(exported ? { exported: { service: exported, slices: this.slicesOfService(key.namespace, key.name) } } : {}),
     };
   }

@@ -14,6 +14,7 @@ interface KeyStats {
   state: 'published' | 'blocked' | undefined;
   endpointsByCluster: Map<string, number>;
   unreachableByCluster: Map<string, number>;
+  unlinkedByCluster: Map<string, number>;
   leftOut: Map<string, number>;
 }
 
@@ -75,7 +76,11 @@ export class Reconciler {
     const id = keyString(plan.key);
     const blocked = plan.problems.some((p) => p.reason === 'GlobalNameTaken');
     const leftOut = new Map<string, number>();
-    for (const { leftOut: l } of plan.problems) if (l) leftOut.set(l.reason, (leftOut.get(l.reason) ?? 0) + l.endpoints);
+    const unlinked = new Map<string, number>();
+    for (const { leftOut: l, stale } of plan.problems) {
+      if (l) leftOut.set(l.reason, (leftOut.get(l.reason) ?? 0) + l.endpoints);
+      if (stale) unlinked.set(stale.cluster, (unlinked.get(stale.cluster) ?? 0) + stale.endpoints);
+    }
     if (!plan.desired && leftOut.size === 0) this.stats.delete(id);
     else {
       const endpointsByCluster = new Map<string, number>();
@@ -86,6 +91,7 @@ export class Reconciler {
         state: !plan.desired ? undefined : blocked ? 'blocked' : 'published',
         endpointsByCluster,
         unreachableByCluster: unreachable,
+        unlinkedByCluster: unlinked,
         leftOut,
       });
     }
@@ -117,6 +123,8 @@ export class Reconciler {
     this.metrics.endpoints.reset();
     this.metrics.leftOut.reset();
     this.metrics.unreachable.reset();
+    this.metrics.unlinked.reset();
+    const unlinked = new Map<string, number>();
     const byCluster = new Map<string, number>();
     const unreachable = new Map<string, number>();
     const leftOut = new Map<string, number>();
@@ -128,7 +136,9 @@ export class Reconciler {
       for (const [c, n] of s.endpointsByCluster) byCluster.set(c, (byCluster.get(c) ?? 0) + n);
       for (const [r, n] of s.leftOut) leftOut.set(r, (leftOut.get(r) ?? 0) + n);
       for (const [c, n] of s.unreachableByCluster) unreachable.set(c, (unreachable.get(c) ?? 0) + n);
+      for (const [c, n] of s.unlinkedByCluster) unlinked.set(c, (unlinked.get(c) ?? 0) + n);
     }
+    for (const [c, n] of unlinked) this.metrics.unlinked.set({ source_cluster: c }, n);
     for (const [c, n] of unreachable) this.metrics.unreachable.set({ source_cluster: c }, n);
     for (const [r, n] of leftOut) this.metrics.leftOut.set({ reason: r }, n);
     this.metrics.globals.set({ state: 'published' }, published);

@@ -34,8 +34,29 @@ export class Metrics {
 
   readonly unreachable = new Gauge({
     name: 'globalsvc_unreachable_endpoints',
-    help: "Endpoints of other clusters published not ready because Linkerd's gateway probe fails for their cluster, by source cluster.",
+    help: "Endpoints of other clusters published not ready because their cluster's gateway fails its probe (Linkerd's, or globalsvc's own), by source cluster.",
     labelNames: ['source_cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly unlinked = new Gauge({
+    name: 'globalsvc_unlinked_endpoints',
+    help: 'Endpoints published from mirrors of a cluster that has no Link here any more (deleted without unlink): nothing keeps them current. By source cluster.',
+    labelNames: ['source_cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly gatewayUp = new Gauge({
+    name: 'globalsvc_gateway_up',
+    help: "globalsvc's own probe of each linked cluster's gateway (the Link's probeSpec): 1 answering, 0 failing its failureThreshold; absent until the probe has an answer.",
+    labelNames: ['source_cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly gatewayProbes = new Counter({
+    name: 'globalsvc_gateway_probes_total',
+    help: "globalsvc's probes of linked clusters' gateways, by source cluster and result (success, failure).",
+    labelNames: ['source_cluster', 'result'] as const,
     registers: [this.registry],
   });
 

@@ -54,7 +54,7 @@ describe('the status of a global', () => {
           {
             reason: 'ClusterUnreachable',
             message:
-              "cluster east does not answer Linkerd's gateway probe: its endpoints are published not ready, so db-global answers without them until its gateway is back",
+              "cluster east's gateway does not answer its probe: its endpoints are published not ready, so db-global answers without them until its gateway is back",
             object: { kind: 'Service', namespace: 'data', name: 'db-global' },
           },
         ],
@@ -191,5 +191,68 @@ describe('status invariants (property)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('the status and the Links', () => {
+  const linkOf = (cluster: string, status?: object) => ({
+    apiVersion: 'multicluster.linkerd.io/v1alpha3',
+    kind: 'Link',
+    metadata: { name: cluster, namespace: 'linkerd-multicluster' },
+    spec: { targetClusterName: cluster, gatewayAddress: '127.0.0.12', probeSpec: { path: '/ready', port: '4191', period: '3s' } },
+    ...(status ? { status } : {}),
+  });
+
+  it("reads the controller's gateway verdict off the global, so a cluster it holds down is not an out-of-date global", () => {
+    const members = [statefulSet('west', 1, 1), statefulSet('east', 2, 2)];
+    const links = { linked: new Set(['east']), gatewayDown: new Set(['east']) };
+    const written = new FakeNamespace();
+    converge(written, (world) => planGlobal({ ...world, links }, settings), key, members, 'db-global');
+    const report = statusReport({ ...listed(members, written), links: [linkOf('east')], existingNamespaces: ['data'] }, settings);
+    const global = report.globals[0]!;
+    expect(global.state).toBe('published');
+    expect(global.members.find((m) => m.cluster === 'east')!.published).toEqual(n(0, 2));
+    expect(global.problems.map((p) => p.reason)).toEqual(['ClusterUnreachable']);
+  });
+
+  it('says that a mirror of a cluster without a Link is stale', () => {
+    const members = [statefulSet('west', 1, 1), statefulSet('east', 2, 2)];
+    const report = statusReport(
+      { ...listed(members, reconciled(members)), links: [linkOf('north')], existingNamespaces: ['data'] },
+      settings,
+    );
+    expect(report.globals[0]!.problems).toEqual([expect.objectContaining({ reason: 'LinkMissing' })]);
+  });
+
+  it("explains exports Linkerd did not mirror here, from the Link's status", () => {
+    const status = {
+      mirrorServices: [
+        // Linkerd writes this for every headless export, also one it mirrors pod by pod (db here).
+        ...['db', 'cache'].map((name) => ({
+          remoteRef: { namespace: 'data', name },
+          conditions: [{ type: 'Mirrored', status: 'False', reason: 'InvalidService', message: 'Headless mirror services are disabled' }],
+        })),
+        {
+          remoteRef: { namespace: 'team-b', name: 'api' },
+          conditions: [{ type: 'Mirrored', status: 'False', reason: 'MissingNamespace', message: 'Namespace does not exist' }],
+        },
+        {
+          remoteRef: { namespace: 'team-c', name: 'queue' },
+          conditions: [{ type: 'Mirrored', status: 'False', reason: 'InvalidService', message: 'Headless mirror services are disabled' }],
+        },
+      ],
+    };
+    const members = [statefulSet('west', 1, 1), statefulSet('east', 2, 2)];
+    const report = statusReport(
+      { ...listed(members, reconciled(members)), links: [linkOf('east', status)], existingNamespaces: ['data', 'team-b'] },
+      settings,
+    );
+    expect(report.problems.map((p) => [p.reason, `${p.object.namespace}/${p.object.name}`])).toEqual([
+      ['HeadlessAwaitingPods', 'data/cache-east'],
+      ['MissingNamespace', 'team-b/api-east'],
+      // A headless export into a missing namespace: Linkerd only logs it; the namespace list tells.
+      ['MissingNamespace', 'team-c/queue-east'],
+    ]);
+    expect(report.problems[1]!.message).toMatch(/namespace team-b does not exist in this cluster/);
   });
 });

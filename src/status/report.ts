@@ -5,7 +5,8 @@ import type { MemberView, Problem, Settings } from '../domain/desired.js';
 import { collectGroups } from '../domain/desired.js';
 import { describeWrite, planGlobal } from '../domain/plan.js';
 import { isReady } from '../domain/endpoints.js';
-import { discovery, linkerd } from '../domain/labels.js';
+import { discovery, linkerd, ours } from '../domain/labels.js';
+import { linkInfo, type LinkInfo, type LinkObject, type Unmirrored } from '../domain/links.js';
 import type { IndexSettings } from '../engine/member-index.js';
 import { MemberIndex } from '../engine/member-index.js';
 
@@ -87,6 +88,10 @@ export interface Listed {
   namespaces: readonly string[];
   services: readonly Service[];
   slices: readonly EndpointSlice[];
+  /** Linkerd's Links; absent when they cannot be read (no CRD, no right). */
+  links?: readonly LinkObject[];
+  /** The names of the cluster's namespaces, read with the Links. */
+  existingNamespaces?: readonly string[];
 }
 
 export type StatusSettings = Settings & IndexSettings;
@@ -161,7 +166,10 @@ function memberRows(
 }
 
 function globalStatus(index: MemberIndex, key: GlobalKey, settings: StatusSettings): GlobalStatus {
-  const world = index.world(key);
+  const read = index.world(key);
+  // The controller's own gateway probe is known here only by what it wrote on the global.
+  const down = read.atGlobalName?.metadata.annotations?.[ours.gatewayDown];
+  const world = { ...read, links: { ...index.links, gatewayDown: new Set(down ? down.split(',') : []) } };
   const plan = planGlobal(world, settings);
   const published = publishedByCluster(world.ownedSlices);
   const { rows, problems: memberProblems } = memberRows(index, key, world.members, plan.desired?.service.spec?.ports ?? [], published);
@@ -215,6 +223,24 @@ function globalStatus(index: MemberIndex, key: GlobalKey, settings: StatusSettin
   };
 }
 
+/** Why Linkerd did not mirror an export here, from the Link's status and what this cluster has. */
+function notMirrored(link: LinkInfo, u: Unmirrored, namespaces: readonly string[] | undefined): { reason: string; message: string } {
+  const exported = `cluster ${link.cluster} exports ${u.namespace}/${u.name}, but Linkerd's mirror has not mirrored it here`;
+  // Linkerd says MissingNamespace for ClusterIP Services only; for a headless one it only logs it.
+  if (u.reason === 'MissingNamespace' || (namespaces && !namespaces.includes(u.namespace)))
+    return {
+      reason: 'MissingNamespace',
+      message: `${exported}: namespace ${u.namespace} does not exist in this cluster. Create it here, or run the mirror with -enable-namespace-creation`,
+    };
+  // Every headless export reads so, also with -enable-headless-services, where the Endpoints decide.
+  if (u.reason === 'InvalidService' && /headless/i.test(u.message))
+    return {
+      reason: 'HeadlessAwaitingPods',
+      message: `${exported} yet: Linkerd mirrors a headless Service once its Endpoints list a pod — pod by pod (<pod>-${link.cluster}) when a pod has a hostname (a StatefulSet's), otherwise through the gateway as one ClusterIP Service, decided at that first mirroring. Until then no endpoint of ${link.cluster} is in ${u.name}'s global`,
+    };
+  return { reason: 'NotMirrored', message: `${exported}: ${u.reason}: ${u.message} (Link ${link.ref} status)` };
+}
+
 /**
  * The status of every global one read of a cluster shows: members per cluster, endpoints offered
  * and published, the writes the controller still owes, and every problem. Pure: the same listed
@@ -222,6 +248,8 @@ function globalStatus(index: MemberIndex, key: GlobalKey, settings: StatusSettin
  */
 export function statusReport(listed: Listed, settings: StatusSettings): StatusReport {
   const index = new MemberIndex(settings);
+  const links = listed.links?.flatMap((l) => linkInfo(l) ?? []);
+  if (links) index.links = { linked: new Set(links.map((l) => l.cluster)), gatewayDown: new Set() };
   index.serviceChanges(
     index.services.apply({ type: 'relisted', namespace: undefined, items: listed.services.map(index.services.transform) }),
   );
@@ -239,6 +267,14 @@ export function statusReport(listed: Listed, settings: StatusSettings): StatusRe
     const c = index.classificationOf(namespace, name);
     if (c?.kind === 'rejected' && !c.key) problems.push({ reason: c.reason, message: c.message, object: serviceRef(namespace, name) });
   }
+  for (const link of links ?? [])
+    for (const u of link.unmirrored) {
+      const mirror = `${u.name}-${link.cluster}`;
+      // Linkerd marks every headless export InvalidService, also those it mirrors pod by pod.
+      if (index.services.get(u.namespace, mirror)) continue;
+      if (listed.namespaces.length > 0 && !listed.namespaces.includes(u.namespace)) continue;
+      problems.push({ ...notMirrored(link, u, listed.existingNamespaces), object: serviceRef(u.namespace, mirror) });
+    }
   problems.sort((a, b) => keyString(a.object).localeCompare(keyString(b.object)));
   return {
     schema: STATUS_SCHEMA,

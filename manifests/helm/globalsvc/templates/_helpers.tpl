@@ -30,6 +30,8 @@ OPTIONS and values.yaml.
 - context
 - namespaces
 - includeLocal
+- gatewayProbe
+- gatewayProbeAddresses
 - globalSuffix
 - maxEndpointsPerSlice
 - workers
