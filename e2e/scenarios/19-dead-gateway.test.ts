@@ -5,7 +5,9 @@ import { describeOnBed, testBed } from '../support/bed.js';
 import { status } from '../support/cli.js';
 import { eventAbout } from '../support/events.js';
 import { deployStatefulSet, deployWeb, fqdn, namespaceEverywhere } from '../support/workloads.js';
+import { SERVICES } from '../../src/cluster/kube-api.js';
 import { ENDPOINTS } from '../testbed/kube.js';
+import { startMirror, stopMirror } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -126,7 +128,7 @@ describeOnBed("a cluster whose gateway dies, through Linkerd's own probe", () =>
         // Said where users look, while it lasts: an Event on the global, a metric, and status.
         const event = await eventAbout(bed.cluster('west'), NS, 'dgdb-global', 'ClusterUnreachable');
         expect(event.message).toBe(
-          "cluster east does not answer Linkerd's gateway probe: its endpoints are published not ready, so dgdb-global answers without them until its gateway is back",
+          "cluster east's gateway does not answer its probe: its endpoints are published not ready, so dgdb-global answers without them until its gateway is back",
         );
         expect(await bed.product.metric('west', 'globalsvc_unreachable_endpoints', { source_cluster: 'east' })).toBeGreaterThanOrEqual(3);
         const report = JSON.parse((await status(bed, 'west', `--namespaces=${NS}`, '-o', 'json')).stdout) as StatusReport;
@@ -146,4 +148,66 @@ describeOnBed("a cluster whose gateway dies, through Linkerd's own probe", () =>
     for (const [k, ms] of Object.entries(times))
       if (k.endsWith('after Linkerd')) for (const lag of ms) expect(lag, k).toBeLessThanOrEqual(1_000);
   });
+
+  // Linkerd's probe worker starts believing "dead", its cluster watcher "alive", and only a change
+  // is signalled: a mirror (re)started while the gateway is already dead marks its endpoints ready
+  // and keeps them so until the gateway comes back and dies again (linkerd-mirror-real.md).
+  it("keeps a dead cluster out when Linkerd's mirror restarts while the gateway is dead and marks it alive", async () => {
+    const [west, east] = [bed.cluster('west'), bed.cluster('east')];
+    const eastGateway = east.spec.gatewayAddress;
+    const eastInWest = async () => {
+      const dns = bed.dnsOf('west');
+      return {
+        // north's one pod is always there.
+        pods: (await dns.a(fqdn('dgdb-global', NS))).length - 1,
+        named: (await dns.a(`dgdb-0-east.${fqdn('dgdb-global', NS)}`)).length,
+        web: (await dns.a(fqdn('dgweb-global', NS))).includes(eastGateway),
+      };
+    };
+    await bed.gateway('east').stop();
+    await waitFor("east out of west's answers", async () => {
+      const seen = await eastInWest();
+      return seen.pods === 0 && seen.named === 0 && !seen.web;
+    });
+
+    // globalsvc's own probe can be first: Linkerd's marks are what the restart is to undo.
+    for (const name of ['dgdb-0-east', 'dgweb-east'])
+      await waitFor(`Linkerd to mark ${name} not ready`, () => linkerdSaysDead(bed, 'west', name), 60_000, 100);
+    await stopMirror(bed.procs, west, east);
+    const restarted = Date.now();
+    await startMirror(bed.procs, bed.mirror, west, east, eastGateway);
+    // Linkerd's restarted mirror says east is alive: its Endpoints for east turn ready again.
+    for (const name of ['dgdb-0-east', 'dgweb-east'])
+      await waitFor(
+        `Linkerd's restarted mirror to mark ${name} ready`,
+        async () => !(await linkerdSaysDead(bed, 'west', name)),
+        60_000,
+        100,
+      );
+    console.log(`[e2e 19] Linkerd's mirror restarted with east's gateway dead marked east ready after ${seconds(restarted)} s`);
+
+    // globalsvc's own probe of the Link's gateway keeps east out, for as long as the gateway is dead.
+    for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 500)))
+      expect(await eastInWest()).toEqual({ pods: 0, named: 0, web: false });
+    const global = await west.admin.get<KubeObject>(SERVICES, NS, 'dgdb-global');
+    expect(global?.metadata.annotations?.['globalsvc.dev/gateway-down']).toBe('east');
+    expect(await bed.product.metric('west', 'globalsvc_gateway_up', { source_cluster: 'east' })).toBe(0);
+    const report = JSON.parse((await status(bed, 'west', `--namespaces=${NS}`, '-o', 'json')).stdout) as StatusReport;
+    for (const name of ['dgdb', 'dgweb']) {
+      const g = report.globals.find((x) => x.name === name)!;
+      expect(g.state).toBe('published');
+      expect(g.problems.map((p) => p.reason)).toContain('ClusterUnreachable');
+    }
+
+    const back = Date.now();
+    await bed.gateway('east').start();
+    await waitFor("east back in west's answers", async () => {
+      const seen = await eastInWest();
+      return seen.pods === 2 && seen.named === 1 && seen.web;
+    });
+    console.log(`[e2e 19] east back in west's answers ${seconds(back)} s after its gateway answered again`);
+    expect(await bed.product.metric('west', 'globalsvc_gateway_up', { source_cluster: 'east' })).toBe(1);
+  });
 });
+
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);

@@ -2,8 +2,21 @@ import { beforeAll, expect, it } from 'vitest';
 import { SERVICES } from '../../src/cluster/kube-api.js';
 import type { EndpointSlice, KubeObject } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
-import { deployStatefulSet, fqdn, getService, namespaceEverywhere, slicesOf, sorted } from '../support/workloads.js';
-import { ENDPOINTS, PODS } from '../testbed/kube.js';
+import type { StatusReport } from '../../src/status/report.js';
+import { status } from '../support/cli.js';
+import { eventAbout } from '../support/events.js';
+import {
+  deployStatefulSet,
+  deployWeb,
+  fqdn,
+  getService,
+  namespaceEverywhere,
+  scaleStatefulSet,
+  slicesOf,
+  sorted,
+} from '../support/workloads.js';
+import { ENDPOINTS, LINKS, NAMESPACES, PODS } from '../testbed/kube.js';
+import { applyLink } from '../testbed/links.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -91,5 +104,100 @@ describeOnBed("Linkerd's mirror as it really is", () => {
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await both(fqdn('boot-global', NS), 3)).toBe(true);
     expect(await both(`boot-1-west.${fqdn('boot-global', NS)}`, 1)).toBe(true);
+  });
+
+  it('tells, in an Event, a metric and status, that a Link deleted without unlink leaves stale members, and stops once it is back', async () => {
+    const [west, north] = [bed.cluster('west'), bed.cluster('north')];
+    await deployStatefulSet(north, NS, 'lk', 1);
+    await deployStatefulSet(west, NS, 'lk', 1);
+    await waitFor(
+      "north's pod in west's lk-global",
+      async () => (await bed.dnsOf('west').a(`lk-0-north.${fqdn('lk-global', NS)}`)).length === 1,
+      120_000,
+    );
+    const stale = () => bed.product.metric('west', 'globalsvc_unlinked_endpoints', { source_cluster: 'north' });
+    // kubectl delete link north: Linkerd's mirror stops following north and leaves its mirrors.
+    await west.admin.delete(LINKS, 'linkerd-multicluster', 'north');
+    try {
+      const event = await eventAbout(west, NS, 'lk-global', 'LinkMissing');
+      expect(event.type).toBe('Warning');
+      expect(event.message).toMatch(
+        /^cluster north has no Link here .*the 1 endpoint\(s\) of its member lk-north in lk-global are the last it wrote/,
+      );
+      await waitFor('globalsvc_unlinked_endpoints{source_cluster="north"} 1', async () => (await stale()) === 1, 30_000).catch(
+        async (e: unknown) => {
+          console.log(
+            (await bed.product.metrics('west'))
+              .split('\n')
+              .filter((l) => /unlinked|gateway|unreachable/.test(l))
+              .join('\n'),
+          );
+          throw e;
+        },
+      );
+      const report = JSON.parse((await status(bed, 'west', `--namespaces=${NS}`, '-o', 'json')).stdout) as StatusReport;
+      expect(report.globals.find((g) => g.name === 'lk')!.problems.map((p) => p.reason)).toEqual(['LinkMissing']);
+      // What it had stays published: nothing is lost, and nothing is silent.
+      expect(await bed.dnsOf('west').a(`lk-0-north.${fqdn('lk-global', NS)}`)).toHaveLength(1);
+    } finally {
+      await applyLink(west, north);
+    }
+    await waitFor('globalsvc_unlinked_endpoints gone once north is linked again', async () => (await stale()) === 0, 30_000);
+  });
+
+  it('explains an export Linkerd has not mirrored: a headless Service with no pod yet, and one whose namespace is missing here', async () => {
+    const [west, east] = [bed.cluster('west'), bed.cluster('east')];
+    // Exported with no pod: Linkerd decides headless or gateway mode at the first pod, and mirrors nothing before.
+    await deployStatefulSet(east, NS, 'late', 0);
+    // A namespace that only east has: Linkerd's mirror (no -enable-namespace-creation) skips both exports.
+    const lonely = `${NS}-east-only`;
+    await east.admin.ensureNamespace(lonely);
+    await deployWeb(east, lonely, 'solo', 1);
+    await deployStatefulSet(east, lonely, 'solodb', 1);
+    const problems = async () => {
+      const report = JSON.parse((await status(bed, 'west', '-o', 'json')).stdout) as StatusReport;
+      return Object.fromEntries(report.problems.map((p) => [`${p.object.namespace}/${p.object.name}`, p]));
+    };
+    const seen = await waitFor(
+      "west's status to explain late, solo and solodb",
+      async () => {
+        const p = await problems();
+        return p[`${NS}/late-east`] && p[`${lonely}/solo-east`] && p[`${lonely}/solodb-east`] ? p : undefined;
+      },
+      60_000,
+      1_000,
+    );
+    expect(seen[`${NS}/late-east`]!.reason).toBe('HeadlessAwaitingPods');
+    expect(seen[`${lonely}/solo-east`]!.reason).toBe('MissingNamespace');
+    expect(seen[`${lonely}/solodb-east`]!.reason).toBe('MissingNamespace');
+    expect(seen[`${lonely}/solo-east`]!.message).toMatch(/namespace linkerd-habits-east-only does not exist in this cluster/);
+    expect(await getService(west, NS, 'late-global')).toBeUndefined();
+
+    // The first pods: Linkerd mirrors late pod by pod (they have hostnames), and the global follows.
+    await scaleStatefulSet(east, NS, 'late', 2);
+    await waitFor(
+      "late's pods in west's late-global",
+      async () => (await bed.dnsOf('west').a(`late-1-east.${fqdn('late-global', NS)}`)).length === 1,
+      120_000,
+    );
+    expect((await getService(west, NS, 'late-east'))?.spec?.clusterIP).toBe('None');
+    await waitFor("late's explanation gone from west's status", async () => !(await problems())[`${NS}/late-east`], 30_000, 1_000);
+
+    // Linkerd looks again when a namespace is created here: the exports arrive, and their globals.
+    await west.admin.ensureNamespace(lonely);
+    await waitFor(
+      `solo-global and solodb-global in west once ${lonely} exists`,
+      async () =>
+        (await bed.dnsOf('west').a(fqdn('solo-global', lonely))).length === 1 &&
+        (await bed.dnsOf('west').a(`solodb-0-east.${fqdn('solodb-global', lonely)}`)).length === 1,
+      120_000,
+    );
+    await waitFor(
+      `${lonely}'s explanations gone from west's status`,
+      async () => !(await problems())[`${lonely}/solo-east`],
+      30_000,
+      1_000,
+    );
+    for (const c of [east, west]) await c.admin.delete(NAMESPACES, undefined, lonely);
   });
 });

@@ -6,6 +6,7 @@ import {
   HTTP_ROUTES,
   KubeApi,
   KubeApiError,
+  LINKS,
   NAMESPACES,
   SECRETS,
   SERVICES,
@@ -15,7 +16,7 @@ import {
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 
 // Resource types the test bed writes besides the product's own.
-export { CONFIG_MAPS, DEPLOYMENTS, HTTP_ROUTES, NAMESPACES, SECRETS, TRAFFIC_SPLITS };
+export { CONFIG_MAPS, DEPLOYMENTS, HTTP_ROUTES, LINKS, NAMESPACES, SECRETS, TRAFFIC_SPLITS };
 export const NODES: ResourceType = { kind: 'Node', apiPath: '/api/v1', plural: 'nodes' };
 export const SERVICE_ACCOUNTS: ResourceType = { kind: 'ServiceAccount', apiPath: '/api/v1', plural: 'serviceaccounts' };
 export const PODS: ResourceType = { kind: 'Pod', apiPath: '/api/v1', plural: 'pods' };
@@ -26,7 +27,6 @@ export const CRDS: ResourceType = {
   apiPath: '/apis/apiextensions.k8s.io/v1',
   plural: 'customresourcedefinitions',
 };
-export const LINKS: ResourceType = { kind: 'Link', apiPath: '/apis/multicluster.linkerd.io/v1alpha3', plural: 'links' };
 export const CLUSTER_ROLES: ResourceType = { kind: 'ClusterRole', apiPath: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles' };
 export const CLUSTER_ROLE_BINDINGS: ResourceType = {
   kind: 'ClusterRoleBinding',

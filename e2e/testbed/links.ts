@@ -32,6 +32,7 @@ export async function installLinkCrd(cluster: Cluster): Promise<void> {
 }
 
 const processName = (source: Cluster, target: Cluster) => `service-mirror-${source.name}-${target.name}`;
+const credentialsOf = (target: Cluster) => `cluster-credentials-${target.name}`;
 
 /**
  * Links `source` to `target` the way `linkerd multicluster link` does: a kubeconfig Secret and a
@@ -46,12 +47,11 @@ export async function link(
   probeAddress: string,
 ): Promise<void> {
   await source.admin.ensureNamespace(LINK_NAMESPACE);
-  const secretName = `cluster-credentials-${target.name}`;
   await source.admin.apply({
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'mirror.linkerd.io/remote-kubeconfig',
-    metadata: { name: secretName, namespace: LINK_NAMESPACE },
+    metadata: { name: credentialsOf(target), namespace: LINK_NAMESPACE },
     data: {
       kubeconfig: Buffer.from(
         readFileSync(target.kubeconfig, 'utf8').replace(
@@ -61,6 +61,12 @@ export async function link(
       ).toString('base64'),
     },
   } as KubeObject);
+  await applyLink(source, target);
+  await startMirror(procs, mirror, source, target, probeAddress);
+}
+
+/** The Link `target` in `source`, as `linkerd multicluster link` writes it. */
+export async function applyLink(source: Cluster, target: Cluster): Promise<void> {
   await source.admin.apply({
     apiVersion: 'multicluster.linkerd.io/v1alpha3',
     kind: 'Link',
@@ -69,8 +75,9 @@ export async function link(
       targetClusterName: target.name,
       targetClusterDomain: 'cluster.local',
       targetClusterLinkerdNamespace: 'linkerd',
-      clusterCredentialsSecret: secretName,
-      // The address of the gateway-mode mirrors' endpoints (TEST-NET-1: never dialled).
+      clusterCredentialsSecret: credentialsOf(target),
+      // The address of the gateway-mode mirrors' endpoints (TEST-NET-1: never dialled; an Endpoints
+      // address may not be loopback). The gateway's probe answers on loopback (bed.gateway(...)).
       gatewayAddress: target.spec.gatewayAddress,
       gatewayPort: String(GATEWAY_PORT),
       gatewayIdentity: 'linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local',
@@ -82,7 +89,6 @@ export async function link(
       federatedServiceSelector: { matchLabels: { 'mirror.linkerd.io/federated': 'member' } },
     },
   } as KubeObject);
-  await startMirror(procs, mirror, source, target, probeAddress);
 }
 
 /**

@@ -159,10 +159,13 @@ export class TestBed {
     await time('globalsvc in every cluster', async () => {
       // As the manifests run it: with leader election (a single replica leads at once).
       const names = [...bed.clusters.keys()];
+      // Endpoints cannot hold a loopback address, so the Links name TEST-NET gateways; the gateway's
+      // probe answers on loopback, which Linkerd's mirrors get as -probe-service and globalsvc so.
+      const probeAt = `--gateway-probe-addresses=${[...bed.gateways].map(([c, g]) => `${c}=${g.address}`).join(',')}`;
       for (const c of bed.clusters.values())
         await bed.product.install(
           c,
-          ['--leader-elect=true', ...(options.productArgs ?? [])],
+          ['--leader-elect=true', probeAt, ...(options.productArgs ?? [])],
           names.filter((n) => n !== c.name),
         );
     });
