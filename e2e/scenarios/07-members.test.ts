@@ -4,7 +4,16 @@ import { eventAbout, type CoreEvent } from '../support/events.js';
 import { CORE_EVENTS } from '../testbed/kube.js';
 import { SERVICES } from '../../src/cluster/kube-api.js';
 import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
-import { deployStatefulSet, deployWeb, fqdn, getService, slicesOf, sorted, namespaceEverywhere } from '../support/workloads.js';
+import {
+  deployStatefulSet,
+  deployWeb,
+  fqdn,
+  getService,
+  slicesOf,
+  sorted,
+  namespaceEverywhere,
+  namelessMirror,
+} from '../support/workloads.js';
 import { globalServiceName, isDnsLabel } from '../../src/domain/naming.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -33,7 +42,7 @@ describeOnBed('members that need care', () => {
     await deployWeb(bed.cluster('east'), NS, 'legacy', 2, { exported: 'remote-discovery' });
     await deployStatefulSet(bed.cluster('north'), NS, 'legacy', 2);
     // api: east and north disagree on the port number of "pg".
-    await deployStatefulSet(bed.cluster('east'), NS, 'api', 1, { port: 5432 });
+    // (east's api comes in the case itself, after north's is published.)
     await deployStatefulSet(bed.cluster('north'), NS, 'api', 1, { port: 6432 });
     // A service name so long that "<name>-global" passes 63 characters.
     await deployStatefulSet(bed.cluster('east'), NS, 'lng', 2, { serviceName: LONG });
@@ -62,7 +71,14 @@ describeOnBed('members that need care', () => {
     expect(await getService(bed.cluster('north'), NS, 'legacy-global')).toBeUndefined();
   });
 
-  it('resolves a port conflict the same way in every cluster and says so', async () => {
+  it('resolves a port conflict the same way in every cluster and says so, also when the global had the other number first', async () => {
+    // west's global is made with north's number; then east, which sorts first, brings its own.
+    await waitFor(
+      'api-global in west with port 6432',
+      async () => (await getService(bed.cluster('west'), NS, 'api-global'))?.spec?.ports?.[0]?.port === 6432,
+      120_000,
+    );
+    await deployStatefulSet(bed.cluster('east'), NS, 'api', 1, { port: 5432 });
     // Every cluster settles on east's number once it sees both (east sorts before north).
     const want = JSON.stringify([{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 }]);
     for (const viewer of ['west', 'east', 'north']) {
@@ -99,31 +115,35 @@ describeOnBed('members that need care', () => {
 
   it("ignores Linkerd's federated Service, which has no cluster and no endpoints, and stays healthy", async () => {
     const west = bed.cluster('west');
-    const service = (name: string, labels: Record<string, string>, annotations: Record<string, string>) =>
-      west.admin.apply<Service>({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name, namespace: NS, labels, annotations },
-        spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
-      });
-    // As Linkerd 2.17+ writes it (shared/reference/linkerd-mirror-objects.yaml, 5): mirrored, but no cluster-name.
-    await service(
-      'web-federated',
-      { 'mirror.linkerd.io/mirrored-service': 'true', app: 'web' },
-      { 'multicluster.linkerd.io/remote-discovery': 'web@east,web@north', 'multicluster.linkerd.io/local-discovery': 'web' },
+    // Members of a federated service in east and north (the Links' federatedServiceSelector), not
+    // exported: Linkerd joins a Service that is exported too only at its next update.
+    for (const c of ['east', 'north'])
+      await deployWeb(bed.cluster(c), NS, 'fed', 1, { exported: false, labels: { 'mirror.linkerd.io/federated': 'member' } });
+    // As Linkerd's mirrors write it: mirrored, no cluster-name, its members in an annotation.
+    const federated = await waitFor(
+      "Linkerd's fed-federated in west with east's and north's members",
+      async () => {
+        const s = await getService(west, NS, 'fed-federated');
+        const members = (s?.metadata.annotations?.['multicluster.linkerd.io/remote-discovery'] ?? '').split(',').sort();
+        return JSON.stringify(members) === '["fed@east","fed@north"]' ? s : undefined;
+      },
+      120_000,
     );
+    expect(federated.metadata.labels?.['mirror.linkerd.io/mirrored-service']).toBe('true');
+    expect(federated.metadata.labels?.['mirror.linkerd.io/cluster-name']).toBeUndefined();
     // Written after it on the same watch: once its Event is out, the federated Service was indexed too.
-    await service('marker-east', { 'mirror.linkerd.io/mirrored-service': 'true', 'mirror.linkerd.io/cluster-name': 'east' }, {});
+    await namelessMirror(west, NS, 'marker-east', 'east');
     await eventAbout(west, NS, 'marker-east', 'MissingRemoteName');
-
+    // The federated Service makes nothing: no global of fed, nor of fed-federated.
+    expect(await getService(west, NS, 'fed-global')).toBeUndefined();
     const ours = (await west.admin.list<Service>(SERVICES, NS)).filter(
       (s) => s.metadata.labels?.['app.kubernetes.io/managed-by'] === 'globalsvc',
     );
-    expect(ours.map((s) => s.metadata.labels!['globalsvc.dev/global-of']).filter((of) => of === 'web' || of === 'web-federated')).toEqual(
+    expect(ours.map((s) => s.metadata.labels!['globalsvc.dev/global-of']).filter((of) => of === 'fed' || of === 'fed-federated')).toEqual(
       [],
     );
     const events = await west.admin.list<CoreEvent & KubeObject>(CORE_EVENTS, NS);
-    expect(events.filter((e) => e.involvedObject.name === 'web-federated')).toEqual([]);
+    expect(events.filter((e) => e.involvedObject.name === 'fed-federated')).toEqual([]);
     expect(await bed.product.health('west', '/healthz')).toBe(200);
     expect(await bed.product.health('west', '/readyz')).toBe(200);
   });

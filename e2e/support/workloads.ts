@@ -116,7 +116,7 @@ export async function deployWeb(
   namespace: string,
   name: string,
   replicas: number,
-  opts: { exported?: 'true' | 'remote-discovery' } = {},
+  opts: { exported?: 'true' | 'remote-discovery' | false; labels?: Record<string, string> } = {},
 ): Promise<void> {
   await cluster.admin.ensureNamespace(namespace);
   await cluster.admin.apply<Service>(
@@ -126,7 +126,12 @@ export async function deployWeb(
       metadata: {
         name,
         namespace,
-        labels: { app: name, ...EXPORTED, ...(opts.exported && { [Object.keys(EXPORTED)[0]!]: opts.exported }) },
+        labels: {
+          app: name,
+          ...(opts.exported !== false && EXPORTED),
+          ...(opts.exported && { [Object.keys(EXPORTED)[0]!]: opts.exported }),
+          ...opts.labels,
+        },
       },
       spec: { selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }] },
     },
@@ -188,3 +193,13 @@ export async function expectedAddresses(bed: TestBed, viewer: string, namespace:
 export const fqdn = (name: string, namespace: string) => `${name}.${namespace}.svc.cluster.local`;
 
 export const sorted = (values: Iterable<string>) => [...values].sort();
+
+/** A Service marked as Linkerd's mirror of `cluster` but without its remote name: globalsvc's MissingRemoteName, told on the watch path. */
+export async function namelessMirror(cluster: Cluster, namespace: string, name: string, of: string): Promise<void> {
+  await cluster.admin.apply<Service>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels: { 'mirror.linkerd.io/mirrored-service': 'true', 'mirror.linkerd.io/cluster-name': of } },
+    spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+  });
+}

@@ -20,7 +20,7 @@ describe('planning a global', () => {
     const plans = converge(ns, plan(settings), key, members, 'db-global');
     expect(plans.map((p) => p.writes.map((w) => `${w.verb} ${w.kind}`))).toEqual([
       ['create Service'],
-      ['create EndpointSlice', 'create EndpointSlice', 'create EndpointSlice'],
+      ['apply Service', 'create EndpointSlice', 'create EndpointSlice', 'create EndpointSlice'],
       [],
     ]);
     const service = ns.services.get('db-global')!;
@@ -39,6 +39,37 @@ describe('planning a global', () => {
       'kubernetes.io/service-name': 'db-global',
       'endpointslice.kubernetes.io/managed-by': 'globalsvc.dev',
     });
+  });
+
+  it('creates the Service with only what never changes, and applies the rest: a create is not the apply that may later remove it', () => {
+    const ns = new FakeNamespace();
+    const north = statefulSet('north', 1, 3);
+    north.service.spec!.ports = [{ name: 'pg', protocol: 'TCP', port: 6432, targetPort: 6432 }];
+    const links = { gatewayDown: new Set(['north']) };
+    const [created, applied] = converge(
+      ns,
+      (w) => planGlobal({ ...w, links }, settings),
+      key,
+      [statefulSet('west', 1, 1), north],
+      'db-global',
+    );
+    expect(created!.writes.map((w) => w.verb === 'create' && w.object)).toEqual([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {
+          name: 'db-global',
+          namespace: 'data',
+          labels: { 'app.kubernetes.io/managed-by': 'globalsvc', 'globalsvc.dev/global-of': 'db' },
+        },
+        spec: { clusterIP: 'None' },
+      },
+    ]);
+    const service = applied!.writes.find((w) => w.verb === 'apply' && w.kind === 'Service');
+    expect(service?.verb === 'apply' && service.object.metadata.annotations).toEqual({ 'globalsvc.dev/gateway-down': 'north' });
+    expect(service?.verb === 'apply' && (service.object as Service).spec?.ports).toEqual([
+      { name: 'pg', protocol: 'TCP', port: 6432, targetPort: 6432 },
+    ]);
   });
 
   it('needs a mirror: a local service alone makes no global', () => {
@@ -76,9 +107,9 @@ describe('planning a global', () => {
       }),
       [],
     );
-    const [p] = converge(ns, plan(settings), key, [east, west], 'db-global');
-    const created = p!.writes[0]!;
-    expect(created.verb === 'create' && (created.object as Service).spec).toEqual({
+    const [, p] = converge(ns, plan(settings), key, [east, west], 'db-global');
+    const applied = p!.writes[0]!;
+    expect(applied.verb === 'apply' && (applied.object as Service).spec).toEqual({
       clusterIP: 'None',
       ports: [
         { name: 'metrics', protocol: 'TCP', port: 9187, targetPort: 9187 },

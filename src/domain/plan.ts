@@ -68,6 +68,19 @@ function serviceUpToDate(observed: Service, wanted: Service): boolean {
   );
 }
 
+/**
+ * The Service as first created: only what never changes (name, labels, headless). A create is an
+ * Update to server-side apply, and its fields stay that operation's: were the ports in it, a later
+ * apply could not replace them (a port number changed would be a second port of the same name, and
+ * the API server refuses it) and an annotation set at creation could never be removed. The next
+ * pass applies the rest, owned by the apply.
+ */
+function createdService(desired: Service): Service {
+  const metadata = { ...desired.metadata };
+  delete metadata.annotations;
+  return { apiVersion: 'v1', kind: 'Service', metadata, spec: { clusterIP: 'None' } };
+}
+
 function ownerOf(service: Service): OwnerReference {
   return {
     apiVersion: 'v1',
@@ -169,7 +182,7 @@ export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
     return plan;
   }
   if (!ourService) {
-    plan.writes.push({ verb: 'create', kind: 'Service', object: desired.service });
+    plan.writes.push({ verb: 'create', kind: 'Service', object: createdService(desired.service) });
     dropAllSlices();
     plan.awaitingService = true;
     return plan;

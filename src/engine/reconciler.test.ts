@@ -80,6 +80,7 @@ describe('reconciling one key against the cache', () => {
     await reconciler.reconcile('data/db');
     expect(api.calls).toEqual([
       'create Service/data/db-global',
+      'apply Service/data/db-global',
       expect.stringMatching(/^create EndpointSlice\/data\/db-global-(east|west)-/),
       expect.stringMatching(/^create EndpointSlice\/data\/db-global-(east|west)-/),
     ]);
