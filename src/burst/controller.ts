@@ -5,6 +5,7 @@ import { merge, type Subscription } from 'rxjs';
 import { BURST_POLICIES, SERVICES, type KubeApi } from '../cluster/kube-api.js';
 import { watchResource, type WatchLifecycle } from '../cluster/watch-stream.js';
 import type { Config } from '../config.js';
+import type { Leadership } from '../engine/leadership.js';
 import { ObjectStore } from '../engine/object-store.js';
 import { withoutManagedFields } from '../domain/projection.js';
 import { WorkQueue } from '../engine/work-queue.js';
@@ -27,7 +28,6 @@ export class BurstController {
   private readonly queue: WorkQueue;
   private readonly reconciler: BurstReconciler;
   private subscription: Subscription | undefined;
-  private leading = false;
   private synced = false;
 
   constructor(
@@ -36,9 +36,9 @@ export class BurstController {
     private readonly log: Logger,
     recorder: EventRecorder,
     private readonly onLifecycle: (event: WatchLifecycle) => void,
+    private readonly leadership: Leadership,
     metrics: MetricSource = new Prometheus(config.prometheusUrl),
   ) {
-    const mayWrite = () => this.leading;
     this.reconciler = new BurstReconciler({
       localCluster: config.clusterName,
       workloads: api,
@@ -46,10 +46,10 @@ export class BurstController {
       replicator: new Replicator(
         new SecretPeers(api, config.peerSecret, undefined, 'globalsvc'),
         async (namespace, service, peer) => (await api.get(SERVICES, namespace, mirrorName(service, peer))) !== undefined,
-        mayWrite,
+        leadership,
       ),
-      traffic: new TrafficShifter(api, mayWrite),
-      policies: new PolicyWriter(api),
+      traffic: new TrafficShifter(api, leadership),
+      policies: new PolicyWriter(api, leadership),
       recorder,
       log,
       now: Date.now,
@@ -59,9 +59,12 @@ export class BurstController {
       { workers: 2, batchPeriodMs: config.batchPeriod, retryInitialMs: config.retryInitial, retryMaxMs: config.retryMax },
       {
         retry: (key, attempt, retryInMs, err) =>
-          log.warn({ policy: key, attempt, retryInMs, err: (err as Error).message }, 'burst reconcile failed; retrying'),
+          retryInMs === undefined
+            ? log.info({ policy: key, err: (err as Error).message }, 'burst reconcile stopped: not the leader')
+            : log.warn({ policy: key, attempt, retryInMs, err: (err as Error).message }, 'burst reconcile failed; retrying'),
       },
     );
+    leadership.onChange((leading) => leading && this.tookOver());
   }
 
   private async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
@@ -78,9 +81,13 @@ export class BurstController {
     return { requeueAfterMs };
   }
 
-  setLeader(leading: boolean): void {
-    this.leading = leading;
-    if (leading && this.synced) for (const p of this.policies.values()) this.queue.add(keyOf(p));
+  private get leading(): boolean {
+    return this.leadership.isLeader;
+  }
+
+  /** A new leader looks at every policy. */
+  private tookOver(): void {
+    if (this.synced) for (const p of this.policies.values()) this.queue.add(keyOf(p));
   }
 
   start(): void {

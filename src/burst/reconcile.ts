@@ -5,6 +5,7 @@
 import { BURST_POLICIES, type KubeApi } from '../cluster/kube-api.js';
 import type { KubeObject } from '../domain/k8s-types.js';
 import { burst, ours } from '../domain/labels.js';
+import type { Leadership } from '../engine/leadership.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import { decide } from './decide.js';
@@ -30,10 +31,14 @@ const TRANSIENT_REQUEUE_MS = 1_000;
 
 /** Writes to the BurstPolicy itself: its status, and the finalizer that holds its deletion until the replicas are gone. */
 export class PolicyWriter {
-  constructor(private readonly api: Pick<KubeApi, 'apply'>) {}
+  constructor(
+    private readonly api: Pick<KubeApi, 'apply'>,
+    private readonly leadership: Leadership,
+  ) {}
 
   status(object: BurstPolicyObject, status: BurstPolicyStatus): Promise<BurstPolicyObject> {
     const { name, namespace } = object.metadata;
+    this.leadership.assert(`the status of BurstPolicy ${namespace}/${name}`);
     return this.api.apply<BurstPolicyObject>(
       BURST_POLICIES,
       { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, namespace }, status },
@@ -45,6 +50,7 @@ export class PolicyWriter {
   async finalizer(object: BurstPolicyObject, on: boolean): Promise<void> {
     if ((object.metadata.finalizers ?? []).includes(burst.finalizer) === on) return;
     const { name, namespace } = object.metadata;
+    this.leadership.assert(`the finalizer of BurstPolicy ${namespace}/${name}`);
     // Server-side apply owns just this entry of the set: applying none removes ours, nobody else's.
     await this.api.apply(
       BURST_POLICIES,

@@ -1,5 +1,6 @@
 // Replicate and Withdraw in the peers: server-side apply of the replicas (a namespace created when
 // missing), their readiness, and deletion of exactly what carries our marks, with uid preconditions.
+import type { Leadership } from '../engine/leadership.js';
 import {
   apiVersionOf,
   CONFIG_MAPS,
@@ -40,7 +41,7 @@ export class Replicator {
     private readonly peers: PeerClusters,
     /** Whether the mirror `<svc>-<peer>` exists here yet: the replica takes traffic only through it. */
     private readonly mirrored: (namespace: string, service: string, peer: string) => Promise<boolean>,
-    private readonly mayWrite: () => boolean,
+    private readonly leadership: Leadership,
   ) {}
 
   private async ours(api: KubeApi, source: ReplicaSource, type: ResourceType): Promise<KubeObject[]> {
@@ -136,6 +137,6 @@ export class Replicator {
   }
 
   private check(peer: string): void {
-    if (!this.mayWrite()) throw new Error(`not the leader: nothing written to ${peer}`);
+    this.leadership.assert(`the replica in ${peer}`);
   }
 }

@@ -1,3 +1,4 @@
+import { Leadership } from '../engine/leadership.js';
 import { describe, expect, it } from 'vitest';
 import { KubeApiError, type ResourceType } from '../cluster/kube-api.js';
 import type { KubeObject } from '../domain/k8s-types.js';
@@ -44,7 +45,7 @@ describe('shifting a burst’s traffic', () => {
   it('writes a TrafficSplit when the policy chooses SMI, and sends home and removes a route it made before', async () => {
     const [route] = httpRoutes(web, split, source, owner);
     const bed = fakeApi(['httproutes', 'trafficsplits'], { httproutes: [{ ...route!, metadata: { ...route!.metadata, uid: 'r-1' } }] });
-    await new TrafficShifter(bed.api, () => true).shift(source, owner, [web], split, 'TrafficSplit');
+    await new TrafficShifter(bed.api, new Leadership(true)).shift(source, owner, [web], split, 'TrafficSplit');
     expect(bed.writes).toEqual([
       'apply trafficsplits/web-burst 2:2',
       'apply httproutes/web-burst-8080 1:0',
@@ -55,7 +56,7 @@ describe('shifting a burst’s traffic', () => {
 
   it('needs no SMI CRD to shift with HTTPRoutes, nor to restore', async () => {
     const bed = fakeApi(['httproutes']);
-    const shifter = new TrafficShifter(bed.api, () => true);
+    const shifter = new TrafficShifter(bed.api, new Leadership(true));
     await shifter.shift(source, owner, [web], split, 'HTTPRoute');
     expect(await shifter.restore(source)).toBe(1);
     expect(bed.writes).toEqual([
@@ -68,7 +69,7 @@ describe('shifting a burst’s traffic', () => {
   it('restores only what it made: weights home, then deleted by uid', async () => {
     const theirs = { ...trafficSplit(web, split, source, owner), metadata: { name: 'theirs', namespace: 'shop', labels: { app: 'web' } } };
     const bed = fakeApi(['trafficsplits'], { trafficsplits: [theirs] });
-    const shifter = new TrafficShifter(bed.api, () => true);
+    const shifter = new TrafficShifter(bed.api, new Leadership(true));
     await shifter.shift(source, owner, [web], split, 'TrafficSplit');
     expect(await shifter.restore(source)).toBe(1);
     expect(bed.writes.slice(1)).toEqual(['apply trafficsplits/web-burst 1:0', 'delete trafficsplits/web-burst uid=web-burst-uid']);

@@ -3,6 +3,7 @@
 // by uid. Restoring sends every weight home before the object goes, so a data plane that has not
 // seen the deletion yet already routes home. Both kinds are looked at every time: a policy switched
 // from one API to the other, or deleted, leaves nothing of the other behind.
+import type { Leadership } from '../engine/leadership.js';
 import { HTTP_ROUTES, KubeApiError, TRAFFIC_SPLITS, type KubeApi, type ResourceType } from '../cluster/kube-api.js';
 import type { KubeObject, Service } from '../domain/k8s-types.js';
 import { ours } from '../domain/labels.js';
@@ -36,7 +37,7 @@ const KINDS: Readonly<Record<TrafficApi, SplitKind>> = {
 export class TrafficShifter {
   constructor(
     private readonly api: RouteApi,
-    private readonly mayWrite: () => boolean,
+    private readonly leadership: Leadership,
   ) {}
 
   /** Ours of one kind. A kind whose CRD is not installed (404) has none: a mesh need not have both APIs. */
@@ -51,7 +52,7 @@ export class TrafficShifter {
   }
 
   private check(): void {
-    if (!this.mayWrite()) throw new Error('not the leader: no route written');
+    this.leadership.assert('the routes');
   }
 
   /** The split objects of `api` for `services` with `split`; ours of the other API, or for other services, go. */

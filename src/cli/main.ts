@@ -6,6 +6,7 @@ import { parseConfig, type Config } from '../config.js';
 import type { KubeApi } from '../cluster/kube-api.js';
 import { LeaderElector } from '../cluster/leader-election.js';
 import { BurstController } from '../burst/controller.js';
+import { Leadership } from '../engine/leadership.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../domain/plan.js';
 import { EventRecorder } from '../observability/events.js';
@@ -27,8 +28,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     'starting globalsvc',
   );
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
-  // Events are writes too: only the leader sends them (the recorder exists before the controller).
-  const leadership = { isLeader: () => false };
+  // The one gate every write asks, Events included; without leader election this replica leads.
+  const leadership = new Leadership(!config.leaderElect);
   const recorder = new EventRecorder(
     api,
     log.child({ component: 'events' }),
@@ -36,23 +37,22 @@ async function run(config: Config, log: Logger): Promise<void> {
     `globalsvc-${config.clusterName}-${identity}`,
     undefined,
     undefined,
-    () => leadership.isLeader(),
+    leadership,
   );
-  const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder);
-  leadership.isLeader = () => controller.isLeader;
+  const controller = new Controller(api, config, log.child({ cluster: config.clusterName }), metrics, recorder, leadership);
   const bursting = config.burst
-    ? new BurstController(api, { ...config, prometheusUrl: config.prometheusUrl! }, log.child({ component: 'burst' }), recorder, (event) =>
-        controller.lifecycle(event),
+    ? new BurstController(
+        api,
+        { ...config, prometheusUrl: config.prometheusUrl! },
+        log.child({ component: 'burst' }),
+        recorder,
+        (event) => controller.lifecycle(event),
+        leadership,
       )
     : undefined;
-  const leaders = {
-    setLeader: (leading: boolean) => {
-      controller.setLeader(leading);
-      bursting?.setLeader(leading);
-    },
-  };
-  if (!config.leaderElect) bursting?.setLeader(true);
-  const elector = config.leaderElect ? electLeader(api, config, identity, leaders, log.child({ component: 'leader-election' })) : undefined;
+  const elector = config.leaderElect
+    ? electLeader(api, config, identity, leadership, log.child({ component: 'leader-election' }))
+    : undefined;
   const http = await startHttpServers(
     metrics,
     { healthy: () => true, ready: () => controller.ready },
@@ -91,13 +91,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   });
 }
 
-function electLeader(
-  api: KubeApi,
-  config: Config,
-  identity: string,
-  controller: { setLeader(leading: boolean): void },
-  log: Logger,
-): LeaderElector {
+function electLeader(api: KubeApi, config: Config, identity: string, leadership: Leadership, log: Logger): LeaderElector {
   const lease = { namespace: config.leaderElectNamespace, name: config.leaderElectLeaseName };
   log.info({ ...lease, identity }, 'standing by until this replica holds the lease');
   return new LeaderElector(
@@ -106,11 +100,11 @@ function electLeader(
     {
       startedLeading: () => {
         log.info({ identity }, 'became leader: reconciling every global');
-        controller.setLeader(true);
+        leadership.set(true);
       },
       stoppedLeading: (reason) => {
         log.warn({ identity, reason }, 'stopped leading: no more writes');
-        controller.setLeader(false);
+        leadership.set(false);
       },
       attemptFailed: (err) => log.warn({ err: (err as Error).message }, 'lease attempt failed'),
     },

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../domain/k8s-types.js';
 import type { ListPage, WatchHandlers } from './kube-api.js';
 import { KubeApi, SERVICES } from './kube-api.js';
@@ -77,5 +77,34 @@ describe('watchResource', () => {
     expect(seenWhole).toEqual(['a', 'b', 'c']);
     expect((events[0] as { items: KubeObject[] }).items).toEqual([{ metadata: { name: 'A' } }, { metadata: { name: 'B' } }]);
     expect(events[1]).toEqual({ type: 'added', object: { metadata: { name: 'C' } } });
+  });
+
+  it('backs off longer only for failures in a row: a watch that ran a while starts the backoff afresh', async () => {
+    vi.useFakeTimers();
+    try {
+      const { api, calls } = fakeApi([[service('a')]]);
+      const retries: number[] = [];
+      const sub = watchResource(api, SERVICES, undefined, {
+        initialBackoffMs: 100,
+        maxBackoffMs: 10_000,
+        onLifecycle: (e) => e.type === 'failed' && retries.push(e.retryInMs),
+      }).subscribe();
+      const fail = async (after: number) => {
+        await vi.advanceTimersByTimeAsync(after);
+        calls.open.at(-1)!.done(new Error('connection reset'));
+        await vi.advanceTimersByTimeAsync(0);
+      };
+      await vi.advanceTimersByTimeAsync(0);
+      for (let i = 0; i < 4; i++) await fail(i === 0 ? 10 : retries.at(-1)! + 10);
+      const about = (ms: number, base: number) => ms >= base * 0.8 && ms <= base * 1.2;
+      // Cut right after each reconnect: 100, 200, 400, 800 ms (±20%).
+      expect(retries.map((ms, i) => about(ms, 100 * 2 ** i))).toEqual([true, true, true, true]);
+      // A watch that then runs for a minute and is cut waits the first delay again.
+      await fail(retries.at(-1)! + 60_000);
+      expect(retries.at(-1), `${retries.join(', ')}`).toSatisfy((ms: number) => about(ms, 100));
+      sub.unsubscribe();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { Observable } from 'rxjs';
 import type { KubeObject } from '../domain/k8s-types.js';
 import type { KubeApi, ResourceType } from './kube-api.js';
 import { KubeApiError } from './kube-api.js';
+import { backoffDelay, retryDelay } from './error-policy.js';
 
 /** What a watched collection says: a full (re)list, then one change at a time. */
 export type ResourceEvent<T extends KubeObject> =
@@ -32,10 +33,8 @@ export interface WatchOptions<T extends KubeObject = KubeObject> {
   onLifecycle?: (event: WatchLifecycle) => void;
 }
 
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
+/** A watch that lasted this long was healthy: its end does not count toward the backoff. */
+const HEALTHY_WATCH_MS = 1_000;
 
 type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'failed'; error: unknown };
 
@@ -130,18 +129,19 @@ export function watchResource<T extends KubeObject>(
     const run = async () => {
       let resourceVersion: string | undefined;
       let attempt = 0;
+      let watchStarted = 0;
       while (!stopped) {
         try {
           if (resourceVersion === undefined) {
             resourceVersion = await relist();
             if (stopped || resourceVersion === undefined) return;
           }
-          const watchStarted = Date.now();
+          watchStarted = Date.now();
           const end = await watchOnce(resourceVersion, (rv) => (resourceVersion = rv));
           if (stopped) return;
           if (end.kind === 'failed') throw end.error;
           // A watch the server ends at once, again and again, must not become a busy loop.
-          attempt = Date.now() - watchStarted < 1_000 ? attempt + 1 : 0;
+          attempt = Date.now() - watchStarted < HEALTHY_WATCH_MS ? attempt + 1 : 0;
           if (attempt > 0) await sleep(backoffDelay(attempt, initialBackoffMs, maxBackoffMs));
           if (end.kind === 'gone') {
             resourceVersion = undefined;
@@ -150,8 +150,12 @@ export function watchResource<T extends KubeObject>(
         } catch (error) {
           if (stopped) return;
           if (error instanceof KubeApiError && error.gone) resourceVersion = undefined;
+          // A watch that ran a while before it failed starts the backoff afresh: only failures in a
+          // row wait longer and longer, not every blip of a long life.
+          if (watchStarted > 0 && Date.now() - watchStarted >= HEALTHY_WATCH_MS) attempt = 0;
+          watchStarted = 0;
           attempt++;
-          const retryInMs = backoffDelay(attempt, initialBackoffMs, maxBackoffMs);
+          const retryInMs = retryDelay(error, attempt, { initialMs: initialBackoffMs, maxMs: maxBackoffMs }) ?? maxBackoffMs;
           onLifecycle({ type: 'failed', resource, namespace, error, retryInMs });
           await sleep(retryInMs);
         }

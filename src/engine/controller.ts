@@ -9,6 +9,7 @@ import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { LinkWatch } from './links.js';
+import { Leadership } from './leadership.js';
 import { MemberIndex } from './member-index.js';
 import { PlanWriter } from './writer.js';
 import { Reconciler } from './reconciler.js';
@@ -27,8 +28,6 @@ export class Controller {
   private resync: NodeJS.Timeout | undefined;
   private readonly unsynced = new Set<string>();
   private syncedResolve!: () => void;
-  /** Whether this replica may write; without leader election it always may. */
-  private leading: boolean;
   /** Resolves once every watched collection has been listed. */
   readonly synced = new Promise<void>((r) => (this.syncedResolve = r));
 
@@ -38,8 +37,9 @@ export class Controller {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly recorder: EventRecorder,
+    /** Whether this replica may write; without leader election it always may. */
+    private readonly leadership: Leadership = new Leadership(!config.leaderElect),
   ) {
-    this.leading = !config.leaderElect;
     const settings = {
       localCluster: config.clusterName,
       globalSuffix: config.globalSuffix,
@@ -48,7 +48,7 @@ export class Controller {
     this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal });
     this.reconciler = new Reconciler(
       this.index,
-      new PlanWriter(api, this.index, metrics, () => this.leading),
+      new PlanWriter(api, this.index, metrics, leadership),
       settings,
       recorder,
       metrics,
@@ -65,7 +65,9 @@ export class Controller {
       },
       {
         retry: (key, attempt, retryInMs, err) =>
-          this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
+          retryInMs === undefined
+            ? this.log.info({ key, err: (err as Error).message }, 'reconcile stopped: not the leader')
+            : this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
       },
     );
     this.links = new LinkWatch(
@@ -80,6 +82,7 @@ export class Controller {
       metrics,
       log.child({ component: 'links' }),
     );
+    leadership.onChange((leading) => leading && this.tookOver());
     metrics.onCollect(() => {
       this.metrics.queueDepth.set(this.queue.depth);
       this.metrics.cachesSynced.set(this.ready ? 1 : 0);
@@ -91,14 +94,15 @@ export class Controller {
     });
   }
 
-  get isLeader(): boolean {
-    return this.leading;
+  private get leading(): boolean {
+    return this.leadership.isLeader;
   }
 
-  /** Leadership changed: a new leader reconciles every known global; a former one stops writing. */
-  setLeader(leading: boolean): void {
-    this.leading = leading;
-    if (leading && this.ready) for (const key of this.index.knownKeys()) this.queue.add(key);
+  /** A new leader reconciles every known global and tells every problem it knows of; a former one stops writing. */
+  private tookOver(): void {
+    if (!this.ready) return;
+    for (const key of this.index.knownKeys()) this.queue.add(key);
+    this.reportMirrorProblems({ type: 'relisted', namespace: undefined, items: [...this.index.services.values()] });
   }
 
   get ready(): boolean {

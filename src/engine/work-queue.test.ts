@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KubeApiError } from '../cluster/kube-api.js';
+import { NotLeaderError } from '../cluster/error-policy.js';
 import { WorkQueue } from './work-queue.js';
 
 const options = { workers: 2, batchPeriodMs: 20, retryInitialMs: 10, retryMaxMs: 40 };
@@ -70,7 +71,7 @@ describe('the keyed work queue', () => {
   });
 
   it('waits at least as long as the API server asked (Retry-After) before retrying', async () => {
-    const delays: number[] = [];
+    const delays: (number | undefined)[] = [];
     let attempts = 0;
     const q = new WorkQueue(
       async () => {
@@ -142,5 +143,23 @@ describe('the keyed work queue', () => {
     q.add('c');
     await tick(40);
     expect(finished).toBe(1);
+  });
+
+  it('does not retry a write refused for want of leadership: a new leader brings every key back', async () => {
+    let attempts = 0;
+    const retries: (number | undefined)[] = [];
+    const q = new WorkQueue(
+      async () => {
+        attempts++;
+        throw new NotLeaderError('not the leader: create Service data/db-global not written');
+      },
+      options,
+      { retry: (_k, _attempt, retryInMs) => retries.push(retryInMs) },
+    );
+    q.add('a');
+    await tick(400);
+    await q.drained();
+    expect(attempts).toBe(1);
+    expect(retries).toEqual([undefined]);
   });
 });

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { backoffDelay } from '../cluster/watch-stream.js';
+import { retryDelay } from '../cluster/error-policy.js';
 
 export interface WorkQueueOptions {
   /** Reconciles running at once (different keys; one key never runs twice at a time). */
@@ -18,8 +18,8 @@ export interface ReconcileOutcome {
 export type KeyHandler = (key: string) => Promise<ReconcileOutcome | void>;
 
 export interface QueueObserver {
-  /** A key failed `attempt` times in a row and runs again in `retryInMs`. */
-  retry?: (key: string, attempt: number, retryInMs: number, error: unknown) => void;
+  /** A key failed `attempt` times in a row and runs again in `retryInMs`, or not at all (undefined: the error policy says so). */
+  retry?: (key: string, attempt: number, retryInMs: number | undefined, error: unknown) => void;
 }
 
 /** A key waiting for its time: the timer that will queue it, and when. */
@@ -102,9 +102,9 @@ export class WorkQueue {
     } catch (error) {
       const attempt = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, attempt);
-      // Never sooner than the API server asked for (Retry-After on a 429 or a 503).
-      const asked = (error as { retryAfterMs?: number } | null)?.retryAfterMs ?? 0;
-      next = Math.max(asked, backoffDelay(attempt, this.options.retryInitialMs, this.options.retryMaxMs));
+      // The one error policy: backoff, never sooner than a Retry-After, nothing for a NotLeaderError.
+      next = retryDelay(error, attempt, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs });
+      if (next === undefined) this.failures.delete(key);
       this.observer.retry?.(key, attempt, next, error);
     } finally {
       this.running.delete(key);

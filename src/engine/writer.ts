@@ -5,6 +5,7 @@ import type { KubeApi, ResourceType } from '../cluster/kube-api.js';
 import { ENDPOINT_SLICES, KubeApiError, SERVICES } from '../cluster/kube-api.js';
 import { ours } from '../domain/labels.js';
 import type { Metrics } from '../observability/metrics.js';
+import { Leadership } from './leadership.js';
 import type { MemberIndex } from './member-index.js';
 
 const TYPES: Record<Write['kind'], ResourceType> = { Service: SERVICES, EndpointSlice: ENDPOINT_SLICES };
@@ -16,11 +17,6 @@ function resultOf(err: unknown): string {
   return err.conflict ? 'conflict' : err.notFound ? 'not_found' : 'error';
 }
 
-/** Thrown instead of a write when this replica is not (or no longer) the leader. */
-export class NotLeaderError extends Error {
-  override name = 'NotLeaderError';
-}
-
 /** The narrow port the writer needs: KubeApi in production, an in-memory fake in unit tests. */
 export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'delete'>;
 
@@ -30,12 +26,12 @@ export class PlanWriter {
     private readonly api: ClusterWriter,
     private readonly index: MemberIndex,
     private readonly metrics: Metrics,
-    /** Checked before every write: a leader that lost its lease stops at the next write. */
-    private readonly mayWrite: () => boolean = () => true,
+    /** Asked before every write: a leader that lost its lease stops at the next write. */
+    private readonly leadership: Leadership = new Leadership(true),
   ) {}
 
   private async one(w: Write): Promise<void> {
-    if (!this.mayWrite()) throw new NotLeaderError(`not the leader: ${describeWrite(w)} not sent`);
+    this.leadership.assert(describeWrite(w));
     const type = TYPES[w.kind];
     try {
       if (w.verb === 'delete') {

@@ -1,5 +1,6 @@
 import type { KubeApi } from '../cluster/kube-api.js';
 import { EVENTS } from '../cluster/kube-api.js';
+import { Leadership } from '../engine/leadership.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -30,11 +31,12 @@ export class EventRecorder {
     private readonly reportingInstance: string,
     private readonly repeatAfterMs = 10 * 60_000,
     private readonly now: () => number = Date.now,
-    /** Only the leader writes Events; a standby still logs and counts. */
-    private readonly mayWrite: () => boolean = () => true,
+    /** Only the leader tells: a standby neither writes, logs nor counts, and marks nothing said, so a new leader tells all it knows. */
+    private readonly leadership: Leadership = new Leadership(true),
   ) {}
 
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    if (this.api && !this.leadership.isLeader) return;
     const id = `${target.kind}/${target.namespace}/${target.name}/${target.uid ?? ''}|${reason}|${message}`;
     const last = this.lastSaid.get(id);
     const now = this.now();
@@ -46,7 +48,7 @@ export class EventRecorder {
     const fields = { reason, object: `${target.kind} ${target.namespace}/${target.name}` };
     if (type === 'Warning') this.log.warn(fields, message);
     else this.log.info(fields, message);
-    if (!this.api || !this.mayWrite()) return;
+    if (!this.api) return;
     const event = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
