@@ -124,17 +124,8 @@ describeOnBed("Linkerd's mirror as it really is", () => {
       expect(event.message).toMatch(
         /^cluster north has no Link here .*the 1 endpoint\(s\) of its member lk-north in lk-global are the last it wrote/,
       );
-      await waitFor('globalsvc_unlinked_endpoints{source_cluster="north"} 1', async () => (await stale()) === 1, 30_000).catch(
-        async (e: unknown) => {
-          console.log(
-            (await bed.product.metrics('west'))
-              .split('\n')
-              .filter((l) => /unlinked|gateway|unreachable/.test(l))
-              .join('\n'),
-          );
-          throw e;
-        },
-      );
+      // Every global with a member from north counts (other scenarios' too): lk's is one of them.
+      await waitFor('globalsvc_unlinked_endpoints{source_cluster="north"} above 0', async () => (await stale()) > 0, 30_000);
       const report = JSON.parse((await status(bed, 'west', `--namespaces=${NS}`, '-o', 'json')).stdout) as StatusReport;
       expect(report.globals.find((g) => g.name === 'lk')!.problems.map((p) => p.reason)).toEqual(['LinkMissing']);
       // What it had stays published: nothing is lost, and nothing is silent.
@@ -183,18 +174,27 @@ describeOnBed("Linkerd's mirror as it really is", () => {
     expect((await getService(west, NS, 'late-east'))?.spec?.clusterIP).toBe('None');
     await waitFor("late's explanation gone from west's status", async () => !(await problems())[`${NS}/late-east`], 30_000, 1_000);
 
-    // Linkerd looks again when a namespace is created here: the exports arrive, and their globals.
+    // Linkerd looks again when a namespace is created here, at its Services: the ClusterIP one comes.
+    // A headless one is mirrored from its Endpoints, and an Endpoints event dropped while the
+    // namespace was missing is not looked at again: it comes at its next change (a second pod).
     await west.admin.ensureNamespace(lonely);
     await waitFor(
-      `solo-global and solodb-global in west once ${lonely} exists`,
-      async () =>
-        (await bed.dnsOf('west').a(fqdn('solo-global', lonely))).length === 1 &&
-        (await bed.dnsOf('west').a(`solodb-0-east.${fqdn('solodb-global', lonely)}`)).length === 1,
+      `solo-global in west once ${lonely} exists`,
+      async () => (await bed.dnsOf('west').a(fqdn('solo-global', lonely))).length === 1,
+      120_000,
+    );
+    await scaleStatefulSet(east, lonely, 'solodb', 2);
+    await waitFor(
+      'solodb-global in west once its Endpoints change',
+      async () => (await bed.dnsOf('west').a(`solodb-1-east.${fqdn('solodb-global', lonely)}`)).length === 1,
       120_000,
     );
     await waitFor(
       `${lonely}'s explanations gone from west's status`,
-      async () => !(await problems())[`${lonely}/solo-east`],
+      async () => {
+        const p = await problems();
+        return !p[`${lonely}/solo-east`] && !p[`${lonely}/solodb-east`];
+      },
       30_000,
       1_000,
     );

@@ -81,6 +81,18 @@ describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () =>
     expect(groups.map((g) => g.ports)).toEqual([[{ name: 'pg', protocol: 'TCP', port: 5432 }]]);
   });
 
+  it('never publishes the gateway as a pod while no endpoint mirror has endpoints yet', () => {
+    const world = linkerdHeadlessMirror(true);
+    // Linkerd's first export wrote the gateway into the headless mirror's Endpoints; its endpoint
+    // mirrors have no Endpoints yet (being made, or remade after a failed try).
+    world.slices = world.slices.slice(-1);
+    world.slices[0]!.endpoints = [endpoint('192.0.2.2'), endpoint('10.96.0.10', { hostname: 'db-0' })];
+    const plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
+    expect(plan.desired!.groups.flatMap((g) => [...g.endpoints.values()].map((e) => [e.hostname, e.addresses[0]]))).toEqual([
+      ['db-0-east', '10.96.0.10'],
+    ]);
+  });
+
   it("marks the global's key when an endpoint mirror's slice changes", () => {
     const index = indexOf(linkerdHeadlessMirror(true));
     const dead = linkerdHeadlessMirror(false).slices[0]!;

@@ -226,8 +226,8 @@ export class MemberIndex {
       const pods =
         mirror.spec?.clusterIP === 'None'
           ? podsOfHeadlessMirror(mirror, slices, this.endpointMirrorsOf(`${key.namespace}/${c.member.serviceName}`))
-          : null;
-      members.push({ member: c.member, service: mirror, slices: pods ?? slices });
+          : slices;
+      members.push({ member: c.member, service: mirror, slices: pods });
     }
     const local = this.localOf(key);
     if (local?.classification.kind === 'member')

@@ -101,7 +101,7 @@ describe('reconciling one key against the cache', () => {
       index.slices.apply({
         type: 'relisted',
         namespace: undefined,
-        items: [memberSlice(east, [endpoint('10.96.0.9'), endpoint('10.96.0.10')])],
+        items: [memberSlice(east, [endpoint('10.96.0.9', { hostname: 'db-0' }), endpoint('10.96.0.10', { hostname: 'db-1' })])],
       }),
     );
     await reconciler.reconcile('data/db');

@@ -153,7 +153,7 @@ describe('the status of a global', () => {
   it("carries the planner's port conflict", () => {
     const east = mirrorService({ name: 'db', cluster: 'east', ports: [{ name: 'pg', port: 5432 }] });
     const north = mirrorService({ name: 'db', cluster: 'north', ports: [{ name: 'pg', port: 6432 }] });
-    const members = [east, north].map((svc, i) => view(svc, [memberSlice(svc, [endpoint(`10.9.0.${i + 1}`)])]));
+    const members = [east, north].map((svc, i) => view(svc, [memberSlice(svc, [endpoint(`10.9.0.${i + 1}`, { hostname: 'db-0' })])]));
     const [db] = statusReport(listed(members, reconciled(members)), settings).globals;
     expect(db!.state).toBe('published');
     expect(db!.problems).toEqual([expect.objectContaining({ reason: 'PortConflict', message: expect.stringMatching(/5432.*6432/) })]);

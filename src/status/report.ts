@@ -236,7 +236,7 @@ function notMirrored(link: LinkInfo, u: Unmirrored, namespaces: readonly string[
   if (u.reason === 'InvalidService' && /headless/i.test(u.message))
     return {
       reason: 'HeadlessAwaitingPods',
-      message: `${exported} yet: Linkerd mirrors a headless Service once its Endpoints list a pod — pod by pod (<pod>-${link.cluster}) when a pod has a hostname (a StatefulSet's), otherwise through the gateway as one ClusterIP Service, decided at that first mirroring. Until then no endpoint of ${link.cluster} is in ${u.name}'s global`,
+      message: `${exported} yet: Linkerd mirrors a headless Service from its Endpoints, at the first pod or at their next change (one it could not mirror, say while this namespace was missing, waits for that change) — pod by pod (<pod>-${link.cluster}) when a pod has a hostname (a StatefulSet's), otherwise through the gateway as one ClusterIP Service, decided at that first mirroring. Until then no endpoint of ${link.cluster} is in ${u.name}'s global`,
     };
   return { reason: 'NotMirrored', message: `${exported}: ${u.reason}: ${u.message} (Link ${link.ref} status)` };
 }

@@ -33,11 +33,16 @@ export const arbMembers = fc
   .map((members) =>
     members.map(([i, eps]) => {
       const cluster = clusters[i]!;
-      const svc = cluster === 'west' ? localService('db') : mirrorService({ name: 'db', cluster });
+      // As Linkerd mirrors: headless when a pod has a hostname, and then only such pods are listed;
+      // otherwise a ClusterIP mirror (through the gateway).
+      const mirror = cluster !== 'west';
+      const headless = !mirror || eps.some(([, e]) => e.hostname);
+      const listed = mirror && headless ? eps.filter(([, e]) => e.hostname) : eps;
+      const svc = mirror ? mirrorService({ name: 'db', cluster, headless }) : localService('db');
       const slices = ['IPv4', 'IPv6'].map((type) =>
         memberSlice(
           svc,
-          eps.filter(([t]) => t === type).map(([, e]) => e),
+          listed.filter(([t]) => t === type).map(([, e]) => e),
           { name: `${svc.metadata.name}-${type}`, addressType: type },
         ),
       );
