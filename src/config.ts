@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isDnsLabel } from './domain/naming.js';
-import { parseAddress } from './observability/http-server.js';
+import { parseAddress } from './shared.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

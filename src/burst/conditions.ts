@@ -1,5 +1,6 @@
 // The conditions a BurstPolicy reports, from its state alone, and how they keep their transition
 // times from one status to the next (the metav1.Condition rules).
+import { isoTime } from '../shared.js';
 import type { BurstState } from './decide.js';
 import type { BurstPolicy } from './policy.js';
 
@@ -18,7 +19,6 @@ export interface StatusCondition extends Condition {
   readonly observedGeneration: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const seconds = (ms: number) => `${ms / 1000}s`;
 
 function metricAvailable(state: BurstState): Condition {
@@ -44,7 +44,7 @@ function replicaReady(state: BurstState, policy: BurstPolicy): Condition {
       return c(
         'False',
         'Starting',
-        `waiting for the replica in ${peers} to be ready, until ${iso(state.phaseSince + policy.readinessDeadlineMs)}`,
+        `waiting for the replica in ${peers} to be ready, until ${isoTime(state.phaseSince + policy.readinessDeadlineMs)}`,
       );
     case 'Burst':
       return c('True', 'Ready', `the replica in ${peers} is ready and takes traffic`);
@@ -64,7 +64,7 @@ function coolingDown(state: BurstState, policy: BurstPolicy, now: number): Condi
     type: 'CoolingDown',
     status: 'True',
     reason: 'Cooldown',
-    message: `no burst before ${iso(until)}, ${seconds(policy.cooldownMs)} after ${after}`,
+    message: `no burst before ${isoTime(until)}, ${seconds(policy.cooldownMs)} after ${after}`,
   };
 }
 
@@ -81,7 +81,7 @@ export function stampConditions(
 ): StatusCondition[] {
   return next.map((c) => {
     const before = previous.find((p) => p.type === c.type);
-    const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : iso(now);
+    const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : isoTime(now);
     return { ...c, lastTransitionTime, observedGeneration: generation };
   });
 }

@@ -6,6 +6,7 @@ import { BURST_POLICIES, SERVICES, type KubeApi } from '../cluster/kube-api.js';
 import { watchResource, type WatchLifecycle } from '../cluster/watch-stream.js';
 import type { Config } from '../config.js';
 import type { Leadership } from '../engine/leadership.js';
+import { objectKey } from '../shared.js';
 import { ObjectStore } from '../engine/object-store.js';
 import { withoutManagedFields } from '../domain/projection.js';
 import { WorkQueue } from '../engine/work-queue.js';
@@ -127,4 +128,4 @@ export class BurstController {
   }
 }
 
-const keyOf = (o: BurstPolicyObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+const keyOf = objectKey;

@@ -1,5 +1,6 @@
 // A BurstPolicy's status is where its decision state lives between evaluations and across restarts:
 // the state machine's state to and from the status's wire shape (the CRD's status schema).
+import { isoTime } from '../shared.js';
 import { stampConditions, type StatusCondition } from './conditions.js';
 import { PHASES, type BurstState, type Decision, type Phase } from './decide.js';
 
@@ -21,7 +22,6 @@ export interface BurstPolicyStatus {
   conditions: StatusCondition[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (time: string | undefined) => (time === undefined ? undefined : Date.parse(time));
 
 /** The status to write after a decision, keeping the previous conditions' transition times. */
@@ -29,17 +29,17 @@ export function statusOf(decision: Decision, previous: Partial<BurstPolicyStatus
   const { state } = decision;
   return {
     phase: state.phase,
-    phaseSince: iso(state.phaseSince),
-    ...(state.cooldownSince !== undefined && { cooldownSince: iso(state.cooldownSince) }),
+    phaseSince: isoTime(state.phaseSince),
+    ...(state.cooldownSince !== undefined && { cooldownSince: isoTime(state.cooldownSince) }),
     ...(state.streak && {
       threshold: {
         side: state.streak.side,
         heldMilliseconds: state.streak.heldMs,
-        lastReadingTime: iso(state.streak.lastReadingAt),
+        lastReadingTime: isoTime(state.streak.lastReadingAt),
         interrupted: state.streak.interrupted,
       },
     }),
-    ...(state.metric && { metric: { value: state.metric.value, time: iso(state.metric.at) } }),
+    ...(state.metric && { metric: { value: state.metric.value, time: isoTime(state.metric.at) } }),
     ...(previous?.replicated && { replicated: previous.replicated }),
     observedGeneration: state.observedGeneration,
     conditions: stampConditions(previous?.conditions ?? [], decision.conditions, now, state.observedGeneration),

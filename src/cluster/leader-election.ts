@@ -1,3 +1,4 @@
+import { microTime } from '../shared.js';
 import type { KubeApi, ResourceType } from './kube-api.js';
 import { KubeApiError } from './kube-api.js';
 
@@ -36,7 +37,6 @@ export interface LeaderCallbacks {
 }
 
 /** MicroTime as the API wants it: RFC 3339 with six fractional digits. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 /**
  * Leader election on a coordination.k8s.io Lease with client-go's semantics: a candidate takes the

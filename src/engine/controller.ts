@@ -169,8 +169,8 @@ export class Controller {
   ): void {
     const keys =
       resource === 'services'
-        ? this.index.serviceChanges(this.index.services.apply(event as ResourceEvent<Service>))
-        : this.index.sliceChanges(this.index.slices.apply(event as ResourceEvent<EndpointSlice>));
+        ? this.index.apply(resource, event as ResourceEvent<Service>)
+        : this.index.apply(resource, event as ResourceEvent<EndpointSlice>);
     if (resource === 'services') this.reportMirrorProblems(event as ResourceEvent<Service>);
     if (event.type === 'relisted' && this.unsynced.delete(`${resource}/${ns ?? '*'}`) && this.unsynced.size === 0) {
       this.log.info({ keys: this.index.knownKeys().size, leading: this.leading }, 'caches synced');

@@ -4,6 +4,7 @@ import { watchResource, type WatchLifecycle } from '../cluster/watch-stream.js';
 import type { LinkState } from '../domain/desired.js';
 import { linkInfo, type GatewayProbeSpec, type LinkInfo, type LinkObject } from '../domain/links.js';
 import type { Logger } from '../observability/logger.js';
+import { objectKey } from '../shared.js';
 import type { Metrics } from '../observability/metrics.js';
 import { GatewayProber, type ProbeFn } from './gateway-prober.js';
 
@@ -58,7 +59,7 @@ export class LinkWatch {
         for (const o of event.items) this.put(o);
         this.known = true;
         this.unreadable = undefined;
-      } else if (event.type === 'deleted') this.links.delete(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
+      } else if (event.type === 'deleted') this.links.delete(objectKey(event.object));
       else this.put(event.object);
       this.refresh();
     });
@@ -70,7 +71,7 @@ export class LinkWatch {
   }
 
   private put(o: LinkObject): void {
-    const ref = `${o.metadata.namespace}/${o.metadata.name}`;
+    const ref = objectKey(o);
     const info = linkInfo(o);
     if (info) this.links.set(ref, info);
     else this.links.delete(ref);

@@ -6,9 +6,11 @@ import { classifyLocal, classifyMirror, isExported, isMirror, isOurs, keyString,
 import { NO_LINK_STATE, type LinkState, type MemberView } from '../domain/desired.js';
 import type { GlobalWorld } from '../domain/plan.js';
 import { globalServiceName } from '../domain/naming.js';
+import type { ResourceEvent } from '../cluster/watch-stream.js';
 import type { Change } from './object-store.js';
 import { ObjectStore } from './object-store.js';
 import { projectService, projectSlice } from '../domain/projection.js';
+import { objectKey } from '../shared.js';
 
 export interface IndexSettings {
   localCluster: string;
@@ -29,7 +31,7 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set.size === 0) map.delete(key);
 }
 
-const ref = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+const ref = objectKey;
 
 /**
  * The in-memory view of this cluster the controller decides from: the Service and EndpointSlice
@@ -146,6 +148,15 @@ export class MemberIndex {
       if (after) index(after, true, keys);
     }
     return keys;
+  }
+
+  /** Takes one event of a watched collection into the cache; returns the global keys it may affect. */
+  apply(resource: 'services', event: ResourceEvent<Service>): Set<string>;
+  apply(resource: 'slices', event: ResourceEvent<EndpointSlice>): Set<string>;
+  apply(resource: 'services' | 'slices', event: ResourceEvent<Service> | ResourceEvent<EndpointSlice>): Set<string> {
+    return resource === 'services'
+      ? this.serviceChanges(this.services.apply(event as ResourceEvent<Service>))
+      : this.sliceChanges(this.slices.apply(event as ResourceEvent<EndpointSlice>));
   }
 
   /** Records Service changes; returns the keys they touch, including a squatter's global name. */

@@ -1,6 +1,7 @@
 import type { KubeApi } from '../cluster/kube-api.js';
 import { EVENTS } from '../cluster/kube-api.js';
 import { Leadership } from '../engine/leadership.js';
+import { microTime } from '../shared.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -11,9 +12,6 @@ export interface EventTarget {
   name: string;
   uid?: string;
 }
-
-/** events.k8s.io MicroTime: RFC 3339 with exactly six fractional digits. */
-const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 /**
  * Kubernetes Events about globals and the members with problems. Level-triggered reconciles see
@@ -57,7 +55,7 @@ export class EventRecorder {
         name: `${target.name.slice(0, 200)}.${(now * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`,
         namespace: target.namespace,
       },
-      eventTime: microTime(new Date(now)),
+      eventTime: microTime(now),
       reportingController: 'globalsvc.dev/globalsvc',
       reportingInstance: this.reportingInstance,
       action: 'Reconcile',

@@ -1,19 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { parseAddress, type Address } from '../shared.js';
 import type { Metrics } from './metrics.js';
-
-export interface Address {
-  host: string;
-  port: number;
-}
-
-/** `:9090`, `0.0.0.0:9090`, `127.0.0.1:0` → host and port. An empty host means every interface. */
-export function parseAddress(value: string): Address {
-  const colon = value.lastIndexOf(':');
-  const port = Number(value.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${value}" is not a host:port address`);
-  const host = value.slice(0, colon).replace(/^\[|\]$/g, '');
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
 
 export interface Probes {
   /** The process works (its event loop answers). */

@@ -250,10 +250,8 @@ export function statusReport(listed: Listed, settings: StatusSettings): StatusRe
   const index = new MemberIndex(settings);
   const links = listed.links?.flatMap((l) => linkInfo(l) ?? []);
   if (links) index.links = { linked: new Set(links.map((l) => l.cluster)), gatewayDown: new Set() };
-  index.serviceChanges(
-    index.services.apply({ type: 'relisted', namespace: undefined, items: listed.services.map(index.services.transform) }),
-  );
-  index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: listed.slices.map(index.slices.transform) }));
+  index.apply('services', { type: 'relisted', namespace: undefined, items: listed.services.map(index.services.transform) });
+  index.apply('slices', { type: 'relisted', namespace: undefined, items: listed.slices.map(index.slices.transform) });
 
   const globals = [...index.knownKeys()]
     .sort()

@@ -1,0 +1,26 @@
+// The small helpers every layer shares, in one place: object keys, Kubernetes' time formats, and
+// listen addresses. Nothing here knows of globals, bursting or the API client.
+import type { KubeObject } from './domain/k8s-types.js';
+
+/** `namespace/name`: the key of a namespaced object in every cache, index and work queue. */
+export const objectKey = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+
+/** metav1.Time: RFC 3339 in UTC with milliseconds (the API server keeps seconds). */
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+/** metav1.MicroTime (Lease renewals, events.k8s.io eventTime): RFC 3339 with exactly six fractional digits. */
+export const microTime = (ms: number): string => isoTime(ms).replace(/\.(\d{3})Z$/, '.$1000Z');
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** `:9090`, `0.0.0.0:9090`, `127.0.0.1:0` → host and port. An empty host means every interface. */
+export function parseAddress(value: string): Address {
+  const colon = value.lastIndexOf(':');
+  const port = Number(value.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${value}" is not a host:port address`);
+  const host = value.slice(0, colon).replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
