@@ -5,7 +5,7 @@ import { merge, type Subscription } from 'rxjs';
 import { BURST_POLICIES, SERVICES, type KubeApi } from '../cluster/kube-api.js';
 import { watchResource, type WatchLifecycle } from '../cluster/watch-stream.js';
 import type { Config } from '../config.js';
-import type { Leadership } from '../engine/leadership.js';
+import type { Leadership } from '../cluster/leadership.js';
 import { objectKey } from '../shared.js';
 import { ObjectStore } from '../engine/object-store.js';
 import { withoutManagedFields } from '../domain/projection.js';

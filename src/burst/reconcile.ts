@@ -5,7 +5,7 @@
 import { BURST_POLICIES, type KubeApi } from '../cluster/kube-api.js';
 import type { KubeObject } from '../domain/k8s-types.js';
 import { burst, ours } from '../domain/labels.js';
-import type { Leadership } from '../engine/leadership.js';
+import type { Leadership } from '../cluster/leadership.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import { decide } from './decide.js';

@@ -1,6 +1,6 @@
 // Replicate and Withdraw in the peers: server-side apply of the replicas (a namespace created when
 // missing), their readiness, and deletion of exactly what carries our marks, with uid preconditions.
-import type { Leadership } from '../engine/leadership.js';
+import type { Leadership } from '../cluster/leadership.js';
 import {
   apiVersionOf,
   CONFIG_MAPS,

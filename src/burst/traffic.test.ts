@@ -1,4 +1,4 @@
-import { Leadership } from '../engine/leadership.js';
+import { Leadership } from '../cluster/leadership.js';
 import { describe, expect, it } from 'vitest';
 import { KubeApiError, type ResourceType } from '../cluster/kube-api.js';
 import type { KubeObject } from '../domain/k8s-types.js';

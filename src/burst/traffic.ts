@@ -3,7 +3,7 @@
 // by uid. Restoring sends every weight home before the object goes, so a data plane that has not
 // seen the deletion yet already routes home. Both kinds are looked at every time: a policy switched
 // from one API to the other, or deleted, leaves nothing of the other behind.
-import type { Leadership } from '../engine/leadership.js';
+import type { Leadership } from '../cluster/leadership.js';
 import { HTTP_ROUTES, KubeApiError, TRAFFIC_SPLITS, type KubeApi, type ResourceType } from '../cluster/kube-api.js';
 import type { KubeObject, Service } from '../domain/k8s-types.js';
 import { ours } from '../domain/labels.js';

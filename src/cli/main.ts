@@ -6,7 +6,7 @@ import { parseConfig, type Config } from '../config.js';
 import type { KubeApi } from '../cluster/kube-api.js';
 import { LeaderElector } from '../cluster/leader-election.js';
 import { BurstController } from '../burst/controller.js';
-import { Leadership } from '../engine/leadership.js';
+import { Leadership } from '../cluster/leadership.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../domain/plan.js';
 import { EventRecorder } from '../observability/events.js';

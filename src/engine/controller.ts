@@ -9,7 +9,7 @@ import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { LinkWatch } from './links.js';
-import { Leadership } from './leadership.js';
+import { Leadership } from '../cluster/leadership.js';
 import { MemberIndex } from './member-index.js';
 import { PlanWriter } from './writer.js';
 import { Reconciler } from './reconciler.js';

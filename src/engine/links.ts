@@ -44,11 +44,6 @@ export class LinkWatch {
     };
   }
 
-  /** The Links as last read (for logs and the CLI). */
-  values(): LinkInfo[] {
-    return [...this.links.values()];
-  }
-
   start(): void {
     this.subscription = watchResource<LinkObject>(this.api, LINKS, undefined, {
       maxBackoffMs: 60_000,

@@ -5,7 +5,7 @@ import type { KubeApi, ResourceType } from '../cluster/kube-api.js';
 import { ENDPOINT_SLICES, KubeApiError, SERVICES } from '../cluster/kube-api.js';
 import { ours } from '../domain/labels.js';
 import type { Metrics } from '../observability/metrics.js';
-import { Leadership } from './leadership.js';
+import { Leadership } from '../cluster/leadership.js';
 import type { MemberIndex } from './member-index.js';
 
 const TYPES: Record<Write['kind'], ResourceType> = { Service: SERVICES, EndpointSlice: ENDPOINT_SLICES };

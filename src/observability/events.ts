@@ -1,6 +1,6 @@
 import type { KubeApi } from '../cluster/kube-api.js';
 import { EVENTS } from '../cluster/kube-api.js';
-import { Leadership } from '../engine/leadership.js';
+import { Leadership } from '../cluster/leadership.js';
 import { microTime } from '../shared.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';

@@ -1,4 +1,4 @@
-import { NotLeaderError } from '../cluster/error-policy.js';
+import { NotLeaderError } from './error-policy.js';
 
 export { NotLeaderError };
 

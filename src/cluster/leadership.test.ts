@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeApi } from '../cluster/kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import { EventRecorder } from '../observability/events.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
