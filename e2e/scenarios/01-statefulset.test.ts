@@ -11,6 +11,7 @@ import {
   sorted,
   namespaceEverywhere,
 } from '../support/workloads.js';
+import { explained } from '../support/diagnose.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -20,16 +21,21 @@ const NS = 'data';
 async function convergedEverywhere(bed: TestBed, app: string, replicasByCluster: Record<string, number>): Promise<void> {
   const total = Object.values(replicasByCluster).reduce((a, b) => a + b, 0);
   for (const viewer of bed.clusters.keys()) {
-    await waitFor(
-      `${app}-global in ${viewer} to resolve to ${total} addresses`,
-      async () => {
-        const expected = await expectedAddresses(bed, viewer, NS, app);
-        if (expected.size !== total) return false;
-        const answer = await bed.dnsOf(viewer).a(fqdn(`${app}-global`, NS));
-        return JSON.stringify(answer) === JSON.stringify(sorted(expected.values()));
-      },
-      120_000,
-      500,
+    let last = '';
+    await explained(bed, viewer, NS, () =>
+      waitFor(
+        `${app}-global in ${viewer} to resolve to ${total} addresses`,
+        async () => {
+          const expected = await expectedAddresses(bed, viewer, NS, app);
+          const answer = await bed.dnsOf(viewer).a(fqdn(`${app}-global`, NS));
+          last = `expected ${JSON.stringify([...expected])}, DNS answered ${JSON.stringify(answer)}`;
+          return expected.size === total && JSON.stringify(answer) === JSON.stringify(sorted(expected.values()));
+        },
+        120_000,
+        500,
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; last seen: ${last}`);
+      }),
     );
   }
 }
