@@ -24,3 +24,12 @@ export function parseAddress(value: string): Address {
   const host = value.slice(0, colon).replace(/^\[|\]$/g, '');
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
+
+/** JSON with every object's keys sorted: equal values give equal text, whatever order their keys came in (the API server sorts them). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describeOnBed('the BurstPolicy CRD on a real API server', () => {
       reconcileValue: 60,
       throttleDelay: '2m',
       peers: ['east'],
-      replicate: { services: true, configMaps: true, secrets: false },
+      replicate: { services: true, configMaps: true },
       weights: { mode: 'ReadyReplicas' },
       traffic: { api: 'HTTPRoute' },
       readinessDeadline: '60s',
@@ -88,6 +88,16 @@ describeOnBed('the BurstPolicy CRD on a real API server', () => {
       generation: 1,
       throttleDelayMs: 120_000,
     });
+  });
+
+  it('refuses replicate.secrets, which globalsvc does not do, as kubectl applies it', async () => {
+    const file = join(bed.dir, 'secrets-policy.yaml');
+    writeFileSync(file, JSON.stringify(burstPolicy('secrets', { ...minimal, replicate: { secrets: true } })));
+    const refused = await run(bed.binaries.kubectl, ['--kubeconfig', west.kubeconfig, 'apply', '-f', file]).then(
+      () => '(applied)',
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(refused).toMatch(/unknown field "spec.replicate.secrets"/);
   });
 
   it('accepts a full policy: a selector, a PromQL template, fixed 75/25 weights, fractional thresholds', async () => {

@@ -123,6 +123,32 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     return found.sort();
   };
   const routes = () => west.admin.list<Route>(HTTP_ROUTES, NS);
+  /**
+   * What west's globalsvc asked of every API (its own, its peers'), by verb; watches aside (each is
+   * held open, reopened every 30 s), and the leader election's Lease renewals.
+   */
+  const requests = async (): Promise<Record<string, number>> => {
+    const byVerb: Record<string, number> = {};
+    const count = (labels: Record<string, string>) => bed.product.metric('west', 'globalsvc_api_requests_total', labels);
+    for (const verb of ['get', 'list', 'create', 'apply', 'update', 'delete'])
+      byVerb[verb] = (await count({ verb })) - (await count({ verb, kind: 'Lease' }));
+    return byVerb;
+  };
+  const since = (before: Record<string, number>, after: Record<string, number>) => {
+    const delta = Object.fromEntries(Object.entries(after).map(([verb, n]) => [verb, n - (before[verb] ?? 0)]));
+    const reads = delta.get! + delta.list!;
+    return { reads, writes: Object.values(delta).reduce((a, b) => a + b, 0) - reads, delta };
+  };
+  /** Requests over `ms` of a steady phase, with one pass a second (the policies' metric interval). */
+  const steady = async (what: string, ms: number) => {
+    const before = await requests();
+    await new Promise((r) => setTimeout(r, ms));
+    const { reads, writes, delta } = since(before, await requests());
+    console.log(`[e2e 17] ${what}, ${ms / 1000} s (about ${ms / 1000} passes): ${reads} reads, ${writes} writes ${JSON.stringify(delta)}`);
+    expect(reads, `${what}: a pass reads everything from the caches`).toBe(0);
+  };
+  let beforeBurst: Record<string, number> = {};
+  let burstStarted = 0;
   const trafficSplits = () => west.admin.list<TrafficSplit>(TRAFFIC_SPLITS, NS);
 
   beforeAll(async () => {
@@ -181,8 +207,12 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     await deploy('web');
     await west.admin.apply(policy('web', ['east']), BURST_POLICIES);
     await phaseIs('web', 'Idle', 30_000);
+    await steady('steady Idle', 5_000);
+    beforeBurst = await requests();
+    burstStarted = Date.now();
     load.setRate(NS, 'web', 200);
     await phaseIs('web', 'Burst');
+    await steady('steady Burst', 5_000);
 
     const east = bed.cluster('east');
     expect(await oursIn(east)).toEqual(['ConfigMap/web-config', 'Deployment/web', 'Service/web']);
@@ -240,6 +270,10 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     load.setRate(NS, 'web', 0);
     await phaseIs('web', 'ScalingBack');
     await phaseIs('web', 'Idle');
+    const { reads, writes, delta } = since(beforeBurst, await requests());
+    console.log(
+      `[e2e 17] one burst and scale-back of web (${((Date.now() - burstStarted) / 1000).toFixed(1)} s, the Prometheus outage included): ${reads} reads, ${writes} writes ${JSON.stringify(delta)}`,
+    );
     // Read as it comes back to Idle: the cooldown is 5 s, and Linkerd may take longer to drop the mirror.
     expect(condition(await statusOf('web'), 'CoolingDown')).toMatchObject({ status: 'True' });
     expect(await routes()).toEqual([]);

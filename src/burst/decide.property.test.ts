@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, TRANSITIONS, type Phase } from './decide.js';
-import { stateOf, statusOf } from './status.js';
-import { policy, run, T0, type Reading, type Step, type World } from '../test-support/burst-timeline.js';
+import { describeBurstWrite } from './plan.js';
+import { policy, rerun, run, T0, type Reading, type Step, type World } from '../test-support/burst-timeline.js';
 
 const arbPolicy = fc
   .record({
@@ -86,12 +86,14 @@ describe('the burst decision, whatever the timeline', () => {
     fc.assert(
       fc.property(arbStory, ({ p, steps, world }) => {
         let last: Reading;
+        let previous: Phase = 'Idle';
         for (const m of run(p, steps, world)) {
           const step = steps.find((s) => s.t === m.t)!;
           if (step.metric !== undefined) last = step.metric;
-          const types = m.decision.actions.map((a) => a.type);
-          const startsBurst = types.includes('Replicate') && !types.includes('ShiftTraffic');
-          const startsScaleBack = types.includes('RestoreTraffic');
+          const phase = m.decision.state.phase;
+          const startsBurst = phase === 'Bursting' && previous !== 'Bursting';
+          const startsScaleBack = phase === 'ScalingBack' && previous !== 'ScalingBack';
+          previous = phase;
           if (!startsBurst && !startsScaleBack) continue;
           expect(typeof last, `at ${m.t}s the latest reading was ${String(last)}`).toBe('number');
           if (startsBurst) expect(last as number).toBeGreaterThan(p.burstValue);
@@ -107,7 +109,7 @@ describe('the burst decision, whatever the timeline', () => {
     fc.assert(
       fc.property(arbPolicy, arbSteps(unreadable), arbWorld, (p, steps, world) => {
         for (const m of run(p, steps, world)) {
-          expect(m.decision.actions).toEqual([]);
+          expect(m.writes.filter((w) => w.op !== 'status')).toEqual([]);
           expect(m.decision.state.phase).toBe('Idle');
         }
       }),
@@ -120,7 +122,7 @@ describe('the burst decision, whatever the timeline', () => {
         arbPolicy.chain((p) => fc.tuple(fc.constant(p), arbSteps(fc.integer({ min: p.reconcileValue, max: p.burstValue })))),
         ([p, steps]) => {
           for (const m of run(p, steps)) {
-            expect(m.decision.actions).toEqual([]);
+            expect(m.writes.filter((w) => w.op !== 'status')).toEqual([]);
             expect(m.decision.state.phase).toBe('Idle');
             expect(m.decision.state.streak).toBeUndefined();
           }
@@ -132,9 +134,9 @@ describe('the burst decision, whatever the timeline', () => {
   it('decides the same after a restart: the status keeps the whole state', () => {
     fc.assert(
       fc.property(arbStory, ({ p, steps, world }) => {
-        const throughStatus = run(p, steps, world, (_, d, now) => stateOf(JSON.parse(JSON.stringify(statusOf(d, undefined, now))))!);
-        expect(throughStatus.map((m) => [m.decision.state, m.decision.actions])).toEqual(
-          run(p, steps, world).map((m) => [m.decision.state, m.decision.actions]),
+        const throughStatus = run(p, steps, world, true);
+        expect(throughStatus.map((m) => [m.decision.state, m.writes])).toEqual(
+          run(p, steps, world).map((m) => [m.decision.state, m.writes]),
         );
       }),
     );
@@ -152,6 +154,57 @@ describe('the burst decision, whatever the timeline', () => {
             p,
           );
           expect(again).toEqual(moments[i]!.decision);
+        }
+      }),
+    );
+  });
+});
+
+describe('the burst plan, whatever the timeline', () => {
+  it('never sends traffic to a replica that is gone or going, after any write of a plan', () => {
+    fc.assert(
+      fc.property(arbStory, ({ p, steps, world }) => {
+        for (const m of run(p, steps, world)) expect(m.misrouted, `at ${m.t}s`).toEqual([]);
+      }),
+    );
+  });
+
+  it('has the phase as a level: Burst has a split to the peers, Idle neither replica nor split', () => {
+    fc.assert(
+      fc.property(arbStory, ({ p, steps, world }) => {
+        for (const m of run(p, steps, world)) {
+          const live = <T extends { deletedAt?: number }>(m: ReadonlyMap<string, T>) =>
+            [...m.values()].filter((o) => o.deletedAt === undefined);
+          const replicas = [...m.after.replicas.values()].flatMap(live);
+          if (m.decision.state.phase === 'Burst') {
+            expect(
+              live(m.after.routes).map((r) => r.object.metadata.name),
+              `at ${m.t}s`,
+            ).toEqual(['web-burst-8080']);
+            expect(replicas.map((r) => `${r.kind}/${r.object.metadata.name}`).sort()).toEqual([
+              'ConfigMap/web-env',
+              'Deployment/web',
+              'Service/web',
+            ]);
+          }
+          if (m.decision.state.phase === 'Idle') {
+            expect(live(m.after.routes), `at ${m.t}s`).toEqual([]);
+            expect(replicas, `at ${m.t}s`).toEqual([]);
+          }
+        }
+      }),
+    );
+  });
+
+  it('writes only what differs: passes repeated over the clusters a pass left, at the same moment, soon write nothing', () => {
+    fc.assert(
+      fc.property(arbStory, ({ p, steps, world }) => {
+        for (const m of run(p, steps, world)) {
+          // The same moment again, with no new reading, a few times (a pass may move the phase on,
+          // and the next record what the one before wrote in the status): a plan that rewrote what
+          // is already there would write every time.
+          const again = rerun(m, 6);
+          expect(again.at(-1), `at ${m.t}s: ${again.map((w) => w.map(describeBurstWrite).join(', ')).join(' | ')}`).toEqual([]);
         }
       }),
     );

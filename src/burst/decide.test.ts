@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, initialState } from './decide.js';
 import { hold, policy, run, T0, trace, type Step, type World } from '../test-support/burst-timeline.js';
+import type { HTTPRoute } from './route.js';
 
 // burstValue 100, reconcileValue 60, throttleDelay 2m, readinessDeadline 60s, cooldown 5m, readings
 // every 15s; the replica is ready 30s after Replicate and gone at once after Withdraw, unless a case
@@ -18,7 +19,7 @@ const timelines: Timeline[] = [
   {
     story: 'bursts after the load stays above burstValue for throttleDelay, and comes home after it stays below reconcileValue as long',
     steps: [...hold(0, 285, 150), ...hold(300, 450, 30)],
-    expected: ['120s Bursting Replicate', '150s Burst ShiftTraffic', '420s ScalingBack RestoreTraffic+Withdraw', '435s Idle'],
+    expected: ['120s Bursting replicate:east', '150s Burst route', '420s ScalingBack home+withdraw:east', '435s Idle'],
   },
   {
     story: 'a spike shorter than throttleDelay does nothing',
@@ -33,33 +34,33 @@ const timelines: Timeline[] = [
   {
     story: 'a reading between the thresholds starts the count over',
     steps: [...hold(0, 90, 150), { t: 105, metric: 80 }, ...hold(120, 300, 150)],
-    expected: ['240s Bursting Replicate', '270s Burst ShiftTraffic'],
+    expected: ['240s Bursting replicate:east', '270s Burst route'],
   },
   {
     story: 'while burst, a load between the thresholds keeps the burst however long it lasts',
     steps: [...hold(0, 150, 150), ...hold(165, 3600, 80)],
-    expected: ['120s Bursting Replicate', '150s Burst ShiftTraffic'],
+    expected: ['120s Bursting replicate:east', '150s Burst route'],
   },
   {
     story: 'Prometheus down: nothing happens, and the time it was down counts neither as above nor below',
     steps: [...hold(0, 60, 150), ...hold(75, 105, 'down'), ...hold(120, 200, 150)],
     // 60s held before the gap, 60s more from 120s on: the 60s around the gap are not counted.
-    expected: ['180s Bursting Replicate'],
+    expected: ['180s Bursting replicate:east'],
   },
   {
     story: 'NaN and no data are no readings either',
     steps: [...hold(0, 60, 150), { t: 75, metric: 'NaN' }, { t: 90, metric: 'nodata' }, ...hold(105, 180, 150)],
-    expected: ['165s Bursting Replicate'],
+    expected: ['165s Bursting replicate:east'],
   },
   {
     story: 'a gap longer than throttleDelay makes the count start over',
     steps: [...hold(0, 90, 150), ...hold(105, 255, 'down'), ...hold(270, 400, 150)],
-    expected: ['390s Bursting Replicate'],
+    expected: ['390s Bursting replicate:east'],
   },
   {
     story: 'metric unavailable while burst: no scale-back, however low it was before',
     steps: [...hold(0, 150, 150), ...hold(165, 270, 10), ...hold(285, 900, 'down')],
-    expected: ['120s Bursting Replicate', '150s Burst ShiftTraffic'],
+    expected: ['120s Bursting replicate:east', '150s Burst route'],
   },
   {
     story: 'the metric never read: nothing ever happens',
@@ -71,24 +72,24 @@ const timelines: Timeline[] = [
     steps: hold(0, 520, 150),
     world: { readyAfter: undefined, goneAfter: 0 },
     // Bursting from 120s; 180s is 60s later, not past the deadline; 195s is. Cooldown 5m: Idle at 495s.
-    expected: ['120s Bursting Replicate', '195s Failed Withdraw', '495s Idle', '510s Bursting Replicate'],
+    expected: ['120s Bursting replicate:east', '195s Failed withdraw:east', '495s Idle', '510s Bursting replicate:east'],
   },
   {
     story: 'a replica ready exactly at the deadline is in time',
     steps: hold(0, 200, 150),
     world: { readyAfter: 60, goneAfter: 0 },
-    expected: ['120s Bursting Replicate', '180s Burst ShiftTraffic'],
+    expected: ['120s Bursting replicate:east', '180s Burst route'],
   },
   {
     story: 'no burst again within the cooldown after a scale-back, however high the load',
     steps: [...hold(0, 285, 150), ...hold(300, 435, 30), ...hold(450, 800, 150)],
     expected: [
-      '120s Bursting Replicate',
-      '150s Burst ShiftTraffic',
-      '420s ScalingBack RestoreTraffic+Withdraw',
+      '120s Bursting replicate:east',
+      '150s Burst route',
+      '420s ScalingBack home+withdraw:east',
       '435s Idle',
-      '735s Bursting Replicate',
-      '765s Burst ShiftTraffic',
+      '735s Bursting replicate:east',
+      '765s Burst route',
     ],
   },
   {
@@ -96,13 +97,13 @@ const timelines: Timeline[] = [
     steps: [...hold(0, 285, 150), ...hold(300, 500, 30), ...hold(510, 900, 150, 30)],
     world: { readyAfter: 30, goneAfter: 45 },
     expected: [
-      '120s Bursting Replicate',
-      '150s Burst ShiftTraffic',
-      '420s ScalingBack RestoreTraffic+Withdraw',
+      '120s Bursting replicate:east',
+      '150s Burst route',
+      '420s ScalingBack home+withdraw:east',
       '465s Idle',
       // The cooldown ends at 765s; the next reading is at 780s.
-      '780s Bursting Replicate',
-      '810s Burst ShiftTraffic',
+      '780s Bursting replicate:east',
+      '810s Burst route',
     ],
   },
 ];
@@ -133,7 +134,6 @@ describe('the burst decision, moment by moment', () => {
 
   it('before any reading, the metric is Unknown and nothing happens', () => {
     const d = decide(undefined, { replica: 'Absent' }, T0, base);
-    expect(d.actions).toEqual([]);
     expect(d.state).toEqual(initialState(base, T0));
     expect(d.conditions.map((c) => `${c.type}=${c.status}`)).toEqual([
       'MetricAvailable=Unknown',
@@ -142,12 +142,15 @@ describe('the burst decision, moment by moment', () => {
     ]);
   });
 
-  it('replicates to the peers and shifts traffic with the weights of the policy', () => {
+  it('replicates to the peers and splits traffic with the weights of the policy', () => {
     const fixed = policy({ peers: ['east', 'north'], weights: { mode: 'Fixed', local: 75, peers: 25 } });
     const moments = run(fixed, hold(0, 150, 150));
-    expect(moments.flatMap((m) => m.decision.actions)).toEqual([
-      { type: 'Replicate', peers: ['east', 'north'] },
-      { type: 'ShiftTraffic', peers: ['east', 'north'], weights: { mode: 'Fixed', local: 75, peers: 25 } },
+    expect(trace(moments)).toEqual(['120s Bursting replicate:east+replicate:north', '150s Burst route']);
+    const [route] = [...moments.at(-1)!.after.routes.values()];
+    expect((route!.object as HTTPRoute).spec.rules[0]!.backendRefs.map((b) => [b.name, b.weight])).toEqual([
+      ['web', 75],
+      ['web-east', 13],
+      ['web-north', 12],
     ]);
   });
 
@@ -160,11 +163,14 @@ describe('the burst decision, moment by moment', () => {
       ...hold(285, 600, 10),
     ]);
     expect(trace(moments)).toEqual([
-      '120s Bursting Replicate',
-      '150s Burst ShiftTraffic',
-      '270s Burst Replicate+ShiftTraffic',
+      '120s Bursting replicate:east',
+      '150s Burst route',
+      // The new peer's replica and the route to it first, then the old peer's replica goes.
+      '270s Burst replicate:north+route+withdraw:east',
+      // north's replica ready: its weight follows (ReadyReplicas).
+      '300s Burst route',
       // 30 is below 60 but not below 20: the count starts at 285s, with the first reading below 20.
-      '405s ScalingBack RestoreTraffic+Withdraw',
+      '405s ScalingBack home+withdraw:north',
       '420s Idle',
     ]);
     expect(moments.at(-1)!.decision.state.observedGeneration).toBe(2);
@@ -176,7 +182,11 @@ describe('the burst decision, moment by moment', () => {
       [...hold(0, 165, 150), { t: 180, metric: 150, policy: policy({ peers: ['north'] }, 2) }, ...hold(195, 300, 150)],
       { readyAfter: undefined },
     );
-    expect(trace(moments)).toEqual(['120s Bursting Replicate', '180s Bursting Replicate', '255s Failed Withdraw']);
+    expect(trace(moments)).toEqual([
+      '120s Bursting replicate:east',
+      '180s Bursting replicate:north+withdraw:east',
+      '255s Failed withdraw:north',
+    ]);
   });
 
   it('a spec change raising burstValue above the load while idle stops the count', () => {

@@ -1,8 +1,9 @@
 // The burst decision: a pure state machine with time as an input. It reads the policy, its last
 // state (kept in the BurstPolicy's status, so a restart resumes where it was), a new reading of the
-// metric if there is one, and where the replica stands; it returns the next state, what to do and
-// the conditions to report. No clock, no client: the same inputs give the same answer.
-import type { BurstPolicy, Weights } from './policy.js';
+// metric if there is one, and where the replica stands; it returns the next state and the
+// conditions to report. What to write follows from the state's phase, a level (plan.ts). No clock,
+// no client: the same inputs give the same answer.
+import type { BurstPolicy } from './policy.js';
 import { checkedReading, held, nextStreak, type MetricReading, type Streak } from './streak.js';
 import { conditionsOf, type Condition } from './conditions.js';
 
@@ -41,20 +42,8 @@ export interface BurstState {
   readonly metricProblem?: { readonly reason: string; readonly message: string };
 }
 
-/**
- * What the rest of the controller does about a decision. The phase is also a level: Bursting and
- * Burst want the replica in the peers, Burst wants the traffic shifted, the others want neither;
- * actions say when that changes, so executors can act at once and repair from the phase later.
- */
-export type BurstAction =
-  | { readonly type: 'Replicate'; readonly peers: readonly string[] }
-  | { readonly type: 'ShiftTraffic'; readonly peers: readonly string[]; readonly weights: Weights }
-  | { readonly type: 'RestoreTraffic' }
-  | { readonly type: 'Withdraw' };
-
 export interface Decision {
   readonly state: BurstState;
-  readonly actions: readonly BurstAction[];
   readonly conditions: readonly Condition[];
 }
 
@@ -67,19 +56,14 @@ export const initialState = (policy: BurstPolicy, now: number): BurstState => ({
 export const coolingDown = (state: BurstState, policy: BurstPolicy, now: number): boolean =>
   state.cooldownSince !== undefined && now < state.cooldownSince + policy.cooldownMs;
 
-const replicate = (p: BurstPolicy): BurstAction => ({ type: 'Replicate', peers: p.peers });
-const shift = (p: BurstPolicy): BurstAction => ({ type: 'ShiftTraffic', peers: p.peers, weights: p.weights });
-
 /**
- * A new spec: the streak was measured against thresholds that may have changed, so it starts over;
- * a burst under way gets the new peers and weights (the actions are idempotent), and the readiness
- * deadline restarts, as the replica may have changed.
+ * A new spec: the streak was measured against thresholds that may have changed, so it starts over,
+ * and the readiness deadline of a burst starting restarts, as the replica may have changed (the
+ * plan takes a burst under way to the new peers and weights).
  */
-function specChanged(state: BurstState, policy: BurstPolicy, now: number): { state: BurstState; actions: BurstAction[] } {
+function specChanged(state: BurstState, policy: BurstPolicy, now: number): BurstState {
   const next: BurstState = { ...state, observedGeneration: policy.generation, streak: undefined };
-  if (state.phase === 'Bursting') return { state: { ...next, phaseSince: now }, actions: [replicate(policy)] };
-  if (state.phase === 'Burst') return { state: next, actions: [replicate(policy), shift(policy)] };
-  return { state: next, actions: [] };
+  return state.phase === 'Bursting' ? { ...next, phaseSince: now } : next;
 }
 
 function read(state: BurstState, reading: MetricReading | undefined, now: number, policy: BurstPolicy): BurstState {
@@ -96,43 +80,33 @@ function transition(
   replica: ReplicaState,
   now: number,
   policy: BurstPolicy,
-): { phase: Phase; actions: BurstAction[]; cooldownSince?: number } | undefined {
+): { phase: Phase; cooldownSince?: number } | undefined {
   switch (state.phase) {
     case 'Idle':
-      if (!coolingDown(state, policy, now) && held(state.streak, 'Above', policy))
-        return { phase: 'Bursting', actions: [replicate(policy)] };
+      if (!coolingDown(state, policy, now) && held(state.streak, 'Above', policy)) return { phase: 'Bursting' };
       return undefined;
     case 'Bursting':
-      if (replica === 'Ready') return { phase: 'Burst', actions: [shift(policy)] };
-      if (now - state.phaseSince > policy.readinessDeadlineMs)
-        return { phase: 'Failed', actions: [{ type: 'Withdraw' }], cooldownSince: now };
+      if (replica === 'Ready') return { phase: 'Burst' };
+      if (now - state.phaseSince > policy.readinessDeadlineMs) return { phase: 'Failed', cooldownSince: now };
       return undefined;
     case 'Burst':
-      if (held(state.streak, 'Below', policy)) return { phase: 'ScalingBack', actions: [{ type: 'RestoreTraffic' }, { type: 'Withdraw' }] };
+      if (held(state.streak, 'Below', policy)) return { phase: 'ScalingBack' };
       return undefined;
     case 'ScalingBack':
-      if (replica === 'Absent') return { phase: 'Idle', actions: [], cooldownSince: now };
+      if (replica === 'Absent') return { phase: 'Idle', cooldownSince: now };
       return undefined;
     case 'Failed':
-      if (!coolingDown(state, policy, now) && replica === 'Absent') return { phase: 'Idle', actions: [] };
+      if (!coolingDown(state, policy, now) && replica === 'Absent') return { phase: 'Idle' };
       return undefined;
   }
 }
 
-/** The next state, the actions and the conditions, at `now` (milliseconds since the epoch). */
+/** The next state and the conditions, at `now` (milliseconds since the epoch). */
 export function decide(previous: BurstState | undefined, observation: Observation, now: number, policy: BurstPolicy): Decision {
   let state = previous ?? initialState(policy, now);
-  const actions: BurstAction[] = [];
-  if (state.observedGeneration !== policy.generation) {
-    const changed = specChanged(state, policy, now);
-    state = changed.state;
-    actions.push(...changed.actions);
-  }
+  if (state.observedGeneration !== policy.generation) state = specChanged(state, policy, now);
   state = read(state, observation.metric, now, policy);
   const next = transition(state, observation.replica, now, policy);
-  if (next) {
-    state = { ...state, phase: next.phase, phaseSince: now, cooldownSince: next.cooldownSince ?? state.cooldownSince };
-    actions.push(...next.actions);
-  }
-  return { state, actions, conditions: conditionsOf(state, policy, now) };
+  if (next) state = { ...state, phase: next.phase, phaseSince: now, cooldownSince: next.cooldownSince ?? state.cooldownSince };
+  return { state, conditions: conditionsOf(state, policy, now) };
 }

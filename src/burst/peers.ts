@@ -30,7 +30,8 @@ export class SecretPeers implements PeerClusters {
   constructor(
     private readonly local: Pick<KubeApi, 'get'>,
     private readonly template: string,
-    private readonly observe?: RequestObserver,
+    /** How requests to each peer are counted. */
+    private readonly observe?: (peer: string) => RequestObserver,
     private readonly userAgent = 'globalsvc',
     private readonly now: () => number = Date.now,
   ) {}
@@ -54,7 +55,7 @@ export class SecretPeers implements PeerClusters {
     } catch (err) {
       throw new PeerCredentialsError(`Secret ${namespace}/${name} for peer ${peer}: not a kubeconfig: ${(err as Error).message}`);
     }
-    const api = new KubeApi(kc, this.observe, this.userAgent);
+    const api = new KubeApi(kc, this.observe?.(peer), this.userAgent);
     this.cache.set(peer, { api, resourceVersion, until: this.now() + TTL_MS });
     return api;
   }

@@ -28,7 +28,7 @@ describe('reading a BurstPolicy', () => {
       reconcileValue: 60,
       throttleDelayMs: 120_000,
       peers: ['east'],
-      replicate: { services: true, configMaps: true, secrets: false },
+      replicate: { services: true, configMaps: true },
       weights: { mode: 'ReadyReplicas' },
       traffic: { api: 'HTTPRoute' },
       readinessDeadlineMs: 60_000,
@@ -41,7 +41,7 @@ describe('reading a BurstPolicy', () => {
     expect(p).toMatchObject({
       metric: { type: 'PromQL', window: '30s', intervalMs: 10_000 },
       throttleDelayMs: 90_000,
-      replicate: { services: false, configMaps: true, secrets: true },
+      replicate: { services: false, configMaps: true },
       weights: { mode: 'Fixed', local: 75, peers: 25 },
       traffic: { api: 'TrafficSplit' },
       readinessDeadlineMs: 120_000,

@@ -68,9 +68,7 @@ const specSchema = z.object({
   reconcileValue: z.number().min(0).finite(),
   throttleDelay: duration('2m'),
   peers: z.array(z.string().refine(isDnsLabel, 'must be a cluster name (a DNS label)')).min(1),
-  replicate: z
-    .object({ services: z.boolean().default(true), configMaps: z.boolean().default(true), secrets: z.boolean().default(false) })
-    .prefault({}),
+  replicate: z.object({ services: z.boolean().default(true), configMaps: z.boolean().default(true) }).prefault({}),
   weights,
   traffic: z.object({ api: z.enum(TRAFFIC_APIS).default('HTTPRoute') }).prefault({}),
   readinessDeadline: duration('60s').refine((ms) => ms > 0, 'must be longer than 0'),
@@ -110,7 +108,7 @@ export interface BurstPolicy {
   readonly reconcileValue: number;
   readonly throttleDelayMs: number;
   readonly peers: readonly string[];
-  readonly replicate: Readonly<{ services: boolean; configMaps: boolean; secrets: boolean }>;
+  readonly replicate: Readonly<{ services: boolean; configMaps: boolean }>;
   readonly weights: Readonly<Weights>;
   readonly traffic: Readonly<{ api: TrafficApi }>;
   readonly readinessDeadlineMs: number;

@@ -1,6 +1,6 @@
 // The target as it is here: its Deployments and the companions that travel with it (the Services
-// that select its pods, the ConfigMaps its pods reference). Read on every reconcile, level-triggered.
-import { CONFIG_MAPS, DEPLOYMENTS, SERVICES, type KubeApi } from '../cluster/kube-api.js';
+// that select its pods, the ConfigMaps its pods reference), picked from the namespace's cached
+// objects. Pure: the caches are bursting's inputs (inputs.ts).
 import type { KubeObject, Service } from '../domain/k8s-types.js';
 import { ours } from '../domain/labels.js';
 import type { BurstPolicy, LabelSelector } from './policy.js';
@@ -12,40 +12,41 @@ export interface Workload {
   readonly configMaps: readonly KubeObject[];
 }
 
-/** A label selector in the API's query syntax (`a=b,c in (d,e),!f`). */
-export function selectorString(selector: LabelSelector): string {
-  const terms = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of selector.matchExpressions ?? []) {
-    const values = `(${(e.values ?? []).join(',')})`;
-    if (e.operator === 'In') terms.push(`${e.key} in ${values}`);
-    else if (e.operator === 'NotIn') terms.push(`${e.key} notin ${values}`);
-    else if (e.operator === 'Exists') terms.push(e.key);
-    else terms.push(`!${e.key}`);
-  }
-  return terms.join(',');
+/** A namespace's objects as the caches hold them. */
+export interface NamespaceObjects {
+  readonly deployments: readonly Deployment[];
+  readonly services: readonly Service[];
+  readonly configMaps: readonly KubeObject[];
 }
 
-export type WorkloadApi = Pick<KubeApi, 'get' | 'listAll'>;
+/** Whether labels match a selector (the API's semantics: every term holds). */
+export function matches(selector: LabelSelector, labels: Readonly<Record<string, string>> = {}): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const values = e.values ?? [];
+    if (e.operator === 'In' && !(has && values.includes(labels[e.key]!))) return false;
+    if (e.operator === 'NotIn' && has && values.includes(labels[e.key]!)) return false;
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
 
-export async function readWorkload(api: WorkloadApi, policy: BurstPolicy): Promise<Workload> {
-  const ns = policy.namespace;
-  const deployments = policy.target.name
-    ? [await api.get<Deployment>(DEPLOYMENTS, ns, policy.target.name)].filter((d): d is Deployment => d !== undefined)
-    : (await api.listAll<Deployment>(DEPLOYMENTS, ns, { labelSelector: selectorString(policy.target.selector!) })).items;
+const byName = <T extends KubeObject>(a: T, b: T) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+
+export function workloadOf(policy: BurstPolicy, here: NamespaceObjects): Workload {
+  const deployments = here.deployments
+    .filter((d) => (policy.target.name ? d.metadata.name === policy.target.name : matches(policy.target.selector!, d.metadata.labels)))
+    .sort(byName);
   const podLabels = deployments.map((d) => d.spec.template.metadata?.labels ?? {});
   const services = policy.replicate.services
-    ? (await api.listAll<Service>(SERVICES, ns)).items.filter(
-        (s) => s.metadata.labels?.[ours.appManagedByLabel] !== ours.appManagedBy && podLabels.some((l) => selects(s, l)),
-      )
+    ? here.services
+        .filter((s) => s.metadata.labels?.[ours.appManagedByLabel] !== ours.appManagedBy && podLabels.some((l) => selects(s, l)))
+        .sort(byName)
     : [];
-  const configMaps: KubeObject[] = [];
-  if (policy.replicate.configMaps) {
-    const names = new Set(deployments.flatMap((d) => references(d).configMaps));
-    for (const name of [...names].sort()) {
-      // A reference to a ConfigMap that does not exist is the pod's problem here as there.
-      const cm = await api.get<KubeObject>(CONFIG_MAPS, ns, name);
-      if (cm) configMaps.push(cm);
-    }
-  }
+  const referenced = new Set(deployments.flatMap((d) => references(d).configMaps));
+  // A reference to a ConfigMap that does not exist is the pod's problem here as there.
+  const configMaps = policy.replicate.configMaps ? here.configMaps.filter((c) => referenced.has(c.metadata.name ?? '')).sort(byName) : [];
   return { deployments, services, configMaps };
 }

@@ -14,7 +14,7 @@ import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { addOptions } from './options.js';
-import { connect, execute, newProgram, version } from './program.js';
+import { connect, execute, newProgram, requestCounter, version } from './program.js';
 import { addStatusCommand } from './status.js';
 
 /** How long SIGTERM waits for reconciles in flight before giving up on them. */
@@ -48,6 +48,9 @@ async function run(config: Config, log: Logger): Promise<void> {
         recorder,
         (event) => controller.lifecycle(event),
         leadership,
+        controller,
+        metrics,
+        requestCounter(metrics),
       )
     : undefined;
   const elector = config.leaderElect

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, type Config } from '../config.js';
-import { KubeApi, loadKubeConfig } from '../cluster/kube-api.js';
+import { KubeApi, loadKubeConfig, type RequestObserver } from '../cluster/kube-api.js';
 import type { Metrics } from '../observability/metrics.js';
 
 // What every entry point shares: the version, the connection to the cluster, and one policy for
@@ -14,14 +14,17 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Counts each request to `cluster`'s API in `metrics`. */
+export const requestCounter =
+  (metrics: Metrics) =>
+  (cluster: string): RequestObserver =>
+  (verb, kind, code) =>
+    metrics.apiRequests.inc({ cluster, verb, kind, code: String(code) });
+
 /** The cluster's API, with every request counted in `metrics` when given. */
 export function connect(config: Config, metrics?: Metrics): KubeApi {
   const kc = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
-  return new KubeApi(
-    kc,
-    metrics ? (verb, kind, code) => metrics.apiRequests.inc({ verb, kind, code: String(code) }) : undefined,
-    `globalsvc/${version}`,
-  );
+  return new KubeApi(kc, metrics ? requestCounter(metrics)(config.clusterName) : undefined, `globalsvc/${version}`);
 }
 
 /** A program whose usage errors throw (see `execute`) instead of exiting with commander's status 1. */

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../domain/k8s-types.js';
 import type { ListPage, WatchHandlers } from './kube-api.js';
-import { KubeApi, SERVICES } from './kube-api.js';
+import { KubeApi, KubeApiError, SERVICES } from './kube-api.js';
 import { watchResource, type ResourceEvent } from './watch-stream.js';
 
 setFlagsFromString('--expose-gc');
@@ -102,6 +102,38 @@ describe('watchResource', () => {
       // A watch that then runs for a minute and is cut waits the first delay again.
       await fail(retries.at(-1)! + 60_000);
       expect(retries.at(-1), `${retries.join(', ')}`).toSatisfy((ms: number) => about(ms, 100));
+      sub.unsubscribe();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('reads a resource that is not served (a CRD not installed) as empty when optional, and looks again later', async () => {
+    vi.useFakeTimers();
+    try {
+      const { api, calls } = fakeApi([[service('a')]]);
+      const list = api.list.bind(api);
+      let served = false;
+      (api as { list: typeof api.list }).list = (type, ns, query) =>
+        served
+          ? list(type, ns, query)
+          : Promise.reject(
+              new KubeApiError('list', 'HTTPRoute', 'shop', 404, 'NotFound', 'the server could not find the requested resource'),
+            );
+      const events: ResourceEvent<KubeObject>[] = [];
+      const lifecycle: string[] = [];
+      const sub = watchResource(api, SERVICES, 'shop', {
+        optional: true,
+        maxBackoffMs: 30_000,
+        onLifecycle: (e) => lifecycle.push(e.type),
+      }).subscribe((e) => events.push(e));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(events).toEqual([{ type: 'relisted', namespace: 'shop', items: [] }]);
+      expect(lifecycle).toEqual(['absent']);
+      served = true;
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(events.at(-1)).toMatchObject({ type: 'relisted', items: [{ metadata: { name: 'a' } }] });
+      expect(calls.watchedFrom).toEqual(['42']);
       sub.unsubscribe();
     } finally {
       vi.useRealTimers();

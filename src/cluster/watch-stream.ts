@@ -17,7 +17,8 @@ export type WatchLifecycle =
   | { type: 'listed'; resource: string; namespace: string | undefined; count: number; ms: number }
   | { type: 'reconnect'; resource: string; namespace: string | undefined }
   | { type: 'gone'; resource: string; namespace: string | undefined }
-  | { type: 'failed'; resource: string; namespace: string | undefined; error: unknown; retryInMs: number };
+  | { type: 'failed'; resource: string; namespace: string | undefined; error: unknown; retryInMs: number }
+  | { type: 'absent'; resource: string; namespace: string | undefined; retryInMs: number };
 
 export interface WatchOptions<T extends KubeObject = KubeObject> {
   labelSelector?: string;
@@ -31,6 +32,11 @@ export interface WatchOptions<T extends KubeObject = KubeObject> {
    */
   transform?: (object: T) => T;
   onLifecycle?: (event: WatchLifecycle) => void;
+  /**
+   * A resource whose CRD may not be installed (Gateway API, SMI): a 404 on the list reads as an
+   * empty collection (`absent`), looked for again every maxBackoffMs, instead of a failure.
+   */
+  optional?: boolean;
 }
 
 /** A watch that lasted this long was healthy: its end does not count toward the backoff. */
@@ -56,6 +62,7 @@ export function watchResource<T extends KubeObject>(
     maxBackoffMs = 30_000,
     transform = (object: T) => object,
     onLifecycle = () => {},
+    optional = false,
   } = options;
   const resource = type.plural;
 
@@ -149,6 +156,13 @@ export function watchResource<T extends KubeObject>(
           } else onLifecycle({ type: 'reconnect', resource, namespace });
         } catch (error) {
           if (stopped) return;
+          if (optional && error instanceof KubeApiError && error.notFound) {
+            resourceVersion = undefined;
+            subscriber.next({ type: 'relisted', namespace, items: [] });
+            onLifecycle({ type: 'absent', resource, namespace, retryInMs: maxBackoffMs });
+            await sleep(maxBackoffMs);
+            continue;
+          }
           if (error instanceof KubeApiError && error.gone) resourceVersion = undefined;
           // A watch that ran a while before it failed starts the backoff afresh: only failures in a
           // row wait longer and longer, not every blip of a long life.

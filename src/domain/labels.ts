@@ -51,6 +51,12 @@ export const burst = Object.freeze({
   policy: 'globalsvc.dev/burst-policy',
   /** Linkerd's export label: a replica Service carries it so the peer's mirror comes back here as `<svc>-<peer>`. */
   exported: linkerd.exported,
+  /**
+   * Annotation on a replica or a route: a hash of what was applied. The next plan compares it with
+   * what it would apply, and writes only what differs (the API server's defaults make the objects
+   * themselves differ from what was sent).
+   */
+  appliedHash: 'globalsvc.dev/applied-hash',
   /** On a BurstPolicy while anything it made may exist: its deletion waits for the withdrawal. */
   finalizer: 'globalsvc.dev/withdraw-replicas',
 });

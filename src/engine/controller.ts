@@ -8,34 +8,40 @@ import { watchResource } from '../cluster/watch-stream.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { watchLifecycleLog } from '../observability/watch-log.js';
+import { collectControllerMetrics } from './controller-metrics.js';
 import { LinkWatch } from './links.js';
 import { Leadership } from '../cluster/leadership.js';
 import { MemberIndex } from './member-index.js';
 import { PlanWriter } from './writer.js';
 import { Reconciler } from './reconciler.js';
+import { SyncGate } from './sync-gate.js';
 import { WorkQueue } from './work-queue.js';
 
 /**
  * The controller as a composition of streams: per-collection watch streams → the member index →
- * dirty keys → the work queue → reconcile(key) → plan → writes.
+ * dirty keys → (once every collection is listed, on the leader: the sync gate) the work queue →
+ * reconcile(key) → plan → writes.
  */
 export class Controller {
   readonly index: MemberIndex;
   readonly reconciler: Reconciler;
   readonly queue: WorkQueue;
   readonly links: LinkWatch;
+  private readonly gate: SyncGate;
   private subscription: Subscription | undefined;
   private resync: NodeJS.Timeout | undefined;
-  private readonly unsynced = new Set<string>();
-  private syncedResolve!: () => void;
-  /** Resolves once every watched collection has been listed. */
-  readonly synced = new Promise<void>((r) => (this.syncedResolve = r));
+  private readonly serviceListeners: ((namespace: string) => void)[] = [];
+  /** Logs and counts a watch's lifecycle; bursting's watches report here too. */
+  readonly lifecycle: (event: WatchLifecycle) => void;
+  /** The Service cache, read by bursting for the mirrors of its replicas. */
+  readonly mirrors = { has: (namespace: string, name: string) => this.index.services.get(namespace, name) !== undefined };
 
   constructor(
     private readonly api: KubeApi,
     private readonly config: Config,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
     private readonly recorder: EventRecorder,
     /** Whether this replica may write; without leader election it always may. */
     private readonly leadership: Leadership = new Leadership(!config.leaderElect),
@@ -45,6 +51,8 @@ export class Controller {
       globalSuffix: config.globalSuffix,
       maxEndpointsPerSlice: config.maxEndpointsPerSlice,
     };
+    this.gate = new SyncGate(leadership);
+    this.lifecycle = watchLifecycleLog(log, metrics);
     this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal });
     this.reconciler = new Reconciler(
       this.index,
@@ -56,7 +64,7 @@ export class Controller {
     );
     this.queue = new WorkQueue(
       // A standby keeps its caches warm but reconciles nothing; becoming leader enqueues everything.
-      async (key) => (this.leading ? this.reconciler.reconcile(key) : {}),
+      async (key) => (leadership.isLeader ? this.reconciler.reconcile(key) : {}),
       {
         workers: config.workers,
         batchPeriodMs: config.batchPeriod,
@@ -76,67 +84,57 @@ export class Controller {
       (state) => {
         // Which clusters are linked, or whose gateway fails, changes what every global publishes.
         this.index.links = state;
-        if (this.ready && this.leading) for (const key of this.index.knownKeys()) this.queue.add(key);
+        this.enqueueAll();
       },
-      (e) => this.lifecycle(e),
+      this.lifecycle,
       metrics,
       log.child({ component: 'links' }),
     );
     leadership.onChange((leading) => leading && this.tookOver());
-    metrics.onCollect(() => {
-      this.metrics.queueDepth.set(this.queue.depth);
-      this.metrics.cachesSynced.set(this.ready ? 1 : 0);
-      this.metrics.leader.set(this.leading ? 1 : 0);
-      this.metrics.members.reset();
-      const counts = new Map<string, number>();
-      for (const c of this.index.classifications()) if (c.kind !== 'ignored') counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
-      for (const [state, n] of counts) this.metrics.members.set({ state }, n);
+    collectControllerMetrics(metrics, {
+      queue: this.queue,
+      index: this.index,
+      ready: () => this.ready,
+      leading: () => leadership.isLeader,
     });
   }
 
-  private get leading(): boolean {
-    return this.leadership.isLeader;
+  /** Resolves once every watched collection has been listed. */
+  get synced(): Promise<void> {
+    return this.gate.synced;
+  }
+
+  get ready(): boolean {
+    return this.subscription !== undefined && this.gate.ready;
+  }
+
+  /** Called with the namespace of every Service change (a relist calls it for each namespace it holds). */
+  onServices(listener: (namespace: string) => void): void {
+    this.serviceListeners.push(listener);
+  }
+
+  /** Called once, when every watched collection has been listed. */
+  onReady(listener: () => void): void {
+    void this.gate.synced.then(listener);
+  }
+
+  private enqueueAll(): void {
+    if (this.gate.open) for (const key of this.index.knownKeys()) this.queue.add(key);
   }
 
   /** A new leader reconciles every known global and tells every problem it knows of; a former one stops writing. */
   private tookOver(): void {
-    if (!this.ready) return;
-    for (const key of this.index.knownKeys()) this.queue.add(key);
+    if (!this.gate.ready) return;
+    this.enqueueAll();
     this.reportMirrorProblems({ type: 'relisted', namespace: undefined, items: [...this.index.services.values()] });
-  }
-
-  get ready(): boolean {
-    return this.subscription !== undefined && this.unsynced.size === 0;
-  }
-
-  /** Logs and counts a watch's lifecycle; bursting's watch reports here too. */
-  lifecycle(event: WatchLifecycle): void {
-    const log = this.log.child({ resource: event.resource, namespace: event.namespace ?? '*' });
-    switch (event.type) {
-      case 'listed':
-        log.info({ count: event.count, ms: event.ms }, 'listed');
-        return;
-      case 'reconnect':
-        this.metrics.watchRestarts.inc({ resource: event.resource, reason: 'reconnect' });
-        log.debug('watch reconnected');
-        return;
-      case 'gone':
-        this.metrics.watchRestarts.inc({ resource: event.resource, reason: 'gone' });
-        log.info('watch expired (410 Gone); relisting');
-        return;
-      case 'failed':
-        this.metrics.watchRestarts.inc({ resource: event.resource, reason: 'error' });
-        log.warn({ err: (event.error as Error)?.message ?? String(event.error), retryInMs: event.retryInMs }, 'watch failed; retrying');
-        return;
-    }
   }
 
   start(): void {
     this.links.start();
     const scopes: (string | undefined)[] = this.config.namespaces.length > 0 ? [...this.config.namespaces] : [undefined];
-    const onLifecycle = (e: WatchLifecycle) => this.lifecycle(e);
+    const onLifecycle = this.lifecycle;
     const streams = scopes.flatMap((ns) => {
-      for (const r of ['services', 'slices']) this.unsynced.add(`${r}/${ns ?? '*'}`);
+      for (const r of ['services', 'slices']) this.gate.expect(`${r}/${ns ?? '*'}`);
       return [
         watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform }).pipe(
           map((event) => ({ resource: 'services' as const, ns, event })),
@@ -155,9 +153,7 @@ export class Controller {
       }
     });
     if (this.config.resyncPeriod > 0) {
-      this.resync = setInterval(() => {
-        if (this.ready && this.leading) for (const key of this.index.knownKeys()) this.queue.add(key);
-      }, this.config.resyncPeriod);
+      this.resync = setInterval(() => this.enqueueAll(), this.config.resyncPeriod);
       this.resync.unref();
     }
   }
@@ -171,16 +167,18 @@ export class Controller {
       resource === 'services'
         ? this.index.apply(resource, event as ResourceEvent<Service>)
         : this.index.apply(resource, event as ResourceEvent<EndpointSlice>);
-    if (resource === 'services') this.reportMirrorProblems(event as ResourceEvent<Service>);
-    if (event.type === 'relisted' && this.unsynced.delete(`${resource}/${ns ?? '*'}`) && this.unsynced.size === 0) {
-      this.log.info({ keys: this.index.knownKeys().size, leading: this.leading }, 'caches synced');
-      if (this.leading) for (const key of this.index.knownKeys()) this.queue.add(key);
-      this.syncedResolve();
+    if (resource === 'services') {
+      const e = event as ResourceEvent<Service>;
+      this.reportMirrorProblems(e);
+      const namespaces = new Set((e.type === 'relisted' ? e.items : [e.object]).map((s) => s.metadata.namespace ?? ''));
+      for (const namespace of namespaces) for (const listener of this.serviceListeners) listener(namespace);
+    }
+    if (event.type === 'relisted' && this.gate.listed(`${resource}/${ns ?? '*'}`)) {
+      this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
+      this.enqueueAll();
       return;
     }
-    // Nothing is decided from a partial picture: before every collection is listed, a missing
-    // mirror would read as "delete this global". The sync above enqueues everything.
-    if (this.unsynced.size === 0 && this.leading) for (const key of keys) this.queue.add(key);
+    if (this.gate.open) for (const key of keys) this.queue.add(key);
   }
 
   private reportMirrorProblems(event: ResourceEvent<Service>): void {

@@ -20,40 +20,66 @@ function resultOf(err: unknown): string {
 /** The narrow port the writer needs: KubeApi in production, an in-memory fake in unit tests. */
 export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'delete'>;
 
+/** One object written: created, applied (server-side, to the object or its status), or deleted with a uid precondition. */
+export type ObjectWrite =
+  | { readonly verb: 'create' | 'apply'; readonly type: ResourceType; readonly object: KubeObject; readonly subresource?: 'status' }
+  | { readonly verb: 'delete'; readonly type: ResourceType; readonly namespace: string; readonly name: string; readonly uid?: string };
+
+/**
+ * The one way globalsvc writes, the aggregator's plans and bursting's alike: leadership is asked
+ * first (a leader that lost its lease stops at the next write), every result is counted, and a
+ * delete of what is already gone (the garbage collector, a delete before a restart) is done.
+ * Returns what the API server wrote; nothing for a delete.
+ */
+export class ObjectWriter {
+  constructor(
+    private readonly leadership: Leadership,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  async write(api: ClusterWriter, w: ObjectWrite, what: string): Promise<KubeObject | undefined> {
+    this.leadership.assert(what);
+    try {
+      let written: KubeObject | undefined;
+      if (w.verb === 'delete') {
+        try {
+          await api.delete(w.type, w.namespace, w.name, { uid: w.uid });
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.notFound)) throw err;
+        }
+      } else
+        written =
+          w.verb === 'create'
+            ? await api.create<KubeObject>(w.type, w.object, ours.fieldManager)
+            : await api.apply<KubeObject>(w.type, w.object, ours.fieldManager, w.subresource);
+      this.metrics?.apiWrites.inc({ verb: w.verb, kind: w.type.kind, result: 'success' });
+      return written;
+    } catch (err) {
+      this.metrics?.apiWrites.inc({ verb: w.verb, kind: w.type.kind, result: resultOf(err) });
+      throw err;
+    }
+  }
+}
+
 /** Performs a plan's writes: the only place the reconciler changes the cluster. */
 export class PlanWriter {
+  private readonly writer: ObjectWriter;
+
   constructor(
     private readonly api: ClusterWriter,
     private readonly index: MemberIndex,
-    private readonly metrics: Metrics,
-    /** Asked before every write: a leader that lost its lease stops at the next write. */
-    private readonly leadership: Leadership = new Leadership(true),
-  ) {}
+    metrics: Metrics,
+    leadership: Leadership = new Leadership(true),
+  ) {
+    this.writer = new ObjectWriter(leadership, metrics);
+  }
 
   private async one(w: Write): Promise<void> {
-    this.leadership.assert(describeWrite(w));
     const type = TYPES[w.kind];
-    try {
-      if (w.verb === 'delete') {
-        try {
-          await this.api.delete(type, w.namespace, w.name, { uid: w.uid });
-        } catch (err) {
-          // Already gone (the garbage collector, or a delete we made before a restart): done.
-          if (!(err instanceof KubeApiError && err.notFound)) throw err;
-        }
-        this.index.recordDelete(w.kind, w.namespace, w.name, w.uid);
-      } else {
-        const written =
-          w.verb === 'create'
-            ? await this.api.create<KubeObject>(type, w.object, ours.fieldManager)
-            : await this.api.apply<KubeObject>(type, w.object, ours.fieldManager);
-        this.index.recordWrite(w.kind, written);
-      }
-      this.metrics.apiWrites.inc({ verb: w.verb, kind: w.kind, result: 'success' });
-    } catch (err) {
-      this.metrics.apiWrites.inc({ verb: w.verb, kind: w.kind, result: resultOf(err) });
-      throw err;
-    }
+    if (w.verb === 'delete') {
+      await this.writer.write(this.api, { verb: 'delete', type, namespace: w.namespace, name: w.name, uid: w.uid }, describeWrite(w));
+      this.index.recordDelete(w.kind, w.namespace, w.name, w.uid);
+    } else this.index.recordWrite(w.kind, (await this.writer.write(this.api, { verb: w.verb, type, object: w.object }, describeWrite(w)))!);
   }
 
   /**

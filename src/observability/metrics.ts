@@ -69,8 +69,8 @@ export class Metrics {
 
   readonly apiRequests = new Counter({
     name: 'globalsvc_api_requests_total',
-    help: 'Requests to the Kubernetes API, by verb, kind and HTTP status code (or "error" when no answer came).',
-    labelNames: ['verb', 'kind', 'code'] as const,
+    help: 'Requests to the Kubernetes API, by cluster (this one, or a peer bursting writes to), verb, kind and HTTP status code (or "error" when no answer came).',
+    labelNames: ['cluster', 'verb', 'kind', 'code'] as const,
     registers: [this.registry],
   });
 

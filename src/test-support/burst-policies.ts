@@ -14,7 +14,7 @@ export const fullSpec = {
   reconcileValue: 20,
   throttleDelay: '90s',
   peers: ['east', 'north'],
-  replicate: { services: false, configMaps: true, secrets: true },
+  replicate: { services: false, configMaps: true },
   weights: { mode: 'Fixed', local: 75, peers: 25 },
   traffic: { api: 'TrafficSplit' },
   readinessDeadline: '2m',

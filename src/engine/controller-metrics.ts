@@ -1,0 +1,19 @@
+import type { Metrics } from '../observability/metrics.js';
+import type { MemberIndex } from './member-index.js';
+import type { WorkQueue } from './work-queue.js';
+
+/** The aggregator's gauges, read at each scrape: queue depth, whether its caches are synced and it leads, members by state. */
+export function collectControllerMetrics(
+  metrics: Metrics,
+  from: { queue: WorkQueue; index: MemberIndex; ready: () => boolean; leading: () => boolean },
+): void {
+  metrics.onCollect(() => {
+    metrics.queueDepth.set(from.queue.depth);
+    metrics.cachesSynced.set(from.ready() ? 1 : 0);
+    metrics.leader.set(from.leading() ? 1 : 0);
+    metrics.members.reset();
+    const counts = new Map<string, number>();
+    for (const c of from.index.classifications()) if (c.kind !== 'ignored') counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
+    for (const [state, n] of counts) metrics.members.set({ state }, n);
+  });
+}
