@@ -8,6 +8,7 @@ import type { BurstPolicyStatus } from '../../src/burst/status.js';
 import { BURST_POLICIES, SERVICES } from '../../src/cluster/kube-api.js';
 import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
+import { eventAbout } from '../support/events.js';
 import { WORKLOAD_IMAGE, namespaceEverywhere } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
 import type { Cluster } from '../testbed/cluster.js';
@@ -268,7 +269,8 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
 
   it('scales back when the load falls: weights home, the route gone, then the replica and its mirror', async () => {
     load.setRate(NS, 'web', 0);
-    await phaseIs('web', 'ScalingBack');
+    // Through ScalingBack, which may last less than a poll: the peer's watch shows the replica gone at once.
+    await eventAbout(west, NS, 'web', 'ScalingBack');
     await phaseIs('web', 'Idle');
     const { reads, writes, delta } = since(beforeBurst, await requests());
     console.log(

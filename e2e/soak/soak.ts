@@ -1,0 +1,458 @@
+// The chaos soak (docs/soak.md): churn at a steady rate and a fault now and then, drawn from a
+// seeded schedule, on the 3-cluster test bed with Linkerd's own mirror; the oracle (oracle.ts)
+// checks every global in every cluster every few seconds. A difference that outlives the
+// convergence bound is a violation.
+import { readFileSync } from 'node:fs';
+import { SERVICES } from '../../src/cluster/kube-api.js';
+import { STATEFUL_SETS, NAMESPACES } from '../testbed/kube.js';
+import { link, startMirror, stopMirror, unlink } from '../testbed/links.js';
+import type { TestBed } from '../testbed/testbed.js';
+import { deployStatefulSet, scaleStatefulSet } from '../support/workloads.js';
+import { differencesIn, expectedIn, type Difference } from './oracle.js';
+import { Random } from './random.js';
+
+export interface SoakOptions {
+  readonly durationMs: number;
+  readonly seed: number;
+  /** Changes per second. */
+  readonly rate: number;
+  readonly checkPeriodMs?: number;
+  /** Convergence bound outside faults: the batch period + 10 s. */
+  readonly boundMs?: number;
+  /** While a fault is active, and this long after it heals, differences are allowed. */
+  readonly afterHealMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface Distribution {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface Violation {
+  seed: number;
+  atSeconds: number;
+  cluster: string;
+  global: string;
+  expected: string;
+  seen: string;
+  lastedSeconds: number;
+  lastFaults: string[];
+  lastChanges: string[];
+}
+
+export interface SoakReport {
+  seed: number;
+  durationSeconds: number;
+  rate: number;
+  mirror: string;
+  changes: Record<string, number>;
+  changesRefused: number;
+  faults: Record<string, number>;
+  checks: number;
+  viewersUnchecked: number;
+  violations: Violation[];
+  timeToCorrectAfterChangeMs: Distribution;
+  timeToCorrectAfterHealMs: Distribution;
+  differenceLifetimeMs: Distribution;
+  apiWritesPerChange: number;
+  rssMiB: Record<string, { start: number; end: number; max: number }>;
+  unexpectedRestarts: number;
+  notTried: string[];
+}
+
+const NAMESPACES_USED = ['soak-a', 'soak-b'];
+const NAMES = ['db0', 'db1', 'db2', 'db3', 'db4'];
+const FAULTS = ['apiserver-kill', 'etcd-kill', 'control-plane-stop', 'mirror-kill', 'leader-kill', 'gateway-down', 'watch-410'] as const;
+type FaultKind = (typeof FAULTS)[number];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A request to a cluster in a fault may hang: the soak does not wait for it longer than this. */
+const within = <T>(ms: number, p: Promise<T>): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))]);
+
+export function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
+}
+
+function rssMiB(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const random = new Random(o.seed);
+  const checkPeriod = o.checkPeriodMs ?? 5_000;
+  const bound = o.boundMs ?? 10_050;
+  const afterHeal = o.afterHealMs ?? 20_000;
+  const clusters = [...bed.clusters.keys()];
+  const started = Date.now();
+  const since = () => ((Date.now() - started) / 1000).toFixed(1);
+
+  const changes: Record<string, number> = {};
+  let refused = 0;
+  const faults: Record<string, number> = {};
+  const recentChanges: string[] = [];
+  const recentFaults: string[] = [];
+  const remember = (list: string[], line: string) => {
+    list.push(`+${since()}s ${line}`);
+    if (list.length > 8) list.shift();
+  };
+
+  // What the soak knows of the world it drives: which gateways it stopped, which links and
+  // namespaces it took away, which instances it killed.
+  const gatewaysDown = new Set<string>();
+  const unlinked = new Set<string>();
+  const namespacesGone = new Set<string>();
+  const killed = new Set<string>();
+  let faultActive: string | undefined;
+  let healedAt = 0;
+  let heals: { at: number; open: Set<string> }[] = [];
+
+  log(`soak: seed ${o.seed}, ${o.durationMs / 1000} s, ${o.rate} changes/s, mirror ${bed.mirror.command}`);
+  // A standby per cluster, so that killing a leader is a failover, as in production.
+  for (const c of clusters) await bed.product.addReplica(c, 'standby');
+  for (const c of clusters) for (const ns of NAMESPACES_USED) await bed.cluster(c).admin.ensureNamespace(ns);
+  for (const c of clusters)
+    for (const name of NAMES.slice(0, 2)) await deployStatefulSet(bed.cluster(c), 'soak-a', name, 2, { port: 5432 });
+
+  const instances = () => clusters.flatMap((c) => [c, `${c}-standby`]);
+  const rss = new Map<string, { start: number; end: number; max: number }>();
+  const sampleRss = () => {
+    for (const id of instances()) {
+      const mib = rssMiB(bed.procs.pid(`globalsvc-${id}`));
+      if (mib === undefined) continue;
+      const r = rss.get(id) ?? { start: mib, end: mib, max: mib };
+      rss.set(id, { start: r.start, end: mib, max: Math.max(r.max, mib) });
+    }
+  };
+  const writes = new Map<string, number>();
+  let writesTotal = 0;
+  const sampleWrites = async () => {
+    for (const id of instances()) {
+      if (!bed.product.running(id)) continue;
+      const n = await bed.product.metric(id, 'globalsvc_api_writes_total').catch(() => undefined);
+      if (n === undefined) continue;
+      const before = writes.get(id) ?? 0;
+      writesTotal += n >= before ? n - before : n;
+      writes.set(id, n);
+    }
+  };
+
+  // ---- churn
+  async function change(): Promise<void> {
+    const cluster = random.pick(clusters);
+    const admin = bed.cluster(cluster).admin;
+    const ns = random.pick(NAMESPACES_USED);
+    const name = random.pick(NAMES);
+    const kind = random.weighted<string>([
+      ['scale', 40],
+      ['create', 15],
+      ['delete', 8],
+      ['export', 10],
+      ['unexport', 6],
+      ['port', 6],
+      ['unlink', 1],
+      ['namespace', 1],
+    ]);
+    const what = `${kind} ${cluster} ${ns}/${name}`;
+    try {
+      if (namespacesGone.has(`${cluster}/${ns}`) && kind !== 'namespace') throw new Error('namespace being recreated');
+      switch (kind) {
+        case 'create':
+          await within(5_000, deployStatefulSet(bed.cluster(cluster), ns, name, random.int(1, 3), { port: 5432 }));
+          break;
+        case 'scale':
+          if (!(await within(5_000, admin.get(STATEFUL_SETS, ns, name)))) throw new Error('no such StatefulSet');
+          await within(
+            5_000,
+            scaleStatefulSet(
+              bed.cluster(cluster),
+              ns,
+              name,
+              random.weighted([
+                [0, 1],
+                [1, 2],
+                [2, 2],
+                [3, 2],
+                [4, 1],
+              ]),
+            ),
+          );
+          break;
+        case 'delete':
+          await within(5_000, admin.delete(STATEFUL_SETS, ns, name));
+          await within(5_000, admin.delete(SERVICES, ns, name));
+          break;
+        case 'export':
+        case 'unexport':
+          if (!(await within(5_000, admin.get(SERVICES, ns, name)))) throw new Error('no such Service');
+          await within(
+            5_000,
+            admin.patchMerge(SERVICES, ns, name, {
+              metadata: { labels: { 'mirror.linkerd.io/exported': kind === 'export' ? 'true' : null } },
+            }),
+          );
+          break;
+        case 'port': {
+          if (!(await within(5_000, admin.get(SERVICES, ns, name)))) throw new Error('no such Service');
+          const port = random.pick([5432, 5433, 6432]);
+          await within(5_000, admin.patchMerge(SERVICES, ns, name, { spec: { ports: [{ name: 'pg', protocol: 'TCP', port }] } }));
+          break;
+        }
+        case 'unlink': {
+          const target = random.pick(clusters.filter((c) => c !== cluster));
+          const pair = `${cluster}->${target}`;
+          if (unlinked.has(pair) || unlinked.size > 0) throw new Error('a link is away already');
+          unlinked.add(pair);
+          await within(20_000, unlink(bed.procs, bed.cluster(cluster), bed.cluster(target)));
+          const back = random.int(20_000, 60_000);
+          remember(recentChanges, `unlink ${pair} (back in ${back / 1000} s)`);
+          setTimeout(() => {
+            void link(bed.procs, bed.mirror, bed.cluster(cluster), bed.cluster(target), bed.gateway(target).address)
+              .then(() => remember(recentChanges, `link ${pair}`))
+              .catch((err: unknown) => log(`soak: +${since()}s linking ${pair} again failed: ${String(err)}`))
+              .finally(() => unlinked.delete(pair));
+          }, back);
+          break;
+        }
+        case 'namespace': {
+          const key = `${cluster}/${ns}`;
+          if (namespacesGone.size > 0) throw new Error('a namespace is away already');
+          namespacesGone.add(key);
+          await within(5_000, admin.delete(NAMESPACES, undefined, ns));
+          const back = random.int(20_000, 60_000);
+          setTimeout(() => {
+            const recreate = async () => {
+              // Its deletion finishes first (the namespace controller empties it).
+              for (let i = 0; i < 60 && (await admin.get(NAMESPACES, undefined, ns).catch(() => 'unknown')); i++) await sleep(1_000);
+              await admin.ensureNamespace(ns);
+              remember(recentChanges, `namespace ${key} back`);
+            };
+            void recreate()
+              .catch((err: unknown) => log(`soak: +${since()}s recreating ${key} failed: ${String(err)}`))
+              .finally(() => namespacesGone.delete(key));
+          }, back);
+          break;
+        }
+      }
+      changes[kind] = (changes[kind] ?? 0) + 1;
+      if (kind !== 'unlink') remember(recentChanges, what);
+      pendingChanges.push({ at: Date.now(), subject: `${ns}/${name}` });
+    } catch {
+      refused++;
+    }
+  }
+
+  // ---- faults
+  async function fault(kind: FaultKind, healMs: number): Promise<void> {
+    const cluster = random.pick(clusters);
+    const peer = random.pick(clusters.filter((c) => c !== cluster));
+    faultActive = `${kind} ${cluster}${kind === 'mirror-kill' ? `->${peer}` : ''} for ${(healMs / 1000).toFixed(0)} s`;
+    remember(recentFaults, faultActive);
+    faults[kind] = (faults[kind] ?? 0) + 1;
+    log(`soak: +${since()}s fault ${faultActive}`);
+    const local = bed.local(cluster);
+    switch (kind) {
+      case 'apiserver-kill':
+        await local.restartComponent('kube-apiserver', healMs);
+        break;
+      case 'etcd-kill':
+        await local.restartComponent('etcd', healMs);
+        break;
+      case 'control-plane-stop':
+        await local.kwokctl('stop', 'cluster');
+        await sleep(healMs);
+        await local.kwokctl('start', 'cluster');
+        break;
+      case 'mirror-kill':
+        await stopMirror(bed.procs, bed.cluster(cluster), bed.cluster(peer));
+        await sleep(healMs);
+        await startMirror(bed.procs, bed.mirror, bed.cluster(cluster), bed.cluster(peer), bed.gateway(peer).address);
+        break;
+      case 'leader-kill': {
+        let leader: string | undefined;
+        for (const id of [cluster, `${cluster}-standby`])
+          if (bed.product.running(id) && (await bed.product.metric(id, 'globalsvc_leader').catch(() => 0)) === 1) leader = id;
+        if (!leader) break;
+        killed.add(leader);
+        await bed.product.stop(leader, 'SIGKILL');
+        await sleep(healMs);
+        await bed.product.start(leader);
+        killed.delete(leader);
+        break;
+      }
+      case 'gateway-down':
+        gatewaysDown.add(cluster);
+        await bed.gateway(cluster).stop();
+        await sleep(healMs);
+        await bed.gateway(cluster).start();
+        gatewaysDown.delete(cluster);
+        break;
+      case 'watch-410':
+        await local.compactEtcd();
+        await sleep(healMs);
+        break;
+    }
+    log(`soak: +${since()}s healed ${faultActive}`);
+    faultActive = undefined;
+    healedAt = Date.now();
+    heals.push({ at: healedAt, open: new Set(open.keys()) });
+  }
+
+  // ---- the oracle's rounds
+  const open = new Map<string, { first: number; diff: Difference; duringFault: boolean }>();
+  const violations: Violation[] = [];
+  const violated = new Set<string>();
+  const lifetimes: number[] = [];
+  const afterChange: number[] = [];
+  const afterHealTimes: number[] = [];
+  const pendingChanges: { at: number; subject: string }[] = [];
+  let checks = 0;
+  let unchecked = 0;
+  let unexpectedRestarts = 0;
+
+  async function check(): Promise<void> {
+    const now = Date.now();
+    const seen = new Map<string, Difference>();
+    const checked = new Set<string>();
+    for (const viewer of clusters) {
+      try {
+        const expected = await within(15_000, expectedIn(bed, viewer, NAMESPACES_USED, new Set(gatewaysDown)));
+        for (const d of await within(30_000, differencesIn(bed, viewer, expected, random))) seen.set(`${d.id} ${d.expected}`, d);
+        checked.add(viewer);
+      } catch {
+        unchecked++;
+      }
+    }
+    checks++;
+    for (const [id, d] of seen)
+      if (!open.has(id)) open.set(id, { first: now, diff: d, duringFault: faultActive !== undefined || now - healedAt < afterHeal });
+    for (const [id, w] of open) {
+      if (!checked.has(w.diff.viewer)) continue;
+      if (!seen.has(id)) {
+        lifetimes.push(now - w.first);
+        open.delete(id);
+        continue;
+      }
+      const allowedUntil = Math.max(w.first + bound, faultActive !== undefined ? Infinity : healedAt + afterHeal);
+      if (now > allowedUntil && !violated.has(id)) {
+        violated.add(id);
+        const v: Violation = {
+          seed: o.seed,
+          atSeconds: Math.round((now - started) / 1000),
+          cluster: w.diff.viewer,
+          global: w.diff.subject,
+          expected: w.diff.expected,
+          seen: seen.get(id)!.seen,
+          lastedSeconds: Math.round((now - w.first) / 1000),
+          lastFaults: [...recentFaults],
+          lastChanges: [...recentChanges],
+        };
+        violations.push(v);
+        log(`soak: VIOLATION ${JSON.stringify(v)}`);
+      }
+    }
+    // Time to correct: a change once its global is right everywhere checked, a heal once what was
+    // wrong when it healed is right.
+    const wrongSubjects = new Set([...open.values()].map((x) => x.diff.subject));
+    for (let i = pendingChanges.length - 1; i >= 0; i--) {
+      const c = pendingChanges[i]!;
+      if (c.at > now || wrongSubjects.has(c.subject) || checked.size < clusters.length) continue;
+      afterChange.push(now - c.at);
+      pendingChanges.splice(i, 1);
+    }
+    heals = heals.filter((h) => {
+      if (h.at > now || [...h.open].some((id) => open.has(id)) || checked.size < clusters.length) return true;
+      afterHealTimes.push(now - h.at);
+      return false;
+    });
+    // globalsvc instances that stopped without the soak stopping them.
+    for (const id of instances())
+      if (!killed.has(id) && !bed.product.running(id)) {
+        unexpectedRestarts++;
+        log(`soak: +${since()}s globalsvc ${id} was not running: started again`);
+        await bed.product.start(id).catch(() => undefined);
+      }
+    sampleRss();
+    await sampleWrites();
+  }
+
+  // ---- the run
+  const end = started + o.durationMs;
+  let stopping = false;
+  const churn = (async () => {
+    const every = 1000 / o.rate;
+    let next = Date.now();
+    while (!stopping) {
+      await change();
+      next += every;
+      const wait = next - Date.now();
+      if (wait > 0) await sleep(wait);
+      else next = Date.now();
+    }
+  })();
+  const chaos = (async () => {
+    while (!stopping) {
+      const pause = random.int(30_000, 120_000);
+      const until = Date.now() + pause;
+      while (!stopping && Date.now() < until) await sleep(500);
+      if (stopping || Date.now() + 35_000 > end) break;
+      await fault(random.pick(FAULTS), random.int(2_000, 30_000)).catch((err: unknown) => log(`soak: fault failed: ${String(err)}`));
+    }
+  })();
+  const oracle = (async () => {
+    while (!stopping) {
+      const round = Date.now();
+      await check();
+      await sleep(Math.max(0, checkPeriod - (Date.now() - round)));
+    }
+  })();
+  while (Date.now() < end) await sleep(1_000);
+  stopping = true;
+  await Promise.all([churn, chaos]);
+  await oracle;
+  // The last word: the churn stopped, every fault healed; whatever is still wrong gets the bound to settle.
+  const settle = Date.now() + bound + checkPeriod;
+  while (Date.now() < settle) {
+    await check();
+    await sleep(checkPeriod);
+  }
+
+  return {
+    seed: o.seed,
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    rate: o.rate,
+    mirror: bed.mirror.command,
+    changes,
+    changesRefused: refused,
+    faults,
+    checks,
+    viewersUnchecked: unchecked,
+    violations,
+    timeToCorrectAfterChangeMs: distribution(afterChange),
+    timeToCorrectAfterHealMs: distribution(afterHealTimes),
+    differenceLifetimeMs: distribution(lifetimes),
+    apiWritesPerChange:
+      Object.values(changes).reduce((a, b) => a + b, 0) > 0 ? writesTotal / Object.values(changes).reduce((a, b) => a + b, 0) : 0,
+    rssMiB: Object.fromEntries(rss),
+    unexpectedRestarts,
+    notTried: [
+      "the fault proxy's 409/429/500/slow answers (e2e 11 has them one by one)",
+      'readiness flips of running pods (kwok keeps its pods ready)',
+      'hostnames that need rewriting (the oracle would need globalsvc naming rule)',
+      'Deployments behind ClusterIP exports',
+      'SRV answers',
+    ],
+  };
+}
