@@ -4,6 +4,7 @@
 // convergence bound is a violation.
 import { readFileSync } from 'node:fs';
 import { SERVICES } from '../../src/cluster/kube-api.js';
+import { FaultProxy } from '../testbed/fault-proxy.js';
 import { STATEFUL_SETS, NAMESPACES } from '../testbed/kube.js';
 import { link, startMirror, stopMirror, unlink } from '../testbed/links.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -65,7 +66,19 @@ export interface SoakReport {
 
 const NAMESPACES_USED = ['soak-a', 'soak-b'];
 const NAMES = ['db0', 'db1', 'db2', 'db3', 'db4'];
-const FAULTS = ['apiserver-kill', 'etcd-kill', 'control-plane-stop', 'mirror-kill', 'leader-kill', 'gateway-down', 'watch-410'] as const;
+const FAULTS = [
+  'apiserver-kill',
+  'etcd-kill',
+  'control-plane-stop',
+  'mirror-kill',
+  'leader-kill',
+  'gateway-down',
+  'watch-410',
+  'api-errors',
+  'watches-cut',
+] as const;
+/** The cluster whose globalsvc instances reach their API server through the fault proxy. */
+const PROXIED = 'east';
 type FaultKind = (typeof FAULTS)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +135,11 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   log(`soak: seed ${o.seed}, ${o.durationMs / 1000} s, ${o.rate} changes/s, mirror ${bed.mirror.command}`);
   // A standby per cluster, so that killing a leader is a failover, as in production.
   for (const c of clusters) await bed.product.addReplica(c, 'standby');
+  // East's globalsvc (both instances) talk to its API server through the fault proxy, which
+  // answers 409, 429 and 500 as the API server does, or cuts every open watch, when told to.
+  const proxied = bed.cluster(PROXIED);
+  const proxy = await FaultProxy.start(proxied.server, /certificate-authority: (\S+)/.exec(readFileSync(proxied.kubeconfig, 'utf8'))![1]!);
+  for (const id of [PROXIED, `${PROXIED}-standby`]) await bed.product.reroute(id, proxy.url);
   for (const c of clusters) for (const ns of NAMESPACES_USED) await bed.cluster(c).admin.ensureNamespace(ns);
   for (const c of clusters)
     for (const name of NAMES.slice(0, 2)) await deployStatefulSet(bed.cluster(c), 'soak-a', name, 2, { port: 5432 });
@@ -256,7 +274,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
 
   // ---- faults
   async function fault(kind: FaultKind, healMs: number): Promise<void> {
-    const cluster = random.pick(clusters);
+    const cluster = kind === 'api-errors' || kind === 'watches-cut' ? PROXIED : random.pick(clusters);
     const peer = random.pick(clusters.filter((c) => c !== cluster));
     faultActive = `${kind} ${cluster}${kind === 'mirror-kill' ? `->${peer}` : ''} for ${(healMs / 1000).toFixed(0)} s`;
     remember(recentFaults, faultActive);
@@ -301,6 +319,19 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
         break;
       case 'watch-410':
         await local.compactEtcd();
+        await sleep(healMs);
+        break;
+      case 'api-errors': {
+        const status = random.pick([409, 429, 500] as const);
+        proxy.inject({ verb: 'write', status, times: random.int(3, 30) });
+        proxy.inject({ verb: 'list', status: status === 409 ? 500 : status, times: random.int(1, 5) });
+        faultActive += `: ${status}s`;
+        await sleep(healMs);
+        proxy.clear();
+        break;
+      }
+      case 'watches-cut':
+        proxy.expireWatches();
         await sleep(healMs);
         break;
     }
@@ -422,6 +453,8 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   stopping = true;
   await Promise.all([churn, chaos]);
   await oracle;
+  for (const id of [PROXIED, `${PROXIED}-standby`]) await bed.product.reroute(id, undefined);
+  await proxy.stop();
   // The last word: the churn stopped, every fault healed; whatever is still wrong gets the bound to settle.
   const settle = Date.now() + bound + checkPeriod;
   while (Date.now() < settle) {
@@ -448,7 +481,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
     rssMiB: Object.fromEntries(rss),
     unexpectedRestarts,
     notTried: [
-      "the fault proxy's 409/429/500/slow answers (e2e 11 has them one by one)",
+      "slow answers (the fault proxy's 409, 429 and 500 are in; a slow API server is not)",
       'readiness flips of running pods (kwok keeps its pods ready)',
       'hostnames that need rewriting (the oracle would need globalsvc naming rule)',
       'Deployments behind ClusterIP exports',
