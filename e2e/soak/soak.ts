@@ -233,15 +233,29 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
           const pair = `${cluster}->${target}`;
           if (unlinked.has(pair) || unlinked.size > 0) throw new Error('a link is away already');
           unlinked.add(pair);
-          await within(20_000, unlink(bed.procs, bed.cluster(cluster), bed.cluster(target)));
           const back = random.int(20_000, 60_000);
+          // Linked again later whatever happens now: an unlink cut short by a fault is finished by the link.
+          const unlinking = within(20_000, unlink(bed.procs, bed.cluster(cluster), bed.cluster(target)));
           remember(recentChanges, `unlink ${pair} (back in ${back / 1000} s)`);
           setTimeout(() => {
-            void link(bed.procs, bed.mirror, bed.cluster(cluster), bed.cluster(target), bed.gateway(target).address)
+            // Linked again like `linkerd multicluster link` would be: retried while its cluster is away.
+            const relink = async () => {
+              for (let attempt = 1; ; attempt++)
+                try {
+                  await stopMirror(bed.procs, bed.cluster(cluster), bed.cluster(target));
+                  await link(bed.procs, bed.mirror, bed.cluster(cluster), bed.cluster(target), bed.gateway(target).address);
+                  return;
+                } catch (err) {
+                  if (attempt >= 60) throw err;
+                  await sleep(5_000);
+                }
+            };
+            void relink()
               .then(() => remember(recentChanges, `link ${pair}`))
               .catch((err: unknown) => log(`soak: +${since()}s linking ${pair} again failed: ${String(err)}`))
               .finally(() => unlinked.delete(pair));
           }, back);
+          await unlinking;
           break;
         }
         case 'namespace': {
