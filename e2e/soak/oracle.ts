@@ -1,20 +1,15 @@
 // The soak's oracle: what every global must contain in every cluster, worked out from what the
-// clusters hold without globalsvc — the viewer's own Pods and Services, and Linkerd's mirrors there
-// (root mirrors, per-pod endpoint mirrors and their Endpoints) — and from which gateways the soak
+// clusters hold without globalsvc — the viewer's own Services and the EndpointSlices Kubernetes
+// publishes for them, Linkerd's mirrors there (root mirrors, per-pod endpoint mirrors, and the
+// slices kube-controller-manager mirrors from their Endpoints) — and from which gateways the soak
 // itself has stopped. It shares no code with globalsvc (src/ is not imported but for types and
 // resource names), and it checks what users see: the global Service and the real DNS answers of
 // each cluster's CoreDNS, plus the invariants of e2e/support (ownership, no duplicate, no orphan).
-import { SERVICES } from '../../src/cluster/kube-api.js';
-import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
+import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
+import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { violations } from '../support/invariants.js';
-import type { Pod } from '../support/workloads.js';
-import { ENDPOINTS, PODS } from '../testbed/kube.js';
 import type { TestBed } from '../testbed/testbed.js';
 import type { Random } from './random.js';
-
-interface Endpoints extends KubeObject {
-  subsets?: { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[];
-}
 
 /** What one global must be in one cluster. */
 export interface Expected {
@@ -43,11 +38,15 @@ const CLUSTER = 'mirror.linkerd.io/cluster-name';
 const HEADLESS_ROOT = 'mirror.linkerd.io/headless-mirror-svc-name';
 const FQ_NAME = 'mirror.linkerd.io/remote-svc-fq-name';
 
-const ready = (e: Endpoints | undefined) => (e?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip));
-const podReady = (p: Pod) =>
-  !p.metadata.deletionTimestamp && !!p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (e: { conditions?: { ready?: boolean } }) => e.conditions?.ready !== false;
 
-/** Every global `viewer` must have in the soak's namespaces, from its own objects and the gateways that are down. */
+/**
+ * Every global `viewer` must have in the soak's namespaces, from its own objects and the gateways
+ * that are down. A member's endpoints are what Kubernetes publishes for it — EndpointSlices made
+ * from Pods by kube-controller-manager, or mirrored by it from the Endpoints Linkerd writes — as
+ * CoreDNS and kube-proxy read them: how late those controllers are after a control plane comes
+ * back (the first 60-minute soak saw 20 s) is the cluster's, not the aggregation's.
+ */
 export async function expectedIn(
   bed: TestBed,
   viewer: string,
@@ -57,12 +56,18 @@ export async function expectedIn(
   const admin = bed.cluster(viewer).admin;
   const out: Expected[] = [];
   for (const namespace of namespaces) {
-    const [services, endpoints, pods] = await Promise.all([
+    const [services, slices] = await Promise.all([
       admin.list<Service>(SERVICES, namespace),
-      admin.list<Endpoints>(ENDPOINTS, namespace),
-      admin.list<Pod>(PODS, namespace),
+      admin.list<EndpointSlice>(ENDPOINT_SLICES, namespace),
     ]);
-    const endpointsOf = new Map(endpoints.map((e) => [e.metadata.name, e]));
+    const endpointsOf = (service: string) =>
+      slices
+        .filter(
+          (s) =>
+            s.metadata.labels?.['kubernetes.io/service-name'] === service &&
+            s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] !== 'globalsvc.dev',
+        )
+        .flatMap((s) => s.endpoints ?? []);
     const byName = new Map(services.map((s) => [s.metadata.name, s]));
     // Root mirrors (not Linkerd's per-pod endpoint mirrors), by the original's name.
     const roots = new Map<string, Service[]>();
@@ -76,14 +81,11 @@ export async function expectedIn(
       const addresses = new Set<string>();
       const podsOf = new Map<string, string>();
       const local = byName.get(name);
-      if (local && !local.metadata.labels?.[MIRRORED]) {
-        const selector = Object.entries(local.spec?.selector ?? {});
-        for (const p of pods)
-          if (selector.length > 0 && selector.every(([k, v]) => p.metadata.labels?.[k] === v) && podReady(p)) {
-            addresses.add(p.status!.podIP!);
-            podsOf.set(`${p.metadata.name}-${viewer}`, p.status!.podIP!);
-          }
-      }
+      if (local && !local.metadata.labels?.[MIRRORED])
+        for (const e of endpointsOf(name).filter(isReady)) {
+          for (const a of e.addresses) addresses.add(a);
+          if (e.hostname) podsOf.set(`${e.hostname}-${viewer}`, e.addresses[0]!);
+        }
       for (const root of mirrors) {
         const cluster = root.metadata.labels![CLUSTER]!;
         if (gatewaysDown.has(cluster)) continue;
@@ -91,13 +93,13 @@ export async function expectedIn(
           for (const pm of services)
             if (
               pm.metadata.labels?.[HEADLESS_ROOT] === root.metadata.name &&
-              ready(endpointsOf.get(pm.metadata.name)).length > 0 &&
-              pm.spec?.clusterIP
+              pm.spec?.clusterIP &&
+              endpointsOf(pm.metadata.name!).some(isReady)
             ) {
               addresses.add(pm.spec.clusterIP);
               podsOf.set(pm.metadata.name!, pm.spec.clusterIP);
             }
-        } else for (const ip of ready(endpointsOf.get(root.metadata.name))) addresses.add(ip);
+        } else for (const e of endpointsOf(root.metadata.name!).filter(isReady)) for (const a of e.addresses) addresses.add(a);
       }
       out.push({ viewer, namespace, name, exists: true, addresses: [...addresses].sort(), pods: podsOf });
     }

@@ -64,10 +64,14 @@ export class ProcessGroup {
   ): ChildProcess {
     if (this.children.has(name)) throw new Error(`process ${name} is already running`);
     const log = createWriteStream(this.logFile(name), { flags: 'a' });
+    // A log line after the streams closed must never take the test bed down (the soak crashed on one).
+    log.on('error', () => {});
     const child = spawn(command, args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const started = Date.now();
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    // The log outlives the pipes: the exit line below is written after both have ended.
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once('close', () => log.end());
     child.once('exit', (code, signal) => {
       if (this.children.get(name) === child) this.children.delete(name);
       this.saveState();

@@ -44,8 +44,11 @@ function podPorts(root: Service, rootSlices: readonly EndpointSlice[]): Endpoint
  * pod's hostname, the endpoint mirror's ClusterIP, and ready and serving only while Linkerd shows
  * the endpoint mirror ready (its gateway answers); one without endpoints yet is not listed. While
  * no endpoint mirror has endpoints (being made, or remade), the headless mirror's slices are all
- * there is, less what has no hostname: Linkerd lists a pod there only with its hostname, and an
- * address without one is the gateway its Service update or first export wrote (e2e 18 saw it).
+ * there is, less what has no hostname (Linkerd lists a pod there only with its hostname: an address
+ * without one is the gateway its Service update or first export wrote, e2e 18 saw it) and less
+ * what no endpoint mirror stands for: an address that is not the ClusterIP of a live endpoint
+ * mirror of that hostname belongs to one deleted since, and routes nowhere (the soak saw one
+ * published for 20 s after an endpoint mirror was remade with a new ClusterIP).
  */
 export function podsOfHeadlessMirror(
   root: Service,
@@ -65,7 +68,13 @@ export function podsOfHeadlessMirror(
     list.push(gateway.some(isReady) ? pod : unreachableEndpoint(pod));
     byFamily.set(family, list);
   }
-  if (byFamily.size === 0) return rootSlices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).filter((e) => e.hostname) }));
+  if (byFamily.size === 0) {
+    const live = new Set(endpointMirrors.map(({ service }) => `${hostnameOf(service)}@${service.spec?.clusterIP}`));
+    return rootSlices.map((s) => ({
+      ...s,
+      endpoints: (s.endpoints ?? []).filter((e) => e.hostname && e.addresses.some((a) => live.has(`${e.hostname}@${a}`))),
+    }));
+  }
   const ports = podPorts(root, rootSlices);
   return [...byFamily].map(([addressType, endpoints]) => ({
     metadata: { name: `${root.metadata.name}-${addressType.toLowerCase()}-endpoint-mirrors`, namespace: root.metadata.namespace },

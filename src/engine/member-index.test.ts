@@ -93,6 +93,19 @@ describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () =>
     ]);
   });
 
+  it('never publishes an address no live endpoint mirror has: one remade with a new ClusterIP, while the headless mirror still lists the old', () => {
+    const world = linkerdHeadlessMirror(true);
+    // db-0's endpoint mirror was deleted and made again (10.96.0.20); no endpoint mirror has its
+    // slice yet (kube-controller-manager mirrors Endpoints into slices, late after a restart), and
+    // the headless mirror's Endpoints still say db-0 → 10.96.0.10, the old one's ClusterIP.
+    world.services.find((s) => s.metadata.name === 'db-0-east')!.spec!.clusterIP = '10.96.0.20';
+    world.slices = world.slices.slice(-1);
+    const plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
+    expect(plan.desired!.groups.flatMap((g) => [...g.endpoints.values()].map((e) => [e.hostname, e.addresses[0]]))).toEqual([
+      ['db-1-east', '10.96.0.11'],
+    ]);
+  });
+
   it("marks the global's key when an endpoint mirror's slice changes", () => {
     const index = indexOf(linkerdHeadlessMirror(true));
     const dead = linkerdHeadlessMirror(false).slices[0]!;
