@@ -95,13 +95,11 @@ describe("bursting's input caches", () => {
     // A change in the peer marks the namespace's policies dirty.
     dirty.length = 0;
     const replica = ours('web', { 'globalsvc.dev/replica-of': 'west.shop.web' });
-    east.calls.open
-      .get('deployments@shop')!
-      .event('MODIFIED', {
-        ...replica,
-        metadata: { ...replica.metadata, resourceVersion: '8' },
-        status: { readyReplicas: 2 },
-      } as KubeObject);
+    east.calls.open.get('deployments@shop')!.event('MODIFIED', {
+      ...replica,
+      metadata: { ...replica.metadata, resourceVersion: '8' },
+      status: { readyReplicas: 2 },
+    } as KubeObject);
     expect(dirty).toEqual(['shop']);
 
     inputs.want(new Map());
