@@ -46,9 +46,8 @@ function podPorts(root: Service, rootSlices: readonly EndpointSlice[]): Endpoint
  * no endpoint mirror has endpoints (being made, or remade), the headless mirror's slices are all
  * there is, less what has no hostname (Linkerd lists a pod there only with its hostname: an address
  * without one is the gateway its Service update or first export wrote, e2e 18 saw it) and less
- * what no endpoint mirror stands for: an address that is not the ClusterIP of a live endpoint
- * mirror of that hostname belongs to one deleted since, and routes nowhere (the soak saw one
- * published for 20 s after an endpoint mirror was remade with a new ClusterIP).
+ * what is stale: a pod whose endpoint mirror has another ClusterIP than the one listed was remade
+ * since, and the old address routes nowhere (the soak saw one published for 20 s).
  */
 export function podsOfHeadlessMirror(
   root: Service,
@@ -69,11 +68,9 @@ export function podsOfHeadlessMirror(
     byFamily.set(family, list);
   }
   if (byFamily.size === 0) {
-    const live = new Set(endpointMirrors.map(({ service }) => `${hostnameOf(service)}@${service.spec?.clusterIP}`));
-    return rootSlices.map((s) => ({
-      ...s,
-      endpoints: (s.endpoints ?? []).filter((e) => e.hostname && e.addresses.some((a) => live.has(`${e.hostname}@${a}`))),
-    }));
+    const current = new Map(endpointMirrors.map(({ service }) => [hostnameOf(service), service.spec?.clusterIP]));
+    const stale = (e: Endpoint) => current.has(e.hostname) && !e.addresses.includes(current.get(e.hostname) ?? '');
+    return rootSlices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).filter((e) => e.hostname && !stale(e)) }));
   }
   const ports = podPorts(root, rootSlices);
   return [...byFamily].map(([addressType, endpoints]) => ({
