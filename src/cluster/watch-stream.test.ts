@@ -139,4 +139,22 @@ describe('watchResource', () => {
       vi.useRealTimers();
     }
   });
+
+  it('retries a watch at least every 5 s however long its API server is away, so that its cache is fresh soon after it is back', async () => {
+    vi.useFakeTimers();
+    try {
+      const { api } = fakeApi([[service('a')]]);
+      (api as { list: typeof api.list }).list = () => Promise.reject(new Error('connect ECONNREFUSED'));
+      const retries: number[] = [];
+      const sub = watchResource(api, SERVICES, undefined, {
+        onLifecycle: (e) => e.type === 'failed' && retries.push(e.retryInMs),
+      }).subscribe();
+      await vi.advanceTimersByTimeAsync(120_000);
+      sub.unsubscribe();
+      expect(retries.length).toBeGreaterThan(20);
+      expect(Math.max(...retries)).toBeLessThanOrEqual(6_000);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

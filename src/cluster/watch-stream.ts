@@ -23,7 +23,11 @@ export type WatchLifecycle =
 export interface WatchOptions<T extends KubeObject = KubeObject> {
   labelSelector?: string;
   pageSize?: number;
-  /** First retry delay after an error; doubles up to maxBackoffMs, with ±20% jitter. */
+  /**
+   * First retry delay after an error; doubles up to maxBackoffMs (5 s), with ±20% jitter. The cap
+   * is low on purpose: a refused connection costs nothing, and a watch asleep for 30 s when its API
+   * server comes back leaves the cache stale that long (the soak saw 15-30 s).
+   */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   /**
@@ -34,10 +38,13 @@ export interface WatchOptions<T extends KubeObject = KubeObject> {
   onLifecycle?: (event: WatchLifecycle) => void;
   /**
    * A resource whose CRD may not be installed (Gateway API, SMI): a 404 on the list reads as an
-   * empty collection (`absent`), looked for again every maxBackoffMs, instead of a failure.
+   * empty collection (`absent`), looked for again every 30 s, instead of a failure.
    */
   optional?: boolean;
 }
+
+/** How often a resource that is not served (no CRD) is looked for again. */
+const ABSENT_RETRY_MS = 30_000;
 
 /** A watch that lasted this long was healthy: its end does not count toward the backoff. */
 const HEALTHY_WATCH_MS = 1_000;
@@ -59,7 +66,7 @@ export function watchResource<T extends KubeObject>(
     labelSelector,
     pageSize = 500,
     initialBackoffMs = 500,
-    maxBackoffMs = 30_000,
+    maxBackoffMs = 5_000,
     transform = (object: T) => object,
     onLifecycle = () => {},
     optional = false,
@@ -159,8 +166,8 @@ export function watchResource<T extends KubeObject>(
           if (optional && error instanceof KubeApiError && error.notFound) {
             resourceVersion = undefined;
             subscriber.next({ type: 'relisted', namespace, items: [] });
-            onLifecycle({ type: 'absent', resource, namespace, retryInMs: maxBackoffMs });
-            await sleep(maxBackoffMs);
+            onLifecycle({ type: 'absent', resource, namespace, retryInMs: ABSENT_RETRY_MS });
+            await sleep(ABSENT_RETRY_MS);
             continue;
           }
           if (error instanceof KubeApiError && error.gone) resourceVersion = undefined;
