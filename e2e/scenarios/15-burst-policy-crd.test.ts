@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { decide } from '../../src/burst/decide.js';
+import { policyWrite } from '../../src/burst/executor.js';
+import { Leadership } from '../../src/cluster/leadership.js';
+import { ObjectWriter } from '../../src/engine/writer.js';
 import { parseBurstPolicy } from '../../src/burst/policy.js';
 import { statusOf, type BurstPolicyStatus } from '../../src/burst/status.js';
 import { BURST_POLICIES, KubeApi, KubeApiError } from '../../src/cluster/kube-api.js';
@@ -216,5 +219,40 @@ describeOnBed('the BurstPolicy CRD on a real API server', () => {
     expect(await can('patch', 'burstpolicies.globalsvc.dev', '-n', NS)).toBe('yes');
     for (const verb of ['get', 'create', 'update', 'delete'])
       expect(await can(verb, 'burstpolicies.globalsvc.dev', '-n', NS), verb).toBe('no');
+  });
+
+  it('never brings back a deleted policy: the finalizer and status writes name its uid, which the API server holds them to', async () => {
+    // Credentials that may create policies (the controller's may not, which only turned the mistake into a 403).
+    const writer = new ObjectWriter(new Leadership(true));
+    const created = await west.admin.create(burstPolicy('short-lived', minimal), BURST_POLICIES);
+    await west.admin.delete(BURST_POLICIES, NS, 'short-lived');
+    await waitFor('short-lived gone', async () => (await west.admin.get(BURST_POLICIES, NS, 'short-lived')) === undefined);
+    // The last pass of a deletion, planned from a cache that has not seen it yet.
+    const now = Date.now();
+    const idle = decide(undefined, { metric: { ok: true, value: 0 }, replica: 'Absent' }, now, parseBurstPolicy(created, 'west'));
+    for (const w of [
+      { op: 'finalizer', on: false },
+      { op: 'status', status: statusOf(idle, { replicated: [] }, now) },
+    ] as const) {
+      const err = await writer.write(west.admin.api, policyWrite(created, w), w.op).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, w.op).toBeInstanceOf(KubeApiError);
+      expect(await west.admin.get(BURST_POLICIES, NS, 'short-lived'), w.op).toBeUndefined();
+    }
+    // A policy made again by the same name is not written by what was planned for the old one.
+    const again = await west.admin.create(burstPolicy('short-lived', minimal), BURST_POLICIES);
+    const err = await writer.write(west.admin.api, policyWrite(created, { op: 'finalizer', on: true }), 'finalizer on').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Refused as a change of an immutable field (422), the object left as it was.
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(String(err)).toMatch(/metadata\.uid/);
+    expect((await west.admin.get<BurstPolicyObject>(BURST_POLICIES, NS, 'short-lived'))?.metadata).toMatchObject({
+      uid: again.metadata.uid,
+      resourceVersion: again.metadata.resourceVersion,
+    });
   });
 });

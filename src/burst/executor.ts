@@ -5,7 +5,7 @@
 import { BURST_POLICIES, KubeApiError, NAMESPACES, type KubeApi } from '../cluster/kube-api.js';
 import type { KubeObject } from '../domain/k8s-types.js';
 import { burst, ours } from '../domain/labels.js';
-import type { ObjectWriter } from '../engine/writer.js';
+import type { ObjectWrite, ObjectWriter } from '../engine/writer.js';
 import { TYPES, type BurstInputs } from './inputs.js';
 import type { PeerClusters } from './peers.js';
 import { describeBurstWrite, type BurstWrite } from './plan.js';
@@ -19,6 +19,25 @@ export interface BurstPolicyObject extends KubeObject {
 
 export class ReplicaConflictError extends Error {
   override name = 'ReplicaConflictError';
+}
+
+/**
+ * The write of a policy's status or of our finalizer on it: a server-side apply that owns just our
+ * entry of the finalizer set (applying none removes ours, nobody else's). It names the policy's uid,
+ * which the API server takes as a precondition: an apply would otherwise create a policy that was
+ * deleted after the cache last saw it (the last pass of a deletion, racing its own watch event), and a
+ * policy deleted and made again by the same name is not written by what was planned for the old one.
+ */
+export function policyWrite(policy: BurstPolicyObject, w: Extract<BurstWrite, { op: 'status' } | { op: 'finalizer' }>): ObjectWrite {
+  const { name, namespace, uid } = policy.metadata;
+  const identity = { apiVersion: policy.apiVersion ?? 'globalsvc.dev/v1alpha1', kind: 'BurstPolicy', metadata: { name, namespace, uid } };
+  return w.op === 'status'
+    ? { verb: 'apply', type: BURST_POLICIES, object: { ...identity, status: w.status } as BurstPolicyObject, subresource: 'status' }
+    : {
+        verb: 'apply',
+        type: BURST_POLICIES,
+        object: { ...identity, metadata: { ...identity.metadata, finalizers: w.on ? [burst.finalizer] : [] } },
+      };
 }
 
 export class BurstExecutor {
@@ -35,27 +54,10 @@ export class BurstExecutor {
     const namespaced = new Set<string>();
     for (const w of writes) {
       const what = `${describeBurstWrite(w)} of BurstPolicy ${source.namespace}/${source.policy}`;
-      const { name, namespace } = policy.metadata;
-      const identity = { apiVersion: policy.apiVersion ?? 'globalsvc.dev/v1alpha1', kind: 'BurstPolicy', metadata: { name, namespace } };
       switch (w.op) {
         case 'status':
-          written = (await this.writer.write(
-            this.local,
-            { verb: 'apply', type: BURST_POLICIES, object: { ...identity, status: w.status } as BurstPolicyObject, subresource: 'status' },
-            what,
-          )) as BurstPolicyObject;
-          break;
         case 'finalizer':
-          // Server-side apply owns just this entry of the set: applying none removes ours, nobody else's.
-          written = (await this.writer.write(
-            this.local,
-            {
-              verb: 'apply',
-              type: BURST_POLICIES,
-              object: { ...identity, metadata: { ...identity.metadata, finalizers: w.on ? [burst.finalizer] : [] } },
-            },
-            what,
-          )) as BurstPolicyObject;
+          written = (await this.writer.write(this.local, policyWrite(policy, w), what)) as BurstPolicyObject;
           break;
         case 'apply': {
           const here = w.cluster === source.cluster;

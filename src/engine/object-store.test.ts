@@ -36,4 +36,46 @@ describe('the object store', () => {
     expect(store.recordWrite(svc('a', '11'))).toBeDefined();
     expect(store.get('data', 'a')?.metadata.resourceVersion).toBe('11');
   });
+
+  it('keeps what our write recorded when the lagging watch brings an older version of it', () => {
+    // A policy's finalizer taken off (rv 12) while the watch still delivers its deletion mark (rv 11):
+    // the older copy, finalizer and all, would have the next pass take the finalizer off again.
+    const store = new ObjectStore<Service>();
+    store.apply({ type: 'added', object: svc('a', '10') });
+    store.recordWrite(svc('a', '12'));
+    expect(store.apply({ type: 'modified', object: svc('a', '11') })).toEqual([]);
+    expect(store.get('data', 'a')?.metadata.resourceVersion).toBe('12');
+    // A new object of that name is news whatever its resourceVersion says.
+    expect(
+      store.apply({ type: 'added', object: { ...svc('a', '3'), metadata: { ...svc('a', '3').metadata, uid: 'uid-new' } } }),
+    ).toHaveLength(1);
+  });
+
+  it('drops an object once our write takes off its last finalizer while it is being deleted', () => {
+    const store = new ObjectStore<Service>();
+    const deleting = (rv: string, finalizers: string[]): Service => ({
+      metadata: { ...svc('a', rv).metadata, deletionTimestamp: '2026-12-02T18:44:51Z', finalizers },
+    });
+    store.apply({ type: 'modified', object: deleting('20', ['globalsvc.dev/replicas']) });
+    expect(store.recordWrite(deleting('21', []))).toMatchObject({ after: undefined });
+    expect(store.get('data', 'a')).toBeUndefined();
+    // The lagging watch does not bring it back; its deletion closes the matter.
+    expect(store.apply({ type: 'modified', object: deleting('20', ['globalsvc.dev/replicas']) })).toEqual([]);
+    expect(store.apply({ type: 'deleted', object: deleting('21', []) })).toEqual([]);
+    expect(store.get('data', 'a')).toBeUndefined();
+    // A new object of the same name afterwards is taken as it comes.
+    expect(store.apply({ type: 'added', object: svc('a', '30') })).toHaveLength(1);
+  });
+
+  it('does not bring back what our own delete removed when the watch still delivers its last change', () => {
+    const store = new ObjectStore<Service>();
+    store.apply({ type: 'added', object: svc('a', '10') });
+    store.recordDelete('data', 'a', 'uid-a');
+    expect(store.apply({ type: 'modified', object: svc('a', '11') })).toEqual([]);
+    expect(store.get('data', 'a')).toBeUndefined();
+    // Another object by that name (a new uid) is news, and ends the wait for the old one's deletion.
+    const other: Service = { metadata: { ...svc('a', '12').metadata, uid: 'uid-other' } };
+    expect(store.apply({ type: 'added', object: other })).toHaveLength(1);
+    expect(store.apply({ type: 'modified', object: { metadata: { ...other.metadata, resourceVersion: '13' } } })).toHaveLength(1);
+  });
 });

@@ -26,6 +26,11 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
  */
 export class ObjectStore<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
+  /**
+   * What our own writes removed (by key, the uid removed) until the watch says so too: its lagging
+   * events of the object would otherwise bring it back.
+   */
+  private readonly removed = new Map<string, string | undefined>();
 
   constructor(readonly transform: (object: T) => T = (object) => object) {}
 
@@ -44,6 +49,8 @@ export class ObjectStore<T extends KubeObject> {
   /** Applies a watch event; a relist replaces every object of its namespace scope. */
   apply(event: ResourceEvent<T>): Change<T>[] {
     if (event.type === 'relisted') {
+      for (const key of this.removed.keys())
+        if (event.namespace === undefined || key.startsWith(`${event.namespace}/`)) this.removed.delete(key);
       const changes: Change<T>[] = [];
       const seen = new Set<string>();
       for (const item of event.items) {
@@ -63,26 +70,41 @@ export class ObjectStore<T extends KubeObject> {
     const object = event.object;
     const key = objectKey(object);
     const before = this.objects.get(key);
+    if (this.removed.has(key)) {
+      const uid = this.removed.get(key);
+      if (event.type === 'deleted' || uid !== object.metadata.uid) this.removed.delete(key);
+      if (uid === object.metadata.uid) return [];
+    }
     if (event.type === 'deleted') {
       // A delete of something never seen (e.g. after our own write-through removal) changes nothing.
       if (!before) return [];
       this.objects.delete(key);
       return [{ before, after: undefined }];
     }
-    // The watch bringing back a version our own write already recorded is no change at all.
-    if (before && before.metadata.uid === object.metadata.uid && before.metadata.resourceVersion === object.metadata.resourceVersion)
+    // The watch bringing back a version our own write already recorded, or one older than it (the watch
+    // lags our writes), is no change at all: the older copy would undo what the cache knows.
+    if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))
       return [];
     this.objects.set(key, object);
     return [{ before, after: object }];
   }
 
-  /** Records the object an API write returned, unless the cache already holds a newer copy. */
+  /**
+   * Records the object an API write returned, unless the cache already holds a newer copy. An object
+   * being deleted with no finalizer left is gone once written (the write took off the last one).
+   */
   recordWrite(written: T): Change<T> | undefined {
     const object = this.transform(written);
     const key = objectKey(object);
     const before = this.objects.get(key);
     if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))
       return undefined;
+    if (object.metadata.deletionTimestamp && !object.metadata.finalizers?.length) {
+      if (!before || before.metadata.uid !== object.metadata.uid) return undefined;
+      this.objects.delete(key);
+      this.removed.set(key, object.metadata.uid);
+      return { before, after: undefined };
+    }
     this.objects.set(key, object);
     return { before, after: object };
   }
@@ -93,6 +115,7 @@ export class ObjectStore<T extends KubeObject> {
     const before = this.objects.get(key);
     if (!before || (uid && before.metadata.uid !== uid)) return undefined;
     this.objects.delete(key);
+    this.removed.set(key, before.metadata.uid);
     return { before, after: undefined };
   }
 }
