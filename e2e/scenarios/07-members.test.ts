@@ -117,18 +117,25 @@ describeOnBed('members that need care', () => {
     const west = bed.cluster('west');
     // Members of a federated service in east and north (the Links' federatedServiceSelector), not
     // exported: Linkerd joins a Service that is exported too only at its next update.
-    for (const c of ['east', 'north'])
-      await deployWeb(bed.cluster(c), NS, 'fed', 1, { exported: false, labels: { 'mirror.linkerd.io/federated': 'member' } });
+    // One after the other: Linkerd's mirrors of two Links that both find no fed-federated both create
+    // it, and the one that loses takes AlreadyExists as done (handleCreateFederatedService): its
+    // member is left out until its Service next changes.
+    const federatedWith = (members: string[]) =>
+      waitFor(
+        `Linkerd's fed-federated in west with members ${members.join(', ')}`,
+        async () => {
+          const s = await getService(west, NS, 'fed-federated');
+          const found = (s?.metadata.annotations?.['multicluster.linkerd.io/remote-discovery'] ?? '').split(',').sort();
+          return JSON.stringify(found) === JSON.stringify(members) ? s : undefined;
+        },
+        120_000,
+      );
+    const member = { exported: false as const, labels: { 'mirror.linkerd.io/federated': 'member' } };
+    await deployWeb(bed.cluster('east'), NS, 'fed', 1, member);
+    await federatedWith(['fed@east']);
+    await deployWeb(bed.cluster('north'), NS, 'fed', 1, member);
     // As Linkerd's mirrors write it: mirrored, no cluster-name, its members in an annotation.
-    const federated = await waitFor(
-      "Linkerd's fed-federated in west with east's and north's members",
-      async () => {
-        const s = await getService(west, NS, 'fed-federated');
-        const members = (s?.metadata.annotations?.['multicluster.linkerd.io/remote-discovery'] ?? '').split(',').sort();
-        return JSON.stringify(members) === '["fed@east","fed@north"]' ? s : undefined;
-      },
-      120_000,
-    );
+    const federated = await federatedWith(['fed@east', 'fed@north']);
     expect(federated.metadata.labels?.['mirror.linkerd.io/mirrored-service']).toBe('true');
     expect(federated.metadata.labels?.['mirror.linkerd.io/cluster-name']).toBeUndefined();
     // Written after it on the same watch: once its Event is out, the federated Service was indexed too.

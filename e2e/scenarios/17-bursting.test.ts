@@ -306,7 +306,11 @@ if (!hasPrometheus) process.stderr.write('e2e: no prometheus binary: the burstin
     await phaseIs('stuck', 'Bursting');
     await waitFor('the replica created in east', async () => (await oursIn(bed.cluster('east'))).includes('Deployment/stuck'));
     await phaseIs('stuck', 'Failed', 60_000);
-    await waitFor('nothing left in east', async () => (await oursIn(bed.cluster('east'))).length === 0);
+    // Nothing left anywhere: the replica in east, and (once Linkerd drops them) its mirrors in west and
+    // north with the globals made for them.
+    for (const c of ['east', 'north'])
+      await waitFor(`nothing of ours left in ${c}`, async () => (await oursIn(bed.cluster(c))).length === 0);
+    await waitFor('the mirror stuck-east gone from west', async () => (await west.admin.get(SERVICES, NS, 'stuck-east')) === undefined);
     const status = await statusOf('stuck');
     expect(condition(status, 'ReplicaReady')).toMatchObject({ status: 'False', reason: 'ReadinessDeadlineExceeded' });
     expect(condition(status, 'CoolingDown')).toMatchObject({ status: 'True' });
