@@ -13,7 +13,7 @@ import { withoutManagedFields } from '../domain/projection.js';
 import { ObjectStore } from '../engine/object-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { PeerClusters } from './peers.js';
-import type { BurstKind, BurstWorld, Owned, ReplicaKind, RouteKind } from './plan.js';
+import { REPLICA_KINDS, type BurstKind, type BurstWorld, type Owned, type ReplicaKind, type RouteKind } from './plan.js';
 import type { BurstPolicy } from './policy.js';
 import { isReplicaOf, madeBy, type Deployment, type ReplicaSource } from './replica.js';
 import { workloadOf, type Workload } from './workload.js';
@@ -25,8 +25,7 @@ export const TYPES: Readonly<Record<BurstKind, ResourceType>> = {
   HTTPRoute: HTTP_ROUTES,
   TrafficSplit: TRAFFIC_SPLITS,
 };
-const LOCAL_KINDS: readonly BurstKind[] = ['ConfigMap', 'Service', 'Deployment', 'HTTPRoute', 'TrafficSplit'];
-const PEER_KINDS: readonly ReplicaKind[] = ['ConfigMap', 'Service', 'Deployment'];
+const LOCAL_KINDS = Object.keys(TYPES) as BurstKind[];
 /** Everything bursting made in a peer, whichever policy: one watch per kind serves every policy of the namespace. */
 const REPLICAS = `${ours.appManagedByLabel}=${ours.appManagedBy},${burst.replicaOf}`;
 
@@ -134,7 +133,7 @@ export class BurstInputs {
   }
 
   private openPeer(peer: string, namespace: string): void {
-    const scope = new Scope(PEER_KINDS);
+    const scope = new Scope(REPLICA_KINDS);
     this.remote.set(`${peer}/${namespace}`, scope);
     this.peers.api(peer).then(
       (api) => {
@@ -175,7 +174,7 @@ export class BurstInputs {
       if (!scope?.synced) return { waiting: `the replicas in ${peer}` };
       replicas.set(
         peer,
-        PEER_KINDS.flatMap((kind) => scope.objects(kind).flatMap((object) => (isReplicaOf(object, source) ? [{ kind, object }] : []))),
+        REPLICA_KINDS.flatMap((kind) => scope.objects(kind).flatMap((object) => (isReplicaOf(object, source) ? [{ kind, object }] : []))),
       );
     }
     const routes: Owned<RouteKind>[] = (['HTTPRoute', 'TrafficSplit'] as const).flatMap((kind) =>
