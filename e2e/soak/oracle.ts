@@ -5,6 +5,7 @@
 // itself has stopped. It shares no code with globalsvc (src/ is not imported but for types and
 // resource names), and it checks what users see: the global Service and the real DNS answers of
 // each cluster's CoreDNS, plus the invariants of e2e/support (ownership, no duplicate, no orphan).
+import { createHash } from 'node:crypto';
 import { ENDPOINT_SLICES, SERVICES } from '../../src/cluster/kube-api.js';
 import type { EndpointSlice, Service } from '../../src/domain/k8s-types.js';
 import { violations } from '../support/invariants.js';
@@ -21,6 +22,10 @@ export interface Expected {
   readonly addresses: readonly string[];
   /** `<hostname>` → address of each ready pod: `<hostname>.<name>-global.<ns>` answers it. */
   readonly pods: ReadonlyMap<string, string>;
+  /** The members' port names: `_<port>._tcp.<name>-global.<ns>` lists every ready endpoint. */
+  readonly ports: readonly string[];
+  /** The first label of each SRV target, sorted: the per-pod hostname, or the address with dashes. */
+  readonly targets: readonly string[];
 }
 
 /** One thing seen that differs from what is expected: `id` stays the same while the difference lasts. */
@@ -39,6 +44,19 @@ const HEADLESS_ROOT = 'mirror.linkerd.io/headless-mirror-svc-name';
 const FQ_NAME = 'mirror.linkerd.io/remote-svc-fq-name';
 
 const isReady = (e: { conditions?: { ready?: boolean } }) => e.conditions?.ready !== false;
+const dashed = (address: string) => address.replace(/[.:]/g, '-');
+
+/**
+ * The DNS label of pod `hostname` of `cluster` in a global, as the README specifies it:
+ * `<hostname>-<cluster>`, or, when that is no DNS label, the hostname cut to fit before an 8-hex
+ * sha256 of `<cluster>/<hostname>` and `-<cluster>`. Written here from the document, not imported.
+ */
+export function podLabel(hostname: string, cluster: string): string {
+  const natural = `${hostname}-${cluster}`;
+  if (natural.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(natural)) return natural;
+  const tail = `-${createHash('sha256').update(`${cluster}/${hostname}`).digest('hex').slice(0, 8)}-${cluster}`;
+  return `${hostname.slice(0, 63 - tail.length).replace(/-+$/, '')}${tail}`;
+}
 
 /**
  * Every global `viewer` must have in the soak's namespaces, from its own objects and the gateways
@@ -80,14 +98,20 @@ export async function expectedIn(
     for (const [name, mirrors] of roots) {
       const addresses = new Set<string>();
       const podsOf = new Map<string, string>();
+      const targets: string[] = [];
+      const ports = new Set<string>();
       const local = byName.get(name);
-      if (local && !local.metadata.labels?.[MIRRORED])
+      if (local && !local.metadata.labels?.[MIRRORED]) {
+        for (const p of local.spec?.ports ?? []) if (p.name) ports.add(p.name);
         for (const e of endpointsOf(name).filter(isReady)) {
           for (const a of e.addresses) addresses.add(a);
-          if (e.hostname) podsOf.set(`${e.hostname}-${viewer}`, e.addresses[0]!);
+          if (e.hostname) podsOf.set(podLabel(e.hostname, viewer), e.addresses[0]!);
+          targets.push(e.hostname ? podLabel(e.hostname, viewer) : dashed(e.addresses[0]!));
         }
+      }
       for (const root of mirrors) {
         const cluster = root.metadata.labels![CLUSTER]!;
+        for (const p of root.spec?.ports ?? []) if (p.name) ports.add(p.name);
         if (gatewaysDown.has(cluster)) continue;
         if (root.spec?.clusterIP === 'None') {
           for (const pm of services)
@@ -98,16 +122,32 @@ export async function expectedIn(
             ) {
               addresses.add(pm.spec.clusterIP);
               podsOf.set(pm.metadata.name!, pm.spec.clusterIP);
+              targets.push(pm.metadata.name!);
             }
-        } else for (const e of endpointsOf(root.metadata.name!).filter(isReady)) for (const a of e.addresses) addresses.add(a);
+        } else
+          for (const e of endpointsOf(root.metadata.name!).filter(isReady))
+            for (const a of e.addresses) {
+              addresses.add(a);
+              targets.push(dashed(a));
+            }
       }
-      out.push({ viewer, namespace, name, exists: true, addresses: [...addresses].sort(), pods: podsOf });
+      out.push({
+        viewer,
+        namespace,
+        name,
+        exists: true,
+        addresses: [...addresses].sort(),
+        pods: podsOf,
+        ports: [...ports].sort(),
+        targets: targets.sort(),
+      });
     }
     // Globals of ours for keys with no mirror left must go.
     for (const s of services)
       if (s.metadata.labels?.['app.kubernetes.io/managed-by'] === 'globalsvc') {
         const name = s.metadata.labels['globalsvc.dev/global-of'];
-        if (name && !roots.has(name)) out.push({ viewer, namespace, name, exists: false, addresses: [], pods: new Map() });
+        if (name && !roots.has(name))
+          out.push({ viewer, namespace, name, exists: false, addresses: [], pods: new Map(), ports: [], targets: [] });
       }
   }
   return out;
@@ -147,6 +187,20 @@ export async function differencesIn(
         expected: e.addresses.join(',') || '(none)',
         seen: answer.join(',') || '(none)',
       });
+    // Every SRV name of the global lists every ready endpoint (a port named differently by one cluster
+    // still lists that cluster's pods: the global's slices carry the global's port names).
+    for (const port of e.ports) {
+      const srv = await dns.srv(`_${port}._tcp.${fqdn(`${e.name}-global`, e.namespace)}`);
+      const seen = srv.map((r) => r.name.split('.')[0]!).sort();
+      if (JSON.stringify(seen) !== JSON.stringify(e.targets))
+        out.push({
+          id: `${viewer} ${subject} SRV ${port}`,
+          viewer,
+          subject,
+          expected: `_${port}._tcp → ${e.targets.join(',') || '(none)'}`,
+          seen: `_${port}._tcp → ${seen.join(',') || '(none)'}`,
+        });
+    }
     const hostnames = [...e.pods.keys()];
     for (let i = 0; i < Math.min(podSample, hostnames.length); i++) {
       const hostname = random.pick(hostnames);

@@ -22,7 +22,7 @@ const REASONS = { 409: 'Conflict', 429: 'TooManyRequests', 500: 'InternalError' 
 /**
  * A fault-injecting reverse proxy in front of a real kube-apiserver, on loopback: the product's
  * kubeconfig points here (plain HTTP, its own bearer token passed through), and a test can make
- * the API answer 409, 429 or 500 as the real one does, cut every open watch, or resume the next
+ * the API answer 409, 429 or 500 as the real one does, answer slowly, cut every open watch, or resume the next
  * watches from a resourceVersion the API server has long forgotten, so that the real API server
  * itself answers 410 Gone.
  */
@@ -31,6 +31,8 @@ export class FaultProxy {
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private staleWatches = 0;
+  /** Every request but a watch waits this long before it is forwarded: a slow API server. */
+  private delayMs = 0;
   /** Every write that reached the proxy: when, where, and the status injected (undefined: forwarded). */
   readonly writes: { at: number; path: string; injected?: number }[] = [];
   /** What was injected, by status (410 counts the watches sent back with a forgotten version). */
@@ -65,9 +67,15 @@ export class FaultProxy {
     this.faults.push({ ...fault });
   }
 
-  /** Forgets the faults not yet spent. */
+  /** Forgets the faults not yet spent, and answers at full speed again. */
   clear(): void {
     this.faults.length = 0;
+    this.delayMs = 0;
+  }
+
+  /** Holds every request but watches `ms` before forwarding it, until cleared. */
+  slow(ms: number): void {
+    this.delayMs = ms;
   }
 
   /** Faults not yet spent. */
@@ -121,17 +129,23 @@ export class FaultProxy {
       this.injected[410]!++;
       url.searchParams.set('resourceVersion', '1');
     }
-    const upstream = httpsRequest(url, { method: req.method, headers: { ...req.headers, host: target.host }, ca }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
     // Tracked from the request on: the API server may hold a watch's headers back until its first event.
     if (isWatch) {
       this.watches.add(res);
       res.on('close', () => this.watches.delete(res));
     }
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+    const forward = () => {
+      const upstream = httpsRequest(url, { method: req.method, headers: { ...req.headers, host: target.host }, ca }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      res.on('close', () => upstream.destroy());
+      req.pipe(upstream);
+    };
+    if (this.delayMs > 0 && !isWatch) {
+      req.pause();
+      setTimeout(forward, this.delayMs);
+    } else forward();
   }
 }
