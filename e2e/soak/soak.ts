@@ -9,6 +9,7 @@ import { DEPLOYMENTS, NAMESPACES, PODS, STATEFUL_SETS } from '../testbed/kube.js
 import { link, startMirror, stopMirror, unlink } from '../testbed/links.js';
 import type { TestBed } from '../testbed/testbed.js';
 import { deployStatefulSet, deployWeb, scaleStatefulSet, type Pod } from '../support/workloads.js';
+import { DnsCanary } from './canary.js';
 import { differencesIn, expectedIn, type Difference } from './oracle.js';
 import { Random } from './random.js';
 
@@ -54,6 +55,8 @@ export interface SoakReport {
   faults: Record<string, number>;
   checks: number;
   viewersUnchecked: number;
+  /** Per cluster, the rounds its CoreDNS lagged (canary.ts): its A answer was read from the global's slices. */
+  coreDnsLagRounds: Record<string, number>;
   violations: Violation[];
   timeToCorrectAfterChangeMs: Distribution;
   timeToCorrectAfterHealMs: Distribution;
@@ -419,6 +422,10 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   const pendingChanges: { at: number; subject: string }[] = [];
   let checks = 0;
   let unchecked = 0;
+  const dnsLagRounds: Record<string, number> = {};
+  const dnsLagging = new Set<string>();
+  const canary = new DnsCanary(bed);
+  await canary.install();
   let unexpectedRestarts = 0;
 
   async function check(): Promise<void> {
@@ -427,8 +434,15 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
     const checked = new Set<string>();
     for (const viewer of clusters) {
       try {
+        const dnsFresh = await within(5_000, canary.fresh(viewer)).catch(() => undefined);
+        if (dnsFresh === false) dnsLagRounds[viewer] = (dnsLagRounds[viewer] ?? 0) + 1;
+        if (dnsFresh !== undefined && dnsFresh !== !dnsLagging.has(viewer)) {
+          if (dnsFresh) dnsLagging.delete(viewer);
+          else dnsLagging.add(viewer);
+          log(`soak: +${since()}s CoreDNS of ${viewer} ${dnsFresh ? 'caught up' : 'lags (its A answers are read from the slices)'}`);
+        }
         const expected = await within(15_000, expectedIn(bed, viewer, NAMESPACES_USED, new Set(gatewaysDown)));
-        for (const d of await within(30_000, differencesIn(bed, viewer, expected, random))) seen.set(`${d.id} ${d.expected}`, d);
+        for (const d of await within(30_000, differencesIn(bed, viewer, expected, random, dnsFresh))) seen.set(`${d.id} ${d.expected}`, d);
         checked.add(viewer);
       } catch {
         unchecked++;
@@ -540,6 +554,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
     faults,
     checks,
     viewersUnchecked: unchecked,
+    coreDnsLagRounds: dnsLagRounds,
     violations,
     timeToCorrectAfterChangeMs: distribution(afterChange),
     timeToCorrectAfterHealMs: distribution(afterHealTimes),

@@ -45,8 +45,9 @@ export class LinkWatch {
   }
 
   start(): void {
+    // The watches' usual backoff (at most 5 s): a Link made again while its API server was away (an
+    // unlink, a link) must be seen soon after it is back, or its cluster reads as LinkMissing.
     this.subscription = watchResource<LinkObject>(this.api, LINKS, undefined, {
-      maxBackoffMs: 60_000,
       onLifecycle: (e) => this.lifecycle(e),
     }).subscribe((event) => {
       if (event.type === 'relisted') {
