@@ -38,7 +38,10 @@ node -e '
   for (const f of [".testbed/unit.json", ".testbed/e2e.json"]) {
     if (!fs.existsSync(f)) { failed++; console.log(`${f}: no report (the run did not finish)`); continue; }
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
-    passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0); skipped += r.numPendingTests + r.numTodoTests;
+    // A file that failed with no failed test (an import error, a failed hook) counts once; a file whose
+    // tests failed is already counted by them.
+    const brokenFiles = r.testResults.filter((t) => t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")).length;
+    passed += r.numPassedTests; failed += r.numFailedTests + brokenFiles; skipped += r.numPendingTests + r.numTodoTests;
   }
   console.log(`took ${Math.round((Date.now() / 1000 - '"$started"'))} s`);
   console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
