@@ -79,6 +79,7 @@ describeOnBed('what a user checks of a global', () => {
         ours(await slicesOf(bed.cluster(viewer), NS, 'srvdb-global')).flatMap((s) => (s.ports ?? []).map((p) => p.name)),
       );
       expect([...names]).toEqual(['pg']);
+      console.log(`[e2e 18] ${viewer}: SRV _pg._tcp.srvdb-global -> ${(await targets()).join(' ')}; _postgres._tcp -> none`);
     }
   });
 
@@ -123,11 +124,15 @@ describeOnBed('what a user checks of a global', () => {
     expect(await dns.a(global)).not.toContain('10.99.0.1');
     expect(await dns.answerTypesOfA(global)).toEqual(['A', 'A']); // no CNAME beside the A records
     expect(await dns.srv(`_pg._tcp.${global}`)).toHaveLength(2);
+    console.log(
+      `[e2e 18] west: A ext-global -> ${(await dns.a(global)).join(' ')} (answer types ${(await dns.answerTypesOfA(global)).join(', ')})`,
+    );
 
     const fqdnEvent = await eventAbout(west, NS, 'ext', 'UnsupportedAddressType');
     expect(fqdnEvent.type).toBe('Warning');
     expect(fqdnEvent.message).toMatch(/1 endpoint\(s\) of member as-users-check\/ext \(cluster west\).*addressType FQDN/);
     const portsEvent = await eventAbout(west, NS, 'ext', 'NoGlobalPort');
+    for (const e of [fqdnEvent, portsEvent]) console.log(`[e2e 18] west's Event on ${NS}/ext: ${e.type} ${e.reason}: ${e.message}`);
     expect(portsEvent.message).toMatch(/1 endpoint\(s\) of member as-users-check\/ext .*left out/);
     expect(await bed.product.metric('west', 'globalsvc_left_out_endpoints', { reason: 'UnsupportedAddressType' })).toBeGreaterThanOrEqual(
       1,
