@@ -77,11 +77,11 @@ describe('planning a global', () => {
     expect(converge(ns, plan(settings), key, [statefulSet('west', 2)], 'db-global')[0]!.writes).toEqual([]);
   });
 
-  it('deletes the Service when the last mirror goes, its slices going with it', () => {
+  it('deletes the Service when the last mirror goes, and its slices with it, not waiting for the garbage collector', () => {
     const ns = new FakeNamespace();
     converge(ns, plan(settings), key, [statefulSet('west', 2, 1), statefulSet('east', 2, 2)], 'db-global');
     const plans = converge(ns, plan(settings), key, [statefulSet('west', 2, 1)], 'db-global');
-    expect(plans[0]!.writes.map((w) => `${w.verb} ${w.kind}`)).toEqual(['delete Service']);
+    expect(plans[0]!.writes.map((w) => `${w.verb} ${w.kind}`)).toEqual(['delete Service', 'delete EndpointSlice', 'delete EndpointSlice']);
     expect(ns.services.size + ns.slices.size).toBe(0);
   });
 

@@ -133,7 +133,11 @@ describe('the status of a global', () => {
   it('calls a global that no mirror asks for any more orphaned, and a key whose mirrors all opted out unpublished', () => {
     const written = reconciled([statefulSet('east', 2)]);
     expect(statusReport(listed([], written), settings).globals).toMatchObject([
-      { name: 'db', state: 'orphaned', pendingWrites: ['delete Service data/db-global'] },
+      {
+        name: 'db',
+        state: 'orphaned',
+        pendingWrites: ['delete Service data/db-global', 'delete EndpointSlice data/db-global-east-c6e9c-0'],
+      },
     ]);
 
     const optedOut = mirrorService({ name: 'db', cluster: 'east', labels: { 'globalsvc.dev/exclude': 'true' } });

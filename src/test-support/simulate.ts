@@ -15,7 +15,18 @@ export class FakeNamespace {
     return (kind === 'Service' ? this.services : this.slices) as Map<string, KubeObject>;
   }
 
+  /**
+   * The garbage collector: slices whose controller owner is gone are removed, later than the
+   * delete (between rounds), as the real one does after its informers have seen it.
+   */
+  private collectGarbage(): void {
+    const uids = new Set([...this.services.values()].map((s) => s.metadata.uid));
+    for (const [name, s] of this.slices)
+      if (s.metadata.ownerReferences?.some((r) => r.controller && !uids.has(r.uid))) this.slices.delete(name);
+  }
+
   apply(writes: readonly Write[]): void {
+    this.collectGarbage();
     for (const w of writes) {
       const store = this.store(w.kind);
       if (w.verb === 'delete') {
@@ -23,11 +34,6 @@ export class FakeNamespace {
         if (!current) throw new Error(`delete of missing ${w.kind} ${w.name}`);
         if (w.uid && current.metadata.uid !== w.uid) throw new Error(`delete precondition failed for ${w.name}`);
         store.delete(w.name);
-        if (w.kind === 'Service') {
-          // The garbage collector removes slices whose controller owner is gone.
-          for (const [name, s] of this.slices)
-            if (s.metadata.ownerReferences?.some((r) => r.uid === current.metadata.uid)) this.slices.delete(name);
-        }
         continue;
       }
       const name = w.object.metadata.name!;
@@ -45,6 +51,7 @@ export class FakeNamespace {
   }
 
   world(key: GlobalKey, members: MemberView[], globalName: string): GlobalWorld {
+    this.collectGarbage();
     return {
       key,
       members,
