@@ -1,9 +1,13 @@
 # The globalsvc controller image:
 #   docker build -t ghcr.io/globalsvc/globalsvc:$(node -p 'require("./package.json").version') .
 # manifests/base and the Helm chart run ghcr.io/globalsvc/globalsvc:<package.json version>.
+# Where no registry can be reached, hack/kind/build-product-image.sh builds both bases locally (the same
+# Node 24, the same layout) and passes them as BUILD_IMAGE and RUNTIME_IMAGE.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # Build: the locked dependencies, the TypeScript build, then the dev dependencies pruned away.
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +17,7 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Run: Node 24 and nothing else (no shell, no package manager), as uid 65532. Nothing is written at
 # runtime, so the root filesystem can be read-only (the manifests make it so).
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./package.json

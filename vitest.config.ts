@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** e2e scenario files run in the order of their numbered names: later ones change the mesh. */
@@ -21,7 +21,9 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // e2e/kind needs real nodes: it runs with E2E_PROVIDER=kind (npm run test:e2e:kind) only.
           include: ['e2e/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...(process.env.E2E_PROVIDER === 'kind' ? [] : ['e2e/kind/**'])],
           // One test bed of real clusters for the whole run: every file runs in one process, one
           // after another, sharing it (see e2e/support/bed.ts).
           pool: 'forks',

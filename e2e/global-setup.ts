@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureBinaries, testbedDir } from './testbed/binaries.js';
-import { e2eProvider, unavailable } from './testbed/provider.js';
+import { e2eProvider, prepare, release } from './testbed/provider.js';
 import { TestBed } from './testbed/testbed.js';
 
 /**
@@ -12,7 +12,10 @@ import { TestBed } from './testbed/testbed.js';
  */
 export default async function setup(project: TestProject) {
   const provider = e2eProvider();
-  const why = (await unavailable(provider)) ?? '';
+  const ready = prepare(provider, (line) => process.stderr.write(`${line}\n`));
+  // The test workers are forked from this process afterwards, with its environment.
+  if (ready.image) process.env.E2E_KIND_IMAGE = ready.image;
+  const why = ready.unavailable ?? '';
   project.provide('bedUnavailable', why);
   if (why) {
     const line = '!'.repeat(100);
@@ -36,6 +39,7 @@ export default async function setup(project: TestProject) {
     process.once(signal, () => {
       process.stderr.write(`e2e: ${signal}: tearing the test bed down\n`);
       TestBed.cleanLeftovers('e2e', binaries, false);
+      release(provider);
       process.exit(code);
     });
   }
@@ -48,6 +52,7 @@ export default async function setup(project: TestProject) {
       );
     }
     TestBed.cleanLeftovers('e2e', binaries, false);
+    release(provider);
     process.stderr.write(`e2e: logs of the test bed's processes are in ${join(testbedDir('e2e'), 'logs')}\n`);
   };
 }

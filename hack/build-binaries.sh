@@ -8,6 +8,8 @@
 #
 # Layout (outside the repository, so a fresh clone or another worktree reuses the binaries):
 #   $GLOBALSVC_CACHE/bin/kubernetes-$K8S_VERSION/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
+#   $GLOBALSVC_CACHE/bin/kubernetes-node-$K8S_VERSION/{kubelet,kubeadm,kube-proxy}   (only on request: the
+#     kind-style node image's, hack/kind/build-images.sh)
 #   $GLOBALSVC_CACHE/bin/etcd-$ETCD_VERSION/etcd
 #   $GLOBALSVC_CACHE/bin/kwok-$KWOK_VERSION/{kwok,kwokctl}
 #   $GLOBALSVC_CACHE/bin/coredns-$COREDNS_VERSION/coredns
@@ -15,8 +17,8 @@
 #   $GLOBALSVC_CACHE/bin/linkerd-$LINKERD_VERSION/service-mirror
 # GLOBALSVC_CACHE defaults to ~/.cache/globalsvc. hack/bin-paths.sh exports these paths.
 #
-# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|helm|linkerd]...
-#   (default: all of them, in that order)
+# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|helm|linkerd|kubernetes-node]...
+#   (default: all of them but kubernetes-node, in that order)
 # Idempotent: a component whose folder already holds all its binaries is skipped. A component is built
 # into a temporary folder beside its final one and renamed into place, so a killed build leaves nothing
 # half-done behind. Components build one after another with `go build -p 2` (2 cores; the Kubernetes
@@ -31,7 +33,7 @@ export CGO_ENABLED="${CGO_ENABLED:-0}"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 GO_BUILD=(go build -p 2 -trimpath)
 
-ALL=(kubernetes etcd kwok coredns helm linkerd)
+ALL=(kubernetes etcd kwok coredns helm linkerd kubernetes-node)
 DEFAULT=(kubernetes etcd kwok coredns helm linkerd)
 if [ $# -gt 0 ]; then COMPONENTS=("$@"); else COMPONENTS=("${DEFAULT[@]}"); fi
 
@@ -78,15 +80,19 @@ build_component() {
   log "$name: done in $(( $(date +%s) - start ))s"
 }
 
+# build_kubernetes <dir> <command>...: Kubernetes' commands, with the version ldflags of its Makefile.
 build_kubernetes() {
   check_pin kubernetes k8s.io/kubernetes "v$K8S_VERSION"
+  local out="$1"; shift
   local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
-  local pkg=k8s.io/component-base/version
-  (cd "$HACK/go/kubernetes" && "${GO_BUILD[@]}" -o "$1/" \
+  local pkg=k8s.io/component-base/version cmd pkgs=()
+  for cmd in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+  (cd "$HACK/go/kubernetes" && "${GO_BUILD[@]}" -o "$out/" \
     -ldflags "-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl)
+    "${pkgs[@]}")
 }
+build_control_plane() { build_kubernetes "$1" kube-apiserver kube-controller-manager kube-scheduler kubectl; }
+build_node() { build_kubernetes "$1" kubelet kubeadm kube-proxy; }
 
 build_etcd() {
   check_pin etcd go.etcd.io/etcd/server/v3 "v$ETCD_VERSION"
@@ -164,7 +170,8 @@ total_start=$(date +%s)
 log "go: $(go version); GLOBALSVC_BIN_ROOT=$GLOBALSVC_BIN_ROOT; components: ${COMPONENTS[*]}"
 for c in "${COMPONENTS[@]}"; do
   case "$c" in
-    kubernetes) build_component kubernetes "$KUBERNETES_BIN_DIR" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_kubernetes ;;
+    kubernetes) build_component kubernetes "$KUBERNETES_BIN_DIR" kube-apiserver kube-controller-manager kube-scheduler kubectl -- build_control_plane ;;
+    kubernetes-node) build_component kubernetes-node "$KUBERNETES_NODE_BIN_DIR" kubelet kubeadm kube-proxy -- build_node ;;
     etcd)       build_component etcd "$ETCD_BIN_DIR" etcd -- build_etcd ;;
     kwok)       build_component kwok "$KWOK_BIN_DIR" kwok kwokctl -- build_kwok ;;
     coredns)    build_component coredns "$COREDNS_BIN_DIR" coredns -- build_coredns ;;
@@ -182,5 +189,6 @@ for c in "${COMPONENTS[@]}"; do
     coredns) echo "COREDNS=$COREDNS" ;;
     helm) echo "HELM=$HELM" ;;
     linkerd) echo "LINKERD_SERVICE_MIRROR=$LINKERD_SERVICE_MIRROR" ;;
+    kubernetes-node) echo "KUBERNETES_NODE_BIN_DIR=$KUBERNETES_NODE_BIN_DIR" ;;
   esac
 done

@@ -9,8 +9,11 @@ export interface Pod extends KubeObject {
   status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
 }
 
-/** Runs as is on kwok's fake nodes and on real ones (k3s): ready at once, no probe, no configuration. */
-export const WORKLOAD_IMAGE = 'registry.k8s.io/pause:3.10';
+/**
+ * Runs as is on kwok's fake nodes and on kind-style ones (preloaded there, hack/kind/build-images.sh:
+ * Kubernetes' own pause, built here): ready at once, no probe, no configuration.
+ */
+export const WORKLOAD_IMAGE = 'globalsvc.local/pause:3.10.1';
 
 const EXPORTED = { 'mirror.linkerd.io/exported': 'true' };
 

@@ -1,25 +1,55 @@
-import { getContainerRuntimeClient } from 'testcontainers';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './binaries.js';
 
 /**
  * Where the test bed's clusters come from: `local` (default) — upstream binaries started by
- * kwokctl on 127.0.0.1; `docker` — k3s clusters in containers through testcontainers, for
- * machines with a Docker engine. Chosen by E2E_PROVIDER.
+ * kwokctl on 127.0.0.1, pods on kwok's fake nodes; `kind` — kind-style nodes in Docker containers
+ * through testcontainers (hack/kind: systemd, containerd and a kubelet, kubeadm-initialised), whose
+ * pods are real processes. Chosen by E2E_PROVIDER.
  */
-export type Provider = 'local' | 'docker';
+export type Provider = 'local' | 'kind';
 
 export function e2eProvider(env: NodeJS.ProcessEnv = process.env): Provider {
   const value = env.E2E_PROVIDER ?? 'local';
-  if (value !== 'local' && value !== 'docker') throw new Error(`E2E_PROVIDER must be "local" or "docker", not "${value}"`);
+  if (value !== 'local' && value !== 'kind') throw new Error(`E2E_PROVIDER must be "local" or "kind", not "${value}"`);
   return value;
 }
 
-/** Why `provider` cannot run here, or undefined when it can. */
-export async function unavailable(provider: Provider): Promise<string | undefined> {
-  if (provider === 'local') return undefined;
+// testcontainers' reaper (Ryuk) is an image from a registry, and none can be pulled here: the bed
+// removes its own containers and network (TestBed.cleanLeftovers, killNow).
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+/**
+ * Makes `provider` ready to run: for `kind`, a Docker engine (hack/kind/dockerd.sh starts Debian's
+ * dockerd when it is installed and none runs) and the node image (hack/kind/build-images.sh builds
+ * it, or loads it from the cache). Returns the node image, or why the provider cannot run here.
+ */
+export function prepare(provider: Provider, log: (line: string) => void): { image?: string; unavailable?: string } {
+  if (provider === 'local') return {};
+  const hack = join(repoRoot, 'hack/kind');
   try {
-    await getContainerRuntimeClient();
-    return undefined;
+    execFileSync('bash', [join(hack, 'dockerd.sh'), 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
-    return `no Docker engine is reachable (testcontainers: ${(err as Error).message})`;
+    return { unavailable: `no Docker engine runs here and none could be started: ${stderrOf(err)}` };
   }
+  const started = Date.now();
+  try {
+    const out = execFileSync('bash', [join(hack, 'build-images.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const image = out.trim().split('\n').pop()!;
+    log(`e2e: node image ${image} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return { image };
+  } catch (err) {
+    return { unavailable: `the kind-style node image could not be built: ${stderrOf(err)}` };
+  }
+}
+
+/** Stops what prepare() started (the Docker engine, when it started one). */
+export function release(provider: Provider): void {
+  if (provider === 'kind') execFileSync('bash', [join(repoRoot, 'hack/kind/dockerd.sh'), 'stop'], { stdio: 'ignore' });
+}
+
+function stderrOf(err: unknown): string {
+  const stderr = (err as { stderr?: Buffer | string }).stderr;
+  return (stderr ? String(stderr).trim().split('\n').slice(-3).join(' / ') : '') || (err as Error).message;
 }

@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import type { Binaries } from './binaries.js';
 import { binaryPaths, ensureBinaries, repoRoot, serviceMirrorCommand, testbedDir } from './binaries.js';
 import { LocalCluster, type Cluster, type ClusterSpec } from './cluster.js';
-import { DockerCluster } from './docker-cluster.js';
 import { ClusterDns } from './dns.js';
 import { GatewayProbe } from './gateway.js';
+import { KindCluster } from './kind-cluster.js';
 import { installLinkCrd, link, type MirrorCommand } from './links.js';
 import { MemorySampler } from './memory.js';
 import { ProcessGroup } from './processes.js';
 import { freePort } from './ports.js';
 import { Product } from './product.js';
-import type { Provider } from './provider.js';
+import { e2eProvider, type Provider } from './provider.js';
 
 export const DEFAULT_CLUSTERS: ClusterSpec[] = [
   { name: 'west', podCidr: '10.1.0.0/16', gatewayAddress: '192.0.2.1' },
@@ -93,6 +93,7 @@ export class TestBed {
    * and with `removeLogs` its logs too (kept after a run, for reading).
    */
   static cleanLeftovers(name: string, binaries = binaryPaths(), removeLogs = true): void {
+    if (e2eProvider() === 'kind') KindCluster.removeAll(name);
     const dir = testbedDir(name);
     if (!existsSync(dir)) return;
     ProcessGroup.killLeftovers(dir);
@@ -128,15 +129,21 @@ export class TestBed {
     };
 
     await time(`${specs.length} clusters`, async () => {
+      if (options.provider === 'kind') {
+        const image = process.env.E2E_KIND_IMAGE;
+        if (!image) throw new Error('E2E_KIND_IMAGE is not set: the e2e global setup builds the node image (hack/kind/build-images.sh)');
+        KindCluster.createNetwork(options.name);
+        const nodes = await Promise.all(specs.map((s) => KindCluster.create(s, dir, image, options.name)));
+        for (const n of nodes) bed.clusters.set(n.name, n);
+        // A flat pod network between the clusters: each node routes every other cluster's pod range
+        // to that cluster's node, on the bed's own Docker network.
+        for (const from of nodes)
+          for (const to of nodes) if (from !== to) await from.exec(['ip', 'route', 'replace', to.spec.podCidr, 'via', to.nodeAddress]);
+        return;
+      }
       // One after another: concurrent kwokctl creations in one work dir wait on each other for
       // minutes and can end with a cluster whose serving certificate its kubeconfig does not trust.
-      for (const s of specs)
-        bed.clusters.set(
-          s.name,
-          options.provider === 'docker'
-            ? await DockerCluster.create(s, dir)
-            : await LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries),
-        );
+      for (const s of specs) bed.clusters.set(s.name, await LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries));
     });
     await time('CoreDNS and Link CRDs', async () => {
       for (const c of bed.clusters.values()) {
@@ -188,11 +195,11 @@ export class TestBed {
   killNow(): void {
     this.procs.killAllNow();
     for (const g of this.gateways.values()) void g.stop();
+    for (const c of this.clusters.values()) c.keepLogs(join(this.dir, 'logs'));
+    if (this.options.provider === 'kind') KindCluster.removeAll(this.options.name);
     for (const c of this.clusters.values()) {
-      // Containers are the reaper's to remove; local clusters are deleted here.
       if (!(c instanceof LocalCluster)) continue;
       try {
-        c.keepLogs(join(this.dir, 'logs'));
         execFileSync(this.binaries.kwokctl, ['--name', c.kwokName, 'delete', 'cluster'], {
           env: LocalCluster.kwokEnv(this.dir),
           stdio: 'ignore',
