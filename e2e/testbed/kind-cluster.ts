@@ -126,51 +126,19 @@ export class KindCluster implements Cluster {
       return r.output;
     };
 
-    const kubeadm = [
-      {
-        apiVersion: 'kubeadm.k8s.io/v1beta4',
-        kind: 'InitConfiguration',
-        nodeRegistration: {
-          name: hostname,
-          criSocket: 'unix:///run/containerd/containerd.sock',
-          taints: [],
-        },
-        skipPhases: ['addon/kube-proxy'],
-      },
-      {
-        apiVersion: 'kubeadm.k8s.io/v1beta4',
-        kind: 'ClusterConfiguration',
-        clusterName: spec.name,
-        kubernetesVersion: (await exec('kubeadm version', ['kubeadm', 'version', '-o', 'short'])).trim(),
-        imageRepository: 'globalsvc.local',
-        controlPlaneEndpoint: `${hostname}:6443`,
-        apiServer: { certSANs: ['127.0.0.1', 'localhost', hostname] },
-        networking: { podSubnet: spec.podCidr, serviceSubnet: SERVICE_CIDR },
-        etcd: { local: { imageTag: await imageTag(container, 'etcd') } },
-        dns: { imageTag: await imageTag(container, 'coredns') },
-      },
-      {
-        apiVersion: 'kubelet.config.k8s.io/v1beta1',
-        kind: 'KubeletConfiguration',
-        cgroupDriver: 'systemd',
-        failSwapOn: false,
-        // The node's disk is the host's; never evict for it.
-        evictionHard: { 'imagefs.available': '0%', 'nodefs.available': '0%', 'nodefs.inodesFree': '0%' },
-        imageGCHighThresholdPercent: 100,
-      },
-    ];
-    const proxy = {
-      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-      kind: 'KubeProxyConfiguration',
-      clientConnection: { kubeconfig: '/etc/kubernetes/admin.conf' },
-      mode: 'iptables',
-      clusterCIDR: spec.podCidr,
-      // Writing conntrack's limits would change the host's kernel (as kind does, leave them).
-      conntrack: { maxPerCore: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    const versions = {
+      kubernetes: (await exec('kubeadm version', ['kubeadm', 'version', '-o', 'short'])).trim(),
+      etcd: await imageTag(container, 'etcd'),
+      coredns: await imageTag(container, 'coredns'),
     };
     await container.copyContentToContainer([
-      { content: kubeadm.map((d) => stringify(d)).join('---\n'), target: '/kind/kubeadm.yaml' },
-      { content: stringify(proxy), target: '/etc/kubernetes/kube-proxy.yaml' },
+      {
+        content: kubeadmConfig(spec, hostname, versions)
+          .map((d) => stringify(d))
+          .join('---\n'),
+        target: '/kind/kubeadm.yaml',
+      },
+      { content: stringify(kubeProxyConfig(spec)), target: '/etc/kubernetes/kube-proxy.yaml' },
     ]);
     await exec('kubeadm init', ['kubeadm', 'init', '--config=/kind/kubeadm.yaml', '--ignore-preflight-errors=all', '--v=1']);
     await exec('kube-proxy', ['systemctl', 'start', 'kube-proxy.service']);
@@ -246,4 +214,51 @@ async function imageTag(container: StartedTestContainer, name: string): Promise<
   const ref = r.output.split('\n').find((l) => l.startsWith(`globalsvc.local/${name}:`));
   if (!ref) throw new Error(`the node has no preloaded globalsvc.local/${name} image:\n${r.output}`);
   return ref.slice(ref.indexOf(':') + 1).trim();
+}
+
+/** kubeadm's configuration of a single-node cluster made of the node image's preloaded images. */
+function kubeadmConfig(spec: ClusterSpec, hostname: string, versions: { kubernetes: string; etcd: string; coredns: string }): object[] {
+  return [
+    {
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'InitConfiguration',
+      // No taint: the one node runs the workloads too.
+      nodeRegistration: { name: hostname, criSocket: 'unix:///run/containerd/containerd.sock', taints: [] },
+      skipPhases: ['addon/kube-proxy'],
+    },
+    {
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'ClusterConfiguration',
+      clusterName: spec.name,
+      kubernetesVersion: versions.kubernetes,
+      imageRepository: 'globalsvc.local',
+      controlPlaneEndpoint: `${hostname}:6443`,
+      apiServer: { certSANs: ['127.0.0.1', 'localhost', hostname] },
+      networking: { podSubnet: spec.podCidr, serviceSubnet: SERVICE_CIDR },
+      etcd: { local: { imageTag: versions.etcd } },
+      dns: { imageTag: versions.coredns },
+    },
+    {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      cgroupDriver: 'systemd',
+      failSwapOn: false,
+      // The node's disk is the host's; never evict for it.
+      evictionHard: { 'imagefs.available': '0%', 'nodefs.available': '0%', 'nodefs.inodesFree': '0%' },
+      imageGCHighThresholdPercent: 100,
+    },
+  ];
+}
+
+/** kube-proxy on the node (iptables), as its admin. */
+function kubeProxyConfig(spec: ClusterSpec): object {
+  return {
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig: '/etc/kubernetes/admin.conf' },
+    mode: 'iptables',
+    clusterCIDR: spec.podCidr,
+    // Writing conntrack's limits would change the host's kernel: leave them, as kind does.
+    conntrack: { maxPerCore: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+  };
 }
