@@ -154,7 +154,7 @@ export class KindCluster implements Cluster {
     // The admin kubeconfig, pointed at the loopback port, its certificate authority as a file.
     const config = parse(await exec('cat admin.conf', ['cat', '/etc/kubernetes/admin.conf'])) as KubeconfigFile;
     const cluster = config.clusters[0]!.cluster;
-    const clusterDir = join(dir, 'clusters', spec.name);
+    const clusterDir = join(dir, 'kind', spec.name); // not clusters/: that is kwokctl's
     mkdirSync(clusterDir, { recursive: true });
     const ca = join(clusterDir, 'ca.crt');
     writeFileSync(ca, Buffer.from(cluster['certificate-authority-data']!, 'base64'));

@@ -37,7 +37,10 @@ if ! docker image inspect "$BUILD_BASE" >/dev/null 2>&1; then
   cp "$NODE_BIN" "$work/build/usr/local/bin/node"
   cp -r "$NPM_DIR" "$work/build/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/build/usr/local/bin/npm"
-  printf 'FROM scratch\nADD rootfs.tar /\nCOPY build/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\n' >"$work/Dockerfile"
+  # This machine's certificate authorities (its egress to the npm registry is TLS-inspected), as the
+  # host's npm trusts them.
+  mkdir -p "$work/build/etc/ssl/certs" && cp /etc/ssl/certs/ca-certificates.crt "$work/build/etc/ssl/certs/"
+  printf 'FROM scratch\nADD rootfs.tar /\nCOPY build/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n' >"$work/Dockerfile"
   ln "$ROOTFS_TAR" "$work/rootfs.tar" 2>/dev/null || cp "$ROOTFS_TAR" "$work/rootfs.tar"
   DOCKER_BUILDKIT=0 docker build -q -t "$BUILD_BASE" "$work" >/dev/null
   log "$BUILD_BASE built"
