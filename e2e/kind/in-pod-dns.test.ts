@@ -10,7 +10,7 @@ const NS = 'inpod';
 const CLIENT_IMAGE = 'globalsvc.local/workload:1';
 
 /** The addresses busybox's nslookup printed for the name it was asked (the server's own line aside). */
-export function nslookupAddresses(output: string): string[] {
+function nslookupAddresses(output: string): string[] {
   const answer = output.slice(output.indexOf('Name:'));
   return output.includes('Name:') ? [...answer.matchAll(/^Address:\s*(\S+)$/gm)].map((m) => m[1]!).sort() : [];
 }

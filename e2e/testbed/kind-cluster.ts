@@ -120,11 +120,7 @@ export class KindCluster implements Cluster {
       .withWaitStrategy(Wait.forSuccessfulCommand('systemctl is-active kind-images.service'))
       .withStartupTimeout(120_000)
       .start();
-    const exec = async (what: string, cmd: string[]) => {
-      const r = await container.exec(cmd);
-      if (r.exitCode !== 0) throw new Error(`${spec.name}: ${what} exited ${r.exitCode}:\n${r.output.slice(-4_000)}`);
-      return r.output;
-    };
+    const exec = (what: string, cmd: string[]) => execOn(container, spec.name, what, cmd);
 
     const versions = {
       kubernetes: (await exec('kubeadm version', ['kubeadm', 'version', '-o', 'short'])).trim(),
@@ -183,10 +179,8 @@ export class KindCluster implements Cluster {
   }
 
   /** Runs a command on the node (as `docker exec`); throws with its output when it fails. */
-  async exec(cmd: string[]): Promise<string> {
-    const r = await this.container.exec(cmd);
-    if (r.exitCode !== 0) throw new Error(`${this.name}: ${cmd.join(' ')} exited ${r.exitCode}:\n${r.output.slice(-4_000)}`);
-    return r.output;
+  exec(cmd: string[]): Promise<string> {
+    return execOn(this.container, this.name, cmd.join(' '), cmd);
   }
 
   async delete(): Promise<void> {
@@ -206,6 +200,13 @@ export class KindCluster implements Cluster {
       // the node is gone already
     }
   }
+}
+
+/** Runs `cmd` on a node; throws with the end of its output when it fails. */
+async function execOn(container: StartedTestContainer, cluster: string, what: string, cmd: string[]): Promise<string> {
+  const r = await container.exec(cmd);
+  if (r.exitCode !== 0) throw new Error(`${cluster}: ${what} exited ${r.exitCode}:\n${r.output.slice(-4_000)}`);
+  return r.output;
 }
 
 /** The tag of the preloaded globalsvc.local/<name> image (the node holds exactly one). */
