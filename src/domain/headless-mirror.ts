@@ -42,12 +42,13 @@ function podPorts(root: Service, rootSlices: readonly EndpointSlice[]): Endpoint
 /**
  * A headless mirror's pods as one slice per address family, read from its endpoint mirrors: the
  * pod's hostname, the endpoint mirror's ClusterIP, and ready and serving only while Linkerd shows
- * the endpoint mirror ready (its gateway answers); one without endpoints yet is not listed. While
- * no endpoint mirror has endpoints (being made, or remade), the headless mirror's slices are all
- * there is, less what has no hostname (Linkerd lists a pod there only with its hostname: an address
- * without one is the gateway its Service update or first export wrote, e2e 18 saw it) and less
- * what is stale: a pod whose endpoint mirror has another ClusterIP than the one listed was remade
- * since, and the old address routes nowhere (the soak saw one published for 20 s).
+ * the endpoint mirror ready (its gateway answers). An endpoint mirror whose slices list no
+ * endpoint is not listed: kube-proxy reads slices, so its ClusterIP routes nowhere until
+ * kube-controller-manager mirrors its Endpoints (late after a restart; soak seed 1509848758 saw
+ * one published for over a minute from the headless mirror's Endpoints, which still listed it). Only while Linkerd has made no
+ * endpoint mirror at all are the headless mirror's slices read, less what has no hostname
+ * (Linkerd lists a pod there only with its hostname: an address without one is the gateway its
+ * Service update or first export wrote, e2e 18 saw it).
  */
 export function podsOfHeadlessMirror(
   root: Service,
@@ -67,11 +68,8 @@ export function podsOfHeadlessMirror(
     list.push(gateway.some(isReady) ? pod : unreachableEndpoint(pod));
     byFamily.set(family, list);
   }
-  if (byFamily.size === 0) {
-    const current = new Map(endpointMirrors.map(({ service }) => [hostnameOf(service), service.spec?.clusterIP]));
-    const stale = (e: Endpoint) => current.has(e.hostname) && !e.addresses.includes(current.get(e.hostname) ?? '');
-    return rootSlices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).filter((e) => e.hostname && !stale(e)) }));
-  }
+  if (endpointMirrors.length === 0) return rootSlices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).filter((e) => e.hostname) }));
+  if (byFamily.size === 0) return [];
   const ports = podPorts(root, rootSlices);
   return [...byFamily].map(([addressType, endpoints]) => ({
     metadata: { name: `${root.metadata.name}-${addressType.toLowerCase()}-endpoint-mirrors`, namespace: root.metadata.namespace },

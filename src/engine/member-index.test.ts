@@ -81,10 +81,11 @@ describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () =>
     expect(groups.map((g) => g.ports)).toEqual([[{ name: 'pg', protocol: 'TCP', port: 5432 }]]);
   });
 
-  it('never publishes the gateway as a pod while no endpoint mirror has endpoints yet', () => {
+  it('never publishes the gateway as a pod while Linkerd has made no endpoint mirror yet', () => {
     const world = linkerdHeadlessMirror(true);
-    // Linkerd's first export wrote the gateway into the headless mirror's Endpoints; its endpoint
-    // mirrors have no Endpoints yet (being made, or remade after a failed try).
+    // Linkerd's first export wrote the gateway into the headless mirror's Endpoints, beside a pod
+    // listed with its hostname; no endpoint mirror exists (yet, or in a world without them).
+    world.services = world.services.slice(0, 1);
     world.slices = world.slices.slice(-1);
     world.slices[0]!.endpoints = [endpoint('192.0.2.2'), endpoint('10.96.0.10', { hostname: 'db-0' })];
     const plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
@@ -93,14 +94,25 @@ describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () =>
     ]);
   });
 
-  it('never publishes an address no live endpoint mirror has: one remade with a new ClusterIP, while the headless mirror still lists the old', () => {
+  it('never publishes a pod whose endpoint mirror has no slice: its ClusterIP routes nowhere until kube-controller-manager mirrors its Endpoints', () => {
+    // Soak seed 1509848758: after east's control plane came back from a stop, north's db1-1 was
+    // gone, Linkerd's mirror in east (wedged) had not deleted db1-1-north, and no endpoint mirror
+    // of db1 had a slice endpoint. globalsvc read the headless mirror's Endpoints instead and
+    // published db1-1-north's ClusterIP ready for over a minute; kube-proxy, which reads slices,
+    // had no backend for it.
     const world = linkerdHeadlessMirror(true);
-    // db-0's endpoint mirror was deleted and made again (10.96.0.20); no endpoint mirror has its
-    // slice yet (kube-controller-manager mirrors Endpoints into slices, late after a restart), and
-    // the headless mirror's Endpoints still say db-0 → 10.96.0.10, the old one's ClusterIP.
-    world.services.find((s) => s.metadata.name === 'db-0-east')!.spec!.clusterIP = '10.96.0.20';
     world.slices = world.slices.slice(-1);
-    const plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
+    let plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
+    expect(plan.desired?.groups.flatMap((g) => [...g.endpoints.values()]) ?? []).toEqual([]);
+    // One remade with a new ClusterIP (10.96.0.20) while the headless mirror still lists the old:
+    // neither address is published before its endpoint mirror's slice is there.
+    world.services.find((s) => s.metadata.name === 'db-0-east')!.spec!.clusterIP = '10.96.0.20';
+    plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
+    expect(plan.desired?.groups.flatMap((g) => [...g.endpoints.values()]) ?? []).toEqual([]);
+    // Its slice comes: db-1 only (db-0's still missing).
+    const full = linkerdHeadlessMirror(true);
+    world.slices = [full.slices[1]!, ...world.slices];
+    plan = planGlobal(indexOf(world).world({ namespace: 'data', name: 'db' }), settings);
     expect(plan.desired!.groups.flatMap((g) => [...g.endpoints.values()].map((e) => [e.hostname, e.addresses[0]]))).toEqual([
       ['db-1-east', '10.96.0.11'],
     ]);
