@@ -54,6 +54,10 @@ else {
   for (const [id, r] of Object.entries(report.rssMiB))
     console.log(`  RSS of globalsvc ${id}: start ${r.start} MiB, end ${r.end} MiB, max ${r.max} MiB`);
   console.log(`  restarts of globalsvc not made by the soak: ${report.unexpectedRestarts}`);
+  console.log(
+    `  Linkerd mirrors wedged after winning their lease back (upstream Linkerd; excused nothing): ${report.mirrorWedges.length}` +
+      report.mirrorWedges.map((w) => ` ${w.mirror} at +${w.atSeconds} s for ${w.lastedSeconds} s`).join(','),
+  );
   console.log(`  not exercised: ${report.notTried.join('; ')}`);
   console.log(`  violations: ${report.violations.length}`);
   for (const v of report.violations) console.log(`    ${JSON.stringify(v)}`);

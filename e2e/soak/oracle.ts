@@ -248,3 +248,36 @@ export async function differencesIn(
     out.push({ id: `${viewer} invariant ${v}`, viewer, subject: 'invariant', expected: 'holds', seen: v });
   return out;
 }
+
+/**
+ * What `viewer` holds for one global, for a violation's report: the local Service, Linkerd's
+ * mirrors of it (roots and per-pod endpoint mirrors) and the global, each with its slices'
+ * endpoints (address, hostname, ready or not).
+ */
+export async function evidenceOf(bed: TestBed, viewer: string, namespace: string, name: string): Promise<string[]> {
+  const admin = bed.cluster(viewer).admin;
+  const [services, slices] = await Promise.all([
+    admin.list<Service>(SERVICES, namespace),
+    admin.list<EndpointSlice>(ENDPOINT_SLICES, namespace),
+  ]);
+  const rootNames = new Set(
+    services
+      .filter((s) => s.metadata.labels?.[MIRRORED] === 'true' && s.metadata.annotations?.[FQ_NAME]?.split('.')[0] === name)
+      .map((s) => s.metadata.name!),
+  );
+  const relevant = services.filter(
+    (s) =>
+      s.metadata.name === name ||
+      s.metadata.name === `${name}-global` ||
+      rootNames.has(s.metadata.name!) ||
+      rootNames.has(s.metadata.labels?.[HEADLESS_ROOT] ?? ''),
+  );
+  return relevant.map((s) => {
+    const own = slices.filter((x) => x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name);
+    const endpoints = own.flatMap((x) =>
+      (x.endpoints ?? []).map((e) => `${e.addresses.join('/')}${e.hostname ? `(${e.hostname})` : ''}${isReady(e) ? '' : ' not-ready'}`),
+    );
+    const root = s.metadata.labels?.[HEADLESS_ROOT];
+    return `${s.metadata.name} ${s.spec?.clusterIP ?? ''}${root ? ` [endpoint mirror of ${root}]` : ''}: ${own.length} slice(s) ${endpoints.join(' ') || '(no endpoints)'}`;
+  });
+}

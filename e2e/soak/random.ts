@@ -7,6 +7,15 @@ export class Random {
     this.state = seed >>> 0;
   }
 
+  /**
+   * The independent stream for draw `index` of `stream`: what change n or fault n draws does not
+   * shift when another loop, or an earlier change, drew more or less (a pick among pods draws only
+   * when there are pods), so the same seed replays the same schedule.
+   */
+  fork(stream: number, index: number): Random {
+    return new Random(Math.imul(this.seed ^ Math.imul(stream + 1, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35));
+  }
+
   /** A float in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

@@ -10,7 +10,8 @@ import { link, startMirror, stopMirror, unlink } from '../testbed/links.js';
 import type { TestBed } from '../testbed/testbed.js';
 import { deployStatefulSet, deployWeb, scaleStatefulSet, type Pod } from '../support/workloads.js';
 import { DnsCanary } from './canary.js';
-import { differencesIn, expectedIn, type Difference } from './oracle.js';
+import { MirrorWedges } from './mirror-wedge.js';
+import { differencesIn, evidenceOf, expectedIn, type Difference } from './oracle.js';
 import { Random } from './random.js';
 
 export interface SoakOptions {
@@ -43,6 +44,8 @@ export interface Violation {
   lastedSeconds: number;
   lastFaults: string[];
   lastChanges: string[];
+  /** What the cluster held for that global when the violation was found (oracle.ts evidenceOf). */
+  evidence: string[];
 }
 
 export interface SoakReport {
@@ -64,6 +67,11 @@ export interface SoakReport {
   apiWritesPerChange: number;
   rssMiB: Record<string, { start: number; end: number; max: number }>;
   unexpectedRestarts: number;
+  /**
+   * Times a Linkerd mirror won its lease back in the process that lost it and froze until it
+   * exited (mirror-wedge.ts). Not excused: the oracle reads Linkerd's objects, frozen or not.
+   */
+  mirrorWedges: { mirror: string; atSeconds: number; lastedSeconds: number }[];
   notTried: string[];
 }
 
@@ -117,7 +125,11 @@ function rssMiB(pid: number | undefined): number | undefined {
 
 export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const random = new Random(o.seed);
+  // One stream per loop, forked per change, fault and round (random.ts): a replay draws the same.
+  const schedule = new Random(o.seed);
+  const [CHURN, CHAOS, ORACLE] = [0, 1, 2];
+  let changeCount = 0;
+  let faultCount = 0;
   const checkPeriod = o.checkPeriodMs ?? 5_000;
   const bound = o.boundMs ?? 10_050;
   const afterHeal = o.afterHealMs ?? 20_000;
@@ -184,6 +196,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
 
   // ---- churn
   async function change(): Promise<void> {
+    const random = schedule.fork(CHURN, changeCount++);
     const cluster = random.pick(clusters);
     const admin = bed.cluster(cluster).admin;
     const ns = random.pick(NAMESPACES_USED);
@@ -329,7 +342,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   }
 
   // ---- faults
-  async function fault(kind: FaultKind, healMs: number): Promise<void> {
+  async function fault(kind: FaultKind, healMs: number, random: Random): Promise<void> {
     const cluster = kind === 'api-errors' || kind === 'slow-answers' || kind === 'watches-cut' ? PROXIED : random.pick(clusters);
     const peer = random.pick(clusters.filter((c) => c !== cluster));
     faultActive = `${kind} ${cluster}${kind === 'mirror-kill' ? `->${peer}` : ''} for ${(healMs / 1000).toFixed(0)} s`;
@@ -427,11 +440,24 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   const canary = new DnsCanary(bed);
   await canary.install();
   let unexpectedRestarts = 0;
+  const wedges = new MirrorWedges();
+  const stopWatchingMirrors = bed.procs.onLine((name, line) => {
+    const before = wedges.all.length;
+    wedges.observe(name, line, Date.now());
+    if (wedges.all.length > before) log(`soak: +${since()}s ${name} won its lease back in the same process: wedged until it restarts`);
+  });
+
+  const evidenceFor = async (d: Difference): Promise<string[]> => {
+    const [namespace, name] = d.subject.split('/');
+    if (!namespace || !name) return [];
+    return within(10_000, evidenceOf(bed, d.viewer, namespace, name)).catch((err: unknown) => [`unreadable: ${String(err)}`]);
+  };
 
   async function check(): Promise<void> {
     const now = Date.now();
     const seen = new Map<string, Difference>();
     const checked = new Set<string>();
+    const random = schedule.fork(ORACLE, checks);
     for (const viewer of clusters) {
       try {
         const dnsFresh = await within(5_000, canary.fresh(viewer)).catch(() => undefined);
@@ -450,7 +476,12 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
     }
     checks++;
     for (const [id, d] of seen)
-      if (!open.has(id)) open.set(id, { first: now, diff: d, duringFault: faultActive !== undefined || now - healedAt < afterHeal });
+      if (!open.has(id))
+        open.set(id, {
+          first: now,
+          diff: d,
+          duringFault: faultActive !== undefined || now - healedAt < afterHeal,
+        });
     for (const [id, w] of open) {
       if (!checked.has(w.diff.viewer)) continue;
       if (!seen.has(id)) {
@@ -471,6 +502,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
           lastedSeconds: Math.round((now - w.first) / 1000),
           lastFaults: [...recentFaults],
           lastChanges: [...recentChanges],
+          evidence: await evidenceFor(w.diff),
         };
         violations.push(v);
         log(`soak: VIOLATION ${JSON.stringify(v)}`);
@@ -517,11 +549,14 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   })();
   const chaos = (async () => {
     while (!stopping) {
+      const random = schedule.fork(CHAOS, faultCount++);
       const pause = random.int(30_000, 120_000);
       const until = Date.now() + pause;
       while (!stopping && Date.now() < until) await sleep(500);
       if (stopping || Date.now() + 35_000 > end) break;
-      await fault(random.pick(FAULTS), random.int(2_000, 30_000)).catch((err: unknown) => log(`soak: fault failed: ${String(err)}`));
+      await fault(random.pick(FAULTS), random.int(2_000, 30_000), random).catch((err: unknown) =>
+        log(`soak: fault failed: ${String(err)}`),
+      );
     }
   })();
   const oracle = (async () => {
@@ -543,6 +578,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
     await check();
     await sleep(checkPeriod);
   }
+  stopWatchingMirrors();
 
   return {
     seed: o.seed,
@@ -563,6 +599,11 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
       Object.values(changes).reduce((a, b) => a + b, 0) > 0 ? writesTotal / Object.values(changes).reduce((a, b) => a + b, 0) : 0,
     rssMiB: Object.fromEntries(rss),
     unexpectedRestarts,
+    mirrorWedges: wedges.all.map((w) => ({
+      mirror: w.mirror,
+      atSeconds: Math.round((w.from - started) / 1000),
+      lastedSeconds: Math.round(((w.to ?? Date.now()) - w.from) / 1000),
+    })),
     notTried: [
       'IPv6 and dual-stack members (the test bed is IPv4)',
       'hostname collisions between clusters (a hashed label for each of the pair)',

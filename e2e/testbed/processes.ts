@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 /**
  * Long-running processes of the test bed (CoreDNS, service mirrors, the product). Each runs in
@@ -24,10 +25,17 @@ export class ProcessGroup {
   /** Supervised processes: the restart pending, and how many restarts in a row so far. */
   private readonly supervised = new Map<string, { timer?: NodeJS.Timeout; restarts: number }>();
   private readonly stateFile: string;
+  private readonly lineListeners = new Set<(name: string, line: string) => void>();
 
   constructor(private readonly dir: string) {
     mkdirSync(join(dir, 'logs'), { recursive: true });
     this.stateFile = join(dir, 'pids.json');
+  }
+
+  /** Calls `listener` with every line any process of the group writes from now on; returns its removal. */
+  onLine(listener: (name: string, line: string) => void): () => void {
+    this.lineListeners.add(listener);
+    return () => this.lineListeners.delete(listener);
   }
 
   logFile(name: string): string {
@@ -71,6 +79,8 @@ export class ProcessGroup {
     // The log outlives the pipes: the exit line below is written after both have ended.
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
+    for (const stream of [child.stdout, child.stderr])
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.lineListeners.forEach((l) => l(name, line)));
     child.once('close', () => log.end());
     child.once('exit', (code, signal) => {
       if (this.children.get(name) === child) this.children.delete(name);
