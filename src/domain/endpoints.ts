@@ -3,9 +3,16 @@ import type { Endpoint, EndpointPort, ServicePort } from './k8s-types.js';
 // Canonical forms, so that "is this slice already what we want?" is a plain comparison and
 // defaulting by the API server (protocol TCP, unset conditions) never reads as a change.
 
-/** An endpoint's identity within one source cluster and address type: its addresses. */
+/**
+ * An endpoint's identity within one source cluster and address type: its addresses and hostname.
+ * Two pods of one cluster may hold one address at once, each with its own name (soak seed
+ * 183916993: kwok-controller, restarted with west's control plane, gave db2-0 the address db2-1
+ * still had; a reused IP while the old pod terminates does the same): each keeps its per-pod name.
+ * The same pod listed twice (a member's slices being rebalanced) is still one endpoint.
+ */
 export function endpointKey(endpoint: Endpoint): string {
-  return endpoint.addresses.join(',');
+  const addresses = endpoint.addresses.join(',');
+  return endpoint.hostname === undefined ? addresses : `${addresses}/${endpoint.hostname}`;
 }
 
 /** discovery.k8s.io: an unset `ready` is to be read as ready. */

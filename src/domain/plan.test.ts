@@ -4,7 +4,7 @@ import type { Service } from './k8s-types.js';
 import type { MemberView, Settings } from './desired.js';
 import { planGlobal } from './plan.js';
 import { isDnsLabel } from './naming.js';
-import { endpoint, localService, mirrorService, statefulSet, view } from '../test-support/builders.js';
+import { endpoint, localService, memberSlice, mirrorService, statefulSet, view } from '../test-support/builders.js';
 import { converge, FakeNamespace } from '../test-support/simulate.js';
 import { arbMembers } from '../test-support/arbitraries.js';
 
@@ -14,6 +14,26 @@ const key = { namespace: 'data', name: 'db' };
 const plan = (s: Settings) => (world: Parameters<typeof planGlobal>[0]) => planGlobal(world, s);
 
 describe('planning a global', () => {
+  it('keeps two pods of one cluster that hold one address, each under its own name (soak seed 183916993)', () => {
+    // After west's control plane came back, kwok-controller gave db2-0 the address db2-1 still had;
+    // the global published one of them, and _pg._tcp lost db2-1-west for as long as both lived.
+    const local = localService('db');
+    const members = [
+      view(local, [
+        memberSlice(local, [
+          endpoint('10.1.0.1', { hostname: 'db-1' }),
+          endpoint('10.1.0.33', { hostname: 'db-2' }),
+          endpoint('10.1.0.1', { hostname: 'db-0' }),
+        ]),
+      ]),
+      statefulSet('north', 1, 3),
+    ];
+    const ns = new FakeNamespace();
+    converge(ns, plan(settings), key, members, 'db-global');
+    const published = ns.slicesOf('db-global').flatMap((s) => (s.endpoints ?? []).map((e) => `${e.hostname} ${e.addresses[0]}`));
+    expect(published.sort()).toEqual(['db-0-north 10.3.0.1', 'db-0-west 10.1.0.1', 'db-1-west 10.1.0.1', 'db-2-west 10.1.0.33']);
+  });
+
   it('creates the headless Service first, then one slice per cluster with renamed hostnames', () => {
     const ns = new FakeNamespace();
     const members = [statefulSet('west', 2, 1), statefulSet('east', 2, 2), statefulSet('north', 2, 3)];

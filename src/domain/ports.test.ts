@@ -10,10 +10,13 @@ const settings: Settings = { localCluster: 'west', globalSuffix: '-global', maxE
 const key = { namespace: 'data', name: 'db' };
 
 /** What CoreDNS answers for `_<port>._<proto>.<global>`: the endpoints of every slice with a port of that name. */
-function srv(slices: readonly { ports: readonly { name?: string; protocol?: string }[]; endpoints: Map<string, unknown> }[], port: string) {
+function srv(
+  slices: readonly { ports: readonly { name?: string; protocol?: string }[]; endpoints: Map<string, { addresses: string[] }> }[],
+  port: string,
+) {
   return slices
     .filter((s) => s.ports.some((p) => p.name === port && (p.protocol ?? 'TCP') === 'TCP'))
-    .flatMap((s) => [...s.endpoints.keys()]);
+    .flatMap((s) => [...s.endpoints.values()].map((e) => e.addresses[0]!));
 }
 
 function member(
@@ -78,7 +81,7 @@ describe("a global's slices carry the global's port names", () => {
           member('north', [n], ['10.2.0.1']),
         ];
         const desired = computeDesired(key, members, settings)!;
-        const all = desired.groups.flatMap((g) => [...g.endpoints.keys()]).sort();
+        const all = desired.groups.flatMap((g) => [...g.endpoints.values()].map((e) => e.addresses[0]!)).sort();
         expect(all).toEqual(['10.0.0.1', '10.0.0.2', '10.1.0.1', '10.2.0.1']);
         for (const port of desired.service.spec!.ports!) expect(srv(desired.groups, port.name ?? '').sort()).toEqual(all);
         const names = new Set(desired.service.spec!.ports!.map((p) => p.name));
@@ -125,7 +128,7 @@ describe('what a global may contain', () => {
     const west = member('west', [], ['10.0.0.1']);
     const east = member('east', [], ['10.1.0.1']);
     const desired = computeDesired(key, [west, east], settings)!;
-    expect(desired.groups.flatMap((g) => [...g.endpoints.keys()]).sort()).toEqual(['10.0.0.1', '10.1.0.1']);
+    expect(desired.groups.flatMap((g) => [...g.endpoints.values()].map((e) => e.addresses[0]!)).sort()).toEqual(['10.0.0.1', '10.1.0.1']);
     expect(desired.problems).toEqual([]);
   });
 });
