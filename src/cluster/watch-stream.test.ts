@@ -157,4 +157,27 @@ describe('watchResource', () => {
       vi.useRealTimers();
     }
   });
+
+  it('says a watch is live only when its API server took it, not when client-node hands back a watch it could not open', async () => {
+    const { api } = fakeApi([[service('a')]]);
+    let refuse = true;
+    // client-node's watch(): a refused connection calls done(err) and still resolves with a controller.
+    (api as { watch: typeof api.watch }).watch = async (_t, _n, _q, handlers) => {
+      if (refuse) handlers.done(Object.assign(new TypeError('fetch failed'), {}));
+      return new AbortController();
+    };
+    const seen: string[] = [];
+    const sub = watchResource(api, SERVICES, undefined, {
+      initialBackoffMs: 1,
+      maxBackoffMs: 1,
+      onLifecycle: (e) => seen.push(e.type),
+    }).subscribe();
+    await settle();
+    expect(seen).toContain('failed');
+    expect(seen).not.toContain('watching');
+    refuse = false;
+    await settle();
+    sub.unsubscribe();
+    expect(seen.at(-1)).toBe('watching');
+  });
 });

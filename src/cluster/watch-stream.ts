@@ -16,6 +16,8 @@ export type ResourceEvent<T extends KubeObject> =
 export type WatchLifecycle =
   | { type: 'listed'; resource: string; namespace: string | undefined; count: number; ms: number }
   | { type: 'reconnect'; resource: string; namespace: string | undefined }
+  /** The API server accepted a watch: what follows is live (after a failure, the server answers again). */
+  | { type: 'watching'; resource: string; namespace: string | undefined }
   | { type: 'gone'; resource: string; namespace: string | undefined }
   | { type: 'failed'; resource: string; namespace: string | undefined; error: unknown; retryInMs: number }
   | { type: 'absent'; resource: string; namespace: string | undefined; retryInMs: number };
@@ -89,6 +91,8 @@ export function watchResource<T extends KubeObject>(
     const watchOnce = (resourceVersion: string, advance: (rv: string) => void) =>
       new Promise<WatchEnd>((resolve) => {
         let end: WatchEnd | undefined;
+        // client-node's watch() resolves after a refused connection too (done() already called).
+        let finished = false;
         api
           .watch(
             type,
@@ -111,6 +115,7 @@ export function watchResource<T extends KubeObject>(
                 if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: transform(object as T) });
               },
               done: (err) => {
+                finished = true;
                 if (end) resolve(end);
                 else if (stopped) resolve({ kind: 'closed' });
                 else if ((err as { statusCode?: number } | null)?.statusCode === 410) resolve({ kind: 'gone' });
@@ -124,6 +129,7 @@ export function watchResource<T extends KubeObject>(
           .then((controller) => {
             abort = controller;
             if (stopped) controller.abort();
+            else if (!finished) onLifecycle({ type: 'watching', resource, namespace });
           })
           .catch((error: unknown) => resolve({ kind: 'failed', error }));
       });

@@ -18,6 +18,8 @@ export function watchLifecycleLog(log: Logger, metrics: Metrics): (event: WatchL
         metrics.watchRestarts.inc({ resource: event.resource, reason: 'gone' });
         child.info('watch expired (410 Gone); relisting');
         return;
+      case 'watching':
+        return;
       case 'absent':
         child.debug({ retryInMs: event.retryInMs }, 'not served here (no CRD?): empty until it is');
         return;
