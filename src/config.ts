@@ -69,6 +69,8 @@ export const configSchema = z.object({
       }
       return out;
     }),
+  remoteDiscovery: bool.default(false),
+  remoteStaleAfter: duration().default(60_000),
   globalSuffix: z
     .string()
     .default('-global')

@@ -173,6 +173,23 @@ describeOnBed('the shipped manifests', () => {
     await expectDryRunAccepts(kustomized, burst.length);
   });
 
+  it("remote discovery's RBAC: the chart with it on grants what manifests/remote-discovery grants, and both pass a dry-run", async () => {
+    const kustomized = (await run(bed.binaries.kubectl, ['kustomize', join(repoRoot, 'manifests/remote-discovery')])).stdout;
+    const shipped = parseManifests(kustomized);
+    const chart = parseManifests(
+      await helmTemplate('globalsvc', 'globalsvc', ['clusterName=west', 'remoteDiscovery=true', 'remoteDiscoveryLinks={east}']),
+    );
+    const named = (objects: Manifest[], kind: string, suffix: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name!.endsWith(suffix));
+    expect(named(chart, 'Role', '-link-credentials')!.rules).toEqual(named(shipped, 'Role', '-link-credentials')!.rules);
+    expect(named(chart, 'Role', '-link-credentials')!.metadata.namespace).toBe('linkerd-multicluster');
+    expect(containerOf(chart).args).toEqual(expect.arrayContaining(['--remote-discovery=true', '--remote-stale-after=60s']));
+    // Without Links to name, no Role: never one that names no Secret (or all of them).
+    const none = parseManifests(await helmTemplate('globalsvc', 'globalsvc', ['clusterName=west', 'remoteDiscovery=true']));
+    expect(named(none, 'Role', '-link-credentials')).toBeUndefined();
+    await expectDryRunAccepts(kustomized, shipped.length);
+  });
+
   it('the Helm chart passes the values set as flags the controller accepts, and follows them in its objects', async () => {
     const namespace = 'helm-values';
     const set = {

@@ -28,18 +28,34 @@ function shippedRbac(peers: readonly string[]): KubeObject[] {
     'role.yaml',
     'rolebinding.yaml',
   ]);
-  const burst = manifests('manifests/burst', ['clusterrole.yaml', 'peer-credentials.yaml']).map((o) =>
-    o.kind === 'Role'
-      ? {
-          ...o,
-          rules: (o as KubeObject & { rules: object[] }).rules.map((r) => ({
-            ...r,
-            resourceNames: peers.map((p) => `cluster-credentials-${p}`),
-          })),
-        }
-      : o,
+  const burst = manifests('manifests/burst', ['clusterrole.yaml', 'peer-credentials.yaml']).map((o) => withResourceNames(o, peers));
+  // Remote discovery's Link-secret Role, with the same one edit (docs/flat-networks.md).
+  const remoteDiscovery = manifests('manifests/remote-discovery', ['link-credentials.yaml']).map((o) => withResourceNames(o, peers));
+  return [...base, ...burst, ...remoteDiscovery];
+}
+
+/** A Role reading Link secrets, made to name exactly this cluster's peers' (the one edit the manifests ask for). */
+const withResourceNames = (o: KubeObject, peers: readonly string[]): KubeObject =>
+  o.kind === 'Role'
+    ? ({
+        ...o,
+        rules: (o as KubeObject & { rules: object[] }).rules.map((r) => ({
+          ...r,
+          resourceNames: peers.map((p) => `cluster-credentials-${p}`),
+        })),
+      } as KubeObject)
+    : o;
+
+/** A TokenRequest token for ServiceAccount `namespace/name` of `cluster`, valid for a day. */
+export async function serviceAccountToken(cluster: Cluster, namespace: string, name: string): Promise<string> {
+  const request = await cluster.admin.api.request<{ status: { token: string } }>(
+    'create',
+    { kind: 'TokenRequest', apiPath: '/api/v1', plural: 'serviceaccounts' },
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } } },
   );
-  return [...base, ...burst];
+  return request.status.token;
 }
 
 /**
@@ -52,13 +68,7 @@ async function serviceAccountKubeconfig(cluster: Cluster, dir: string, peers: re
     if (obj.metadata.namespace) await cluster.admin.ensureNamespace(obj.metadata.namespace);
     await cluster.admin.apply(obj);
   }
-  const request = await cluster.admin.api.request<{ status: { token: string } }>(
-    'create',
-    { kind: 'TokenRequest', apiPath: '/api/v1', plural: 'serviceaccounts' },
-    'POST',
-    `/api/v1/namespaces/${PRODUCT_NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`,
-    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } } },
-  );
+  const token = await serviceAccountToken(cluster, PRODUCT_NAMESPACE, SERVICE_ACCOUNT);
   const admin = readFileSync(cluster.kubeconfig, 'utf8');
   const ca = /certificate-authority: (\S+)/.exec(admin)?.[1];
   const path = join(dir, `globalsvc-${cluster.name}.kubeconfig`);
@@ -75,7 +85,7 @@ async function serviceAccountKubeconfig(cluster: Cluster, dir: string, peers: re
       'users:',
       '- name: globalsvc',
       '  user:',
-      `    token: ${request.status.token}`,
+      `    token: ${token}`,
       'contexts:',
       `- name: ${cluster.name}`,
       '  context:',

@@ -42,6 +42,20 @@ export const OPTIONS = [
     help: "where to probe a cluster's gateway instead of its Link's gatewayAddress, as <cluster>=<address>[,...] (a gateway whose probe answers on a private address)",
   },
   {
+    key: 'remoteDiscovery',
+    flag: '--remote-discovery <bool>',
+    env: 'GLOBALSVC_REMOTE_DISCOVERY',
+    help: "read the Services a Link's remoteDiscoverySelector selects straight from the linked cluster, with the Link's credentials Secret, and publish their pod IPs (flat networks; needs `get` on those Secrets)",
+    default: 'false',
+  },
+  {
+    key: 'remoteStaleAfter',
+    flag: '--remote-stale-after <duration>',
+    env: 'GLOBALSVC_REMOTE_STALE_AFTER',
+    help: 'how long a cluster read directly may not answer before its endpoints are published not ready (they leave after twice that)',
+    default: '60s',
+  },
+  {
     key: 'globalSuffix',
     flag: '--global-suffix <suffix>',
     env: 'GLOBALSVC_GLOBAL_SUFFIX',

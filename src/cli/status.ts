@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { parseConfig, type Config } from '../config.js';
-import { ENDPOINT_SLICES, KubeApiError, LINKS, NAMESPACES, SERVICES } from '../cluster/kube-api.js';
-import type { LinkObject } from '../domain/links.js';
+import { ENDPOINT_SLICES, KubeApi, KubeApiError, LINKS, NAMESPACES, SECRETS, SERVICES } from '../cluster/kube-api.js';
+import { linkInfo, type LinkObject } from '../domain/links.js';
+import type { KubeObject } from '../domain/k8s-types.js';
+import { kubeconfigOf } from '../engine/remote-discovery.js';
 import type { EndpointSlice, Service } from '../domain/k8s-types.js';
 import { statusReport, type Listed } from '../status/report.js';
 import { renderTable } from '../status/table.js';
@@ -15,6 +17,7 @@ const STATUS_OPTIONS = [
   'context',
   'namespaces',
   'includeLocal',
+  'remoteDiscovery',
   'globalSuffix',
   'maxEndpointsPerSlice',
 ] as const;
@@ -48,10 +51,45 @@ async function readCluster(config: Config): Promise<Listed> {
       services: lists.flatMap(([services]) => services.items),
       slices: lists.flatMap(([, slices]) => slices.items),
       ...(links ? { links: links.links, existingNamespaces: links.namespaces } : {}),
+      ...(config.remoteDiscovery ? { direct: await readLinkedClusters(api, links?.links ?? []) } : {}),
     };
   } catch (err) {
     throw new UsageError(`cannot read ${server}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** With --remote-discovery: every Link's cluster, read once with the Link's credentials Secret as the controller reads it. */
+async function readLinkedClusters(api: KubeApi, links: readonly LinkObject[]): Promise<NonNullable<Listed['direct']>> {
+  return Promise.all(
+    links.flatMap((l) => {
+      const info = linkInfo(l);
+      if (!info?.remoteDiscovery) return [];
+      const { selector, credentials } = info.remoteDiscovery;
+      const read = async () => {
+        const ref = `${credentials.namespace}/${credentials.name}`;
+        const kc = kubeconfigOf(
+          await api.get<KubeObject & { data?: Record<string, string> }>(SECRETS, credentials.namespace, credentials.name),
+          ref,
+        );
+        if (typeof kc === 'string') throw new Error(kc);
+        const remote = new KubeApi(kc, undefined, 'globalsvc-status');
+        const [services, slices] = await Promise.all([
+          remote.listAll<Service>(SERVICES, undefined, { labelSelector: selector }),
+          remote.listAll<EndpointSlice>(ENDPOINT_SLICES, undefined),
+        ]);
+        return { cluster: info.cluster, link: info.ref, services: services.items, slices: slices.items };
+      };
+      return [
+        read().catch((err: unknown) => ({
+          cluster: info.cluster,
+          link: info.ref,
+          services: [],
+          slices: [],
+          error: (err as Error).message,
+        })),
+      ];
+    }),
+  );
 }
 
 /** `status`: reads the cluster once and prints every global's members, endpoints and problems. */

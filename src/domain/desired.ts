@@ -25,6 +25,12 @@ export interface Settings {
 export interface MemberView {
   member: Member;
   service: Service;
+  /**
+   * A direct member whose cluster's API server does not answer (remote-discovery.ts): `stale`
+   * keeps its last endpoints as they were, `expired` (after --remote-stale-after) publishes them
+   * not ready. Past twice that, the member is gone.
+   */
+  remote?: { state: 'stale' | 'expired' };
   /** The member's EndpointSlices (never ours): for a headless mirror, its pods as its endpoint mirrors show them (headless-mirror.ts). */
   slices: readonly EndpointSlice[];
 }
@@ -35,6 +41,8 @@ export type Subject = { kind: 'global' } | { kind: 'Service'; namespace: string;
 /** The endpoints of one source cluster with one address type and one port set: one run of slices. */
 export interface EndpointGroup {
   cluster: string;
+  /** Read straight from the cluster (a direct member): no gateway stands between, so no gateway verdict applies. */
+  direct?: boolean;
   addressType: AddressType;
   ports: EndpointPort[];
   portsKey: string;
@@ -95,7 +103,7 @@ class LeftOut {
 
   problems(view: MemberView): Problem[] {
     const { namespace = '', name = '', uid } = view.service.metadata;
-    const member = `member ${namespace}/${name} (cluster ${view.member.cluster})`;
+    const member = `member ${namespace}/${name} (cluster ${view.member.cluster}${view.member.origin === 'direct' ? ', read directly' : ''})`;
     const global = `global ${keyString(view.member.key)}`;
     return [...this.byReason].map(([reason, { endpoints, what }]) => {
       const list = [...what].sort().join(', ');
@@ -108,7 +116,8 @@ class LeftOut {
         type: 'Warning',
         reason,
         message,
-        subject: { kind: 'Service', namespace, name, uid },
+        // A direct member's Service is in its own cluster: told on the global here.
+        subject: view.member.origin === 'direct' ? { kind: 'global' } : { kind: 'Service', namespace, name, uid },
         leftOut: { reason, endpoints },
       } as const;
     });
@@ -183,10 +192,17 @@ export function collectGroups(members: readonly MemberView[], globalPorts: reado
   for (const { view, slice, ports } of accepted) {
     const cluster = view.member.cluster;
     const portsKey = slicePortsKey(ports);
-    const id = JSON.stringify([cluster, slice.addressType, portsKey]);
+    const id = JSON.stringify([cluster, view.member.origin === 'direct', slice.addressType, portsKey]);
     let group = groups.get(id);
     if (!group) {
-      group = { cluster, addressType: slice.addressType as AddressType, ports: canonicalSlicePorts(ports), portsKey, endpoints: new Map() };
+      group = {
+        cluster,
+        ...(view.member.origin === 'direct' ? { direct: true } : {}),
+        addressType: slice.addressType as AddressType,
+        ports: canonicalSlicePorts(ports),
+        portsKey,
+        endpoints: new Map(),
+      };
       groups.set(id, group);
     }
     for (const endpoint of slice.endpoints ?? []) {
@@ -211,13 +227,14 @@ export function globalServiceLabels(key: GlobalKey): Record<string, string> {
   return { [ours.appManagedByLabel]: ours.appManagedBy, [ours.globalOf]: key.name };
 }
 
-export function globalSliceLabels(key: GlobalKey, globalName: string, cluster: string): Record<string, string> {
+export function globalSliceLabels(key: GlobalKey, globalName: string, cluster: string, direct = false): Record<string, string> {
   return {
     [discovery.serviceName]: globalName,
     [discovery.managedBy]: ours.sliceManager,
     [discovery.sourceCluster]: cluster,
     [ours.globalOf]: key.name,
     [ours.appManagedByLabel]: ours.appManagedBy,
+    ...(direct ? { [ours.memberOrigin]: 'direct' } : {}),
   };
 }
 
@@ -229,7 +246,8 @@ export function globalSliceLabels(key: GlobalKey, globalName: string, cluster: s
 export function unreachableByCluster(groups: readonly EndpointGroup[], localCluster: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const g of groups) {
-    if (g.cluster === localCluster) continue;
+    // A direct member's pods carry their own readiness: one not ready is a pod, not a gateway.
+    if (g.cluster === localCluster || g.direct) continue;
     let n = 0;
     for (const e of g.endpoints.values()) if (!isReady(e)) n++;
     if (n > 0) out.set(g.cluster, (out.get(g.cluster) ?? 0) + n);
@@ -239,7 +257,8 @@ export function unreachableByCluster(groups: readonly EndpointGroup[], localClus
 
 /**
  * The global a set of members calls for, or null when there is none: a global exists while at
- * least one mirror member does (a local service alone is just a service).
+ * least one member of another cluster does, mirrored or direct (a local service alone is just a
+ * service).
  */
 export function computeDesired(
   key: GlobalKey,
@@ -247,7 +266,7 @@ export function computeDesired(
   settings: Settings,
   links: LinkState = NO_LINK_STATE,
 ): DesiredGlobal | null {
-  if (!members.some((m) => m.member.origin === 'mirror')) return null;
+  if (!members.some((m) => m.member.origin !== 'local')) return null;
   const problems: Problem[] = [];
   const name = globalServiceName(key.name, settings.globalSuffix);
   const service: Service = {
@@ -270,8 +289,22 @@ export function computeDesired(
   // Linkerd's own verdict can be missing: its mirror restarted while the gateway was already dead
   // never marks it dead (linkerd-mirror-real.md, the gateway probe). globalsvc's probe of the same
   // gateway is the second opinion, and the global says which one it follows.
-  const down = [...links.gatewayDown].filter((c) => c !== settings.localCluster && groups.some((g) => g.cluster === c)).sort();
-  for (const g of groups) if (links.gatewayDown.has(g.cluster) && g.cluster !== settings.localCluster) markUnreachable(g);
+  const behindGateway = (g: EndpointGroup) => g.cluster !== settings.localCluster && !g.direct;
+  const down = [...links.gatewayDown].filter((c) => groups.some((g) => g.cluster === c && behindGateway(g))).sort();
+  for (const g of groups) if (links.gatewayDown.has(g.cluster) && behindGateway(g)) markUnreachable(g);
+  for (const m of members) {
+    if (m.member.origin !== 'direct' || !m.remote) continue;
+    if (m.remote.state === 'expired') for (const g of groups) if (g.direct && g.cluster === m.member.cluster) markUnreachable(g);
+    problems.push({
+      type: 'Warning',
+      reason: 'RemoteClusterUnreachable',
+      message:
+        m.remote.state === 'stale'
+          ? `cluster ${m.member.cluster}'s API server does not answer: ${name} keeps the endpoints last read from it, which may be stale`
+          : `cluster ${m.member.cluster}'s API server has not answered for longer than --remote-stale-after: its endpoints in ${name} are published not ready, and leave it if it stays away as long again`,
+      subject: { kind: 'global' },
+    });
+  }
   if (down.length > 0) service.metadata.annotations = { [ours.gatewayDown]: down.join(',') };
   // No count in the message: Linkerd marks a cluster's pods one by one, and one Event per outage is
   // what tells it (the count is globalsvc_unreachable_endpoints).

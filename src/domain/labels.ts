@@ -28,6 +28,11 @@ export const ours = Object.freeze({
   appManagedBy: 'globalsvc',
   /** The original service name a global Service (and its slices) stands for. */
   globalOf: 'globalsvc.dev/global-of',
+  /**
+   * On a global's slices of a direct member (a linked cluster read straight from it, --remote-discovery):
+   * "direct". Absent on slices of mirrors and of the local Service.
+   */
+  memberOrigin: 'globalsvc.dev/member-origin',
   /** Set to "true" (label or annotation) on a local Service or mirror to keep it out of any global. */
   exclude: 'globalsvc.dev/exclude',
   /**

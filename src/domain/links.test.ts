@@ -46,6 +46,27 @@ describe("reading Linkerd's Links", () => {
     });
   });
 
+  it('reads the remote-discovery selector and the credentials Secret a Link names, or why it cannot', () => {
+    const spec = { targetClusterName: 'east', clusterCredentialsSecret: 'cluster-credentials-east' };
+    expect(
+      linkInfo(link({ ...spec, remoteDiscoverySelector: { matchLabels: { 'mirror.linkerd.io/exported': 'remote-discovery' } } })),
+    ).toMatchObject({
+      remoteDiscovery: {
+        selector: 'mirror.linkerd.io/exported=remote-discovery',
+        credentials: { namespace: 'linkerd-multicluster', name: 'cluster-credentials-east' },
+      },
+    });
+    expect(linkInfo(link(spec))?.remoteDiscovery).toBeUndefined();
+    expect(linkInfo(link(spec))?.remoteDiscoveryProblem).toBeUndefined();
+    expect(
+      linkInfo(link({ targetClusterName: 'east', remoteDiscoverySelector: { matchLabels: { a: 'b' } } }))?.remoteDiscoveryProblem,
+    ).toMatch(/no clusterCredentialsSecret/);
+    expect(linkInfo(link({ ...spec, remoteDiscoverySelector: {} }))?.remoteDiscoveryProblem).toMatch(/empty/);
+    expect(
+      linkInfo(link({ ...spec, remoteDiscoverySelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] } }))?.remoteDiscoveryProblem,
+    ).toMatch(/not a selector/);
+  });
+
   it('does not probe where Linkerd does not, and says why', () => {
     expect(
       linkInfo(link({ targetClusterName: 'east', gatewayAddress: '203.0.113.7', probeSpec: { port: '4191', period: '3s' } }))?.probeProblem,

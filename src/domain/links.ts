@@ -1,4 +1,5 @@
 import type { KubeObject } from './k8s-types.js';
+import { labelSelectorString, type LabelSelector } from './selector.js';
 
 // Linkerd's Link (multicluster.linkerd.io/v1alpha3, ../shared/crds/linkerd-b24cd40-links.yaml) as
 // globalsvc reads it: which clusters are linked here, where their gateways answer their probe,
@@ -8,6 +9,10 @@ export interface LinkObject extends KubeObject {
   spec?: {
     targetClusterName?: string;
     gatewayAddress?: string;
+    /** The Secret (in the Link's namespace) holding the target cluster's kubeconfig, key `kubeconfig`. */
+    clusterCredentialsSecret?: string;
+    /** The target's Services mirrored in remote-discovery mode: read straight from the target (flat networks). */
+    remoteDiscoverySelector?: LabelSelector;
     probeSpec?: { path?: string; port?: string; period?: string; failureThreshold?: string; timeout?: string };
   };
   status?: {
@@ -46,6 +51,29 @@ export interface LinkInfo {
   probe?: GatewayProbeSpec;
   probeProblem?: string;
   unmirrored: Unmirrored[];
+  /**
+   * Where the target's remote-discovery Services are read from (remote-discovery.ts): the Link's
+   * selector as a query, and the credentials Secret. Undefined without a remoteDiscoverySelector,
+   * or with why in `remoteDiscoveryProblem`.
+   */
+  remoteDiscovery?: { selector: string; credentials: { namespace: string; name: string } };
+  remoteDiscoveryProblem?: string;
+}
+
+function remoteDiscoveryOf(link: LinkObject): Pick<LinkInfo, 'remoteDiscovery' | 'remoteDiscoveryProblem'> {
+  const selector = link.spec?.remoteDiscoverySelector;
+  if (!selector) return {};
+  const secret = link.spec?.clusterCredentialsSecret;
+  if (!secret) return { remoteDiscoveryProblem: 'the Link names no clusterCredentialsSecret to read its cluster with' };
+  let query: string;
+  try {
+    query = labelSelectorString(selector);
+  } catch (err) {
+    return { remoteDiscoveryProblem: `its remoteDiscoverySelector is not a selector: ${(err as Error).message}` };
+  }
+  // An empty selector would mirror every Service of the target: Linkerd's own CRD never defaults to it.
+  if (query === '') return { remoteDiscoveryProblem: 'its remoteDiscoverySelector is empty, which would select every Service' };
+  return { remoteDiscovery: { selector: query, credentials: { namespace: link.metadata.namespace ?? '', name: secret } } };
 }
 
 const GO_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
@@ -96,5 +124,6 @@ export function linkInfo(link: LinkObject): LinkInfo | undefined {
     cluster,
     ...(probe ? { probe } : { probeProblem: problem }),
     unmirrored,
+    ...remoteDiscoveryOf(link),
   };
 }

@@ -20,9 +20,14 @@ export interface Member {
   key: GlobalKey;
   /** The cluster whose endpoints this member carries (the Link's target cluster, or ours). */
   cluster: string;
-  /** The Service in this cluster whose EndpointSlices hold the member's endpoints. */
+  /** The Service whose EndpointSlices hold the member's endpoints: in this cluster, or in `cluster` for a direct member. */
   serviceName: string;
-  origin: 'mirror' | 'local';
+  /**
+   * `mirror`: Linkerd's mirror of a linked cluster's Service (gateway or headless mode); `local`:
+   * this cluster's own Service; `direct`: a linked cluster's Service read straight from that
+   * cluster (remote discovery on a flat network: its pod IPs, no gateway).
+   */
+  origin: 'mirror' | 'local' | 'direct';
 }
 
 /**
@@ -57,7 +62,7 @@ function isExcluded(service: Service): boolean {
  * `remote-svc-fq-name` annotation (`<svc>.<ns>.svc.<domain>`), never from cutting `-<cluster>` off
  * the mirror's own name: that breaks as soon as a service name contains a cluster name.
  */
-export function classifyMirror(service: Service): Classification {
+export function classifyMirror(service: Service, options: { remoteDiscovery?: boolean } = {}): Classification {
   if (!isMirror(service) || isOurs(service)) return IGNORED;
   const labels = service.metadata.labels ?? {};
   const namespace = service.metadata.namespace ?? '';
@@ -97,12 +102,15 @@ export function classifyMirror(service: Service): Classification {
     return { kind: 'excluded', key, message: `mirror ${mirrorName} opted out with ${ours.exclude}=true` };
   }
   if (linkerd.remoteDiscovery in labels) {
+    // With --remote-discovery, the cluster's Service itself is read (a direct member): Linkerd's
+    // endpoint-less mirror of it says nothing more.
+    if (options.remoteDiscovery) return IGNORED;
     return {
       kind: 'unsupported',
       key,
       cluster,
       reason: 'RemoteDiscoveryMirror',
-      message: `mirror ${mirrorName} of cluster ${cluster} uses Linkerd remote discovery: it has no Endpoints to publish, so cluster ${cluster} is missing from global ${keyString(key)}; export the service in gateway or headless mode to include it`,
+      message: `mirror ${mirrorName} of cluster ${cluster} uses Linkerd remote discovery: it has no Endpoints to publish, so cluster ${cluster} is missing from global ${keyString(key)}; run globalsvc with --remote-discovery to read it from cluster ${cluster} itself, or export the service in gateway or headless mode`,
     };
   }
   return { kind: 'member', member: { key, cluster, serviceName: service.metadata.name ?? '', origin: 'mirror' } };
@@ -124,4 +132,16 @@ export function classifyLocal(service: Service, localCluster: string): Classific
   }
   if (service.spec?.type === 'ExternalName') return IGNORED;
   return { kind: 'member', member: { key, cluster: localCluster, serviceName: key.name, origin: 'local' } };
+}
+
+/**
+ * Classifies a Service read straight from linked cluster `cluster` (it matched the Link's
+ * remote-discovery selector there): a direct member of the global of its namespace and name.
+ */
+export function classifyDirect(service: Service, cluster: string): Classification {
+  const key = { namespace: service.metadata.namespace ?? '', name: service.metadata.name ?? '' };
+  if (isOurs(service) || isMirror(service) || service.spec?.type === 'ExternalName') return IGNORED;
+  if (isExcluded(service))
+    return { kind: 'excluded', key, message: `service ${keyString(key)} of cluster ${cluster} opted out with ${ours.exclude}=true` };
+  return { kind: 'member', member: { key, cluster, serviceName: key.name, origin: 'direct' } };
 }

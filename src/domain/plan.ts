@@ -99,7 +99,7 @@ function ownedBy(slice: EndpointSlice, owner: OwnerReference): boolean {
 
 /** `<global>-<cluster>-<group hash>-<n>`: stable, so a retried create can never duplicate a slice. */
 function sliceNamePrefix(globalName: string, group: EndpointGroup): string {
-  return `${globalName}-${group.cluster}-${shortHash(`${group.addressType}|${group.portsKey}`, 5)}-`;
+  return `${globalName}-${group.cluster}-${shortHash(`${group.addressType}|${group.portsKey}${group.direct ? '|direct' : ''}`, 5)}-`;
 }
 
 function planGroupSlices(
@@ -110,7 +110,7 @@ function planGroupSlices(
   owner: OwnerReference,
   maxPerSlice: number,
 ): Write[] {
-  const labels = globalSliceLabels(world.key, desired.name, group.cluster);
+  const labels = globalSliceLabels(world.key, desired.name, group.cluster, group.direct);
   const stale = new Set(
     existing.filter((s) => !labelsMatch(s.metadata.labels, labels) || !ownedBy(s, owner)).map((s) => s.metadata.name ?? ''),
   );
@@ -204,16 +204,23 @@ export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
   }
 
   const owner = ownerOf(ourService);
-  const groupId = (cluster: string | undefined, addressType: string, portsKey: string) => JSON.stringify([cluster, addressType, portsKey]);
+  const groupId = (cluster: string | undefined, direct: boolean, addressType: string, portsKey: string) =>
+    JSON.stringify([cluster, direct, addressType, portsKey]);
   const existingByGroup = new Map<string, EndpointSlice[]>();
   for (const slice of ownedSlices) {
-    const id = groupId(slice.metadata.labels?.[discovery.sourceCluster], slice.addressType, slicePortsKey(slice.ports));
+    const labels = slice.metadata.labels;
+    const id = groupId(
+      labels?.[discovery.sourceCluster],
+      labels?.[ours.memberOrigin] === 'direct',
+      slice.addressType,
+      slicePortsKey(slice.ports),
+    );
     const group = existingByGroup.get(id);
     if (group) group.push(slice);
     else existingByGroup.set(id, [slice]);
   }
   for (const group of desired.groups) {
-    const id = groupId(group.cluster, group.addressType, group.portsKey);
+    const id = groupId(group.cluster, group.direct === true, group.addressType, group.portsKey);
     plan.writes.push(...planGroupSlices(world, desired, group, existingByGroup.get(id) ?? [], owner, settings.maxEndpointsPerSlice));
     existingByGroup.delete(id);
   }

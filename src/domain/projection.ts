@@ -29,7 +29,14 @@ const SERVICE_LABELS = [
   ours.exclude,
 ];
 const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude, ours.gatewayDown];
-const SLICE_LABELS = [discovery.serviceName, discovery.managedBy, discovery.sourceCluster, ours.globalOf, ours.appManagedByLabel];
+const SLICE_LABELS = [
+  discovery.serviceName,
+  discovery.managedBy,
+  discovery.sourceCluster,
+  ours.globalOf,
+  ours.appManagedByLabel,
+  ours.memberOrigin,
+];
 
 /**
  * Values that repeat across tens of thousands of objects (namespaces, cluster names, label values,

@@ -15,5 +15,9 @@ export function collectControllerMetrics(
     const counts = new Map<string, number>();
     for (const c of from.index.classifications()) if (c.kind !== 'ignored') counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
     for (const [state, n] of counts) metrics.members.set({ state }, n);
+    metrics.remoteClusterState.reset();
+    for (const cluster of from.index.direct.clusterNames())
+      for (const state of ['live', 'stale', 'expired', 'gone'] as const)
+        metrics.remoteClusterState.set({ source_cluster: cluster, state }, from.index.direct.state(cluster) === state ? 1 : 0);
   });
 }

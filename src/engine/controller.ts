@@ -11,6 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { watchLifecycleLog } from '../observability/watch-log.js';
 import { collectControllerMetrics } from './controller-metrics.js';
 import { LinkWatch } from './links.js';
+import { RemoteDiscovery } from './remote-discovery.js';
 import { Leadership } from '../cluster/leadership.js';
 import { MemberIndex } from './member-index.js';
 import { PlanWriter } from './writer.js';
@@ -28,6 +29,8 @@ export class Controller {
   readonly reconciler: Reconciler;
   readonly queue: WorkQueue;
   readonly links: LinkWatch;
+  /** Linked clusters read directly (--remote-discovery), or undefined when that is off. */
+  readonly remoteDiscovery: RemoteDiscovery | undefined;
   private readonly gate: SyncGate;
   private subscription: Subscription | undefined;
   private resync: NodeJS.Timeout | undefined;
@@ -53,7 +56,7 @@ export class Controller {
     };
     this.gate = new SyncGate(leadership);
     this.lifecycle = watchLifecycleLog(log, metrics);
-    this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal });
+    this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal, remoteDiscovery: config.remoteDiscovery });
     this.reconciler = new Reconciler(
       this.index,
       new PlanWriter(api, this.index, metrics, leadership),
@@ -90,6 +93,32 @@ export class Controller {
       metrics,
       log.child({ component: 'links' }),
     );
+    if (config.remoteDiscovery) {
+      // The first reconcile waits for the linked clusters' first lists too: a direct member not
+      // yet read would read as "take this cluster out of the global".
+      this.gate.expect('remote-discovery');
+      this.remoteDiscovery = new RemoteDiscovery(
+        {
+          local: api,
+          direct: this.index.direct,
+          changed: (keys) => {
+            if (this.gate.open) for (const key of keys) this.queue.add(key);
+          },
+          recorder,
+          log: log.child({ component: 'remote-discovery' }),
+          onLifecycle: this.lifecycle,
+          countRequests: (cluster) => (verb, kind, code) => metrics.apiRequests.inc({ cluster, verb, kind, code: String(code) }),
+        },
+        { staleAfterMs: config.remoteStaleAfter },
+        () => {
+          if (this.gate.listed('remote-discovery')) {
+            this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
+            this.enqueueAll();
+          }
+        },
+      );
+      this.links.onLinks((infos) => this.remoteDiscovery?.update(infos));
+    }
     leadership.onChange((leading) => leading && this.tookOver());
     collectControllerMetrics(metrics, {
       queue: this.queue,
@@ -207,6 +236,7 @@ export class Controller {
     if (this.resync) clearInterval(this.resync);
     this.subscription?.unsubscribe();
     this.links.stop();
+    this.remoteDiscovery?.stop();
     await this.queue.shutdown();
   }
 }

@@ -23,6 +23,7 @@ export class LinkWatch {
   /** What was last published and logged, so that Link status churn changes nothing downstream. */
   private published = '';
   private readonly probeProblems = new Map<string, string>();
+  private readonly linkListeners: ((links: readonly LinkInfo[] | undefined) => void)[] = [];
 
   constructor(
     private readonly api: KubeApi,
@@ -42,6 +43,11 @@ export class LinkWatch {
       ...(this.known ? { linked: new Set([...this.links.values()].map((l) => l.cluster)) } : {}),
       gatewayDown: this.prober.down(),
     };
+  }
+
+  /** Called with every Link after each change of one, or with undefined when Links cannot be read. */
+  onLinks(listener: (links: readonly LinkInfo[] | undefined) => void): void {
+    this.linkListeners.push(listener);
   }
 
   start(): void {
@@ -86,6 +92,8 @@ export class LinkWatch {
       }
     this.prober.update(probes);
     this.publish();
+    const links = [...this.links.values()];
+    for (const listener of this.linkListeners) listener(links);
   }
 
   private publish(): void {
@@ -100,8 +108,10 @@ export class LinkWatch {
   private lifecycle(e: WatchLifecycle): void {
     if (e.type === 'failed' && e.error instanceof KubeApiError && (e.error.notFound || e.error.status === 403)) {
       const why = e.error.notFound ? 'no Link CRD (multicluster.linkerd.io/v1alpha3) here' : 'no right to list Links';
-      if (this.unreadable !== why)
+      if (this.unreadable !== why) {
         this.log.warn({ why }, "cannot read Linkerd's Links: stale mirrors of unlinked clusters are not told, and gateways are not probed");
+        for (const listener of this.linkListeners) listener(undefined);
+      }
       this.unreadable = why;
       return;
     }

@@ -9,6 +9,7 @@ import { globalServiceName } from '../domain/naming.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
 import type { Change } from './object-store.js';
 import { ObjectStore } from './object-store.js';
+import { DirectMembers } from './direct-members.js';
 import { projectService, projectSlice } from '../domain/projection.js';
 import { objectKey } from '../shared.js';
 
@@ -16,6 +17,8 @@ export interface IndexSettings {
   localCluster: string;
   globalSuffix: string;
   includeLocal: boolean;
+  /** Direct members are read from linked clusters (--remote-discovery): Linkerd's remote-discovery mirrors are then plumbing. */
+  remoteDiscovery?: boolean;
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
@@ -59,6 +62,9 @@ export class MemberIndex {
   /** Local Services (namespace/name, which is their key) exported to other clusters: what Linkerd cannot mirror of them is told. */
   private readonly exported = new Set<string>();
 
+  /** Services of linked clusters read straight from them (--remote-discovery; remote-discovery.ts fills it). */
+  readonly direct = new DirectMembers();
+
   /** The Links here and globalsvc's probe of their gateways (src/engine/links.ts keeps it current). */
   links: LinkState = NO_LINK_STATE;
 
@@ -70,7 +76,13 @@ export class MemberIndex {
 
   /** Every key something in the cache speaks for: mirrors, or objects of ours still around. */
   knownKeys(): Set<string> {
-    return new Set([...this.mirrorsByKey.keys(), ...this.ownedSlicesByKey.keys(), ...this.ownedServicesByKey.keys(), ...this.exported]);
+    return new Set([
+      ...this.mirrorsByKey.keys(),
+      ...this.ownedSlicesByKey.keys(),
+      ...this.ownedServicesByKey.keys(),
+      ...this.exported,
+      ...this.direct.keys(),
+    ]);
   }
 
   classifications(): IterableIterator<Classification> {
@@ -100,8 +112,9 @@ export class MemberIndex {
       if (key) keys.add(key);
     }
     if (isMirror(service)) {
-      const key = this.keyOfClassification(add ? classifyMirror(service) : this.mirrorClass.get(id));
-      if (add) this.mirrorClass.set(id, classifyMirror(service));
+      const classification = add ? classifyMirror(service, { remoteDiscovery: this.settings.remoteDiscovery }) : undefined;
+      const key = this.keyOfClassification(classification ?? this.mirrorClass.get(id));
+      if (classification) this.mirrorClass.set(id, classification);
       else this.mirrorClass.delete(id);
       if (key) {
         (add ? addTo : removeFrom)(this.mirrorsByKey, key, id);
@@ -119,7 +132,7 @@ export class MemberIndex {
       keys.add(id);
     }
     // As a possible local member, and as a possible holder of some global's name.
-    if (this.mirrorsByKey.has(id)) keys.add(id);
+    if (this.hasRemoteMembers(id)) keys.add(id);
   }
 
   private indexSlice(slice: EndpointSlice, add: boolean, keys: Set<string>): void {
@@ -138,7 +151,12 @@ export class MemberIndex {
     (add ? addTo : removeFrom)(this.slicesByService, serviceId, id);
     const key = this.keyOfClassification(this.mirrorClass.get(this.rootOfEndpointMirror.get(serviceId) ?? serviceId));
     if (key) keys.add(key);
-    if (this.mirrorsByKey.has(serviceId) || this.exported.has(serviceId)) keys.add(serviceId);
+    if (this.hasRemoteMembers(serviceId) || this.exported.has(serviceId)) keys.add(serviceId);
+  }
+
+  /** Whether another cluster has a member for this key: a mirror of it here, or its Service read directly. */
+  private hasRemoteMembers(key: string): boolean {
+    return this.mirrorsByKey.has(key) || this.direct.has(key);
   }
 
   private affected<T extends KubeObject>(changes: Change<T>[], index: (o: T, add: boolean, keys: Set<string>) => void): Set<string> {
@@ -179,11 +197,11 @@ export class MemberIndex {
     const suffix = this.settings.globalSuffix;
     if (name.endsWith(suffix)) {
       const candidate = `${namespace}/${name.slice(0, -suffix.length)}`;
-      if (this.mirrorsByKey.has(candidate)) return candidate;
+      if (this.hasRemoteMembers(candidate)) return candidate;
     }
     // Truncated names (over 63 characters) carry a hash and are found by scanning this namespace's keys.
     if (name.length < 63) return undefined;
-    for (const key of this.mirrorsByKey.keys()) {
+    for (const key of new Set([...this.mirrorsByKey.keys(), ...this.direct.keys()])) {
       const k = parseKey(key);
       if (k.namespace === namespace && this.globalName(k) === name) return key;
     }
@@ -240,6 +258,7 @@ export class MemberIndex {
           : slices;
       members.push({ member: c.member, service: mirror, slices: pods });
     }
+    members.push(...this.direct.membersOf(key));
     const local = this.localOf(key);
     if (local?.classification.kind === 'member')
       members.push({ member: local.classification.member, service: local.service, slices: this.slicesOfService(key.namespace, key.name) });

@@ -53,6 +53,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly remoteClusterState = new Gauge({
+    name: 'globalsvc_remote_cluster_state',
+    help: 'Linked clusters read directly (--remote-discovery), 1 for the state each is in: live (its watches answer), stale (they do not; its endpoints are the last read), expired (published not ready, after --remote-stale-after), gone (its members left every global, after twice that).',
+    labelNames: ['source_cluster', 'state'] as const,
+    registers: [this.registry],
+  });
+
   readonly gatewayProbes = new Counter({
     name: 'globalsvc_gateway_probes_total',
     help: "globalsvc's probes of linked clusters' gateways, by source cluster and result (success, failure).",

@@ -260,3 +260,65 @@ describe('the status and the Links', () => {
     expect(report.problems[1]!.message).toMatch(/namespace team-b does not exist in this cluster/);
   });
 });
+
+describe('the status with members read directly (--remote-discovery)', () => {
+  /** north's db as north serves it: a Service exported for remote discovery and its pods' slice. */
+  const northDb = () => {
+    const service = localService('db');
+    service.metadata.labels = { 'mirror.linkerd.io/exported': 'remote-discovery' };
+    return {
+      service,
+      slice: memberSlice(service, [endpoint('10.3.0.1', { hostname: 'db-0' }), endpoint('10.3.0.2', { hostname: 'db-1' })]),
+    };
+  };
+
+  it('shows a direct member with its mode and endpoints, and the global published', () => {
+    const north = northDb();
+    const local = statefulSet('west', 1, 1);
+    const direct = {
+      member: { key, cluster: 'north', serviceName: 'db', origin: 'direct' as const },
+      service: north.service,
+      slices: [north.slice],
+    };
+    const written = reconciled([local, direct]);
+    const report = statusReport(
+      {
+        ...listed([local], written),
+        direct: [{ cluster: 'north', link: 'linkerd-multicluster/north', services: [north.service], slices: [north.slice] }],
+      },
+      settings,
+    );
+    const [db] = report.globals;
+    expect(db).toMatchObject({ state: 'published', problems: [] });
+    expect(db!.members).toEqual([
+      { cluster: 'north', origin: 'direct', service: 'db', state: 'member', endpoints: n(2), published: n(2) },
+      { cluster: 'west', origin: 'local', service: 'db', state: 'member', endpoints: n(1), published: n(1) },
+    ]);
+  });
+
+  it('says which linked cluster could not be read, on its Link', () => {
+    const report = statusReport(
+      {
+        ...listed([statefulSet('west', 1, 1)]),
+        direct: [
+          {
+            cluster: 'north',
+            link: 'linkerd-multicluster/north',
+            services: [],
+            slices: [],
+            error: 'Secret linkerd-multicluster/cluster-credentials-north not found',
+          },
+        ],
+      },
+      settings,
+    );
+    expect(report.problems).toEqual([
+      {
+        reason: 'RemoteClusterUnreadable',
+        message:
+          'cluster north could not be read directly (remote discovery): Secret linkerd-multicluster/cluster-credentials-north not found',
+        object: { kind: 'Link', namespace: 'linkerd-multicluster', name: 'north' },
+      },
+    ]);
+  });
+});

@@ -34,15 +34,15 @@ export type MemberState = 'member' | 'unsupported' | 'rejected' | 'excluded' | '
 export interface StatusProblem {
   reason: string;
   message: string;
-  /** The object the problem is about: the global Service, a mirror, or a squatter. */
-  object: { kind: 'Service'; namespace: string; name: string };
+  /** The object the problem is about: the global Service, a mirror, a squatter, or a Link. */
+  object: { kind: 'Service' | 'Link'; namespace: string; name: string };
 }
 
 export interface MemberStatus {
   cluster: string;
-  /** null for `gone`. */
-  origin: 'mirror' | 'local' | null;
-  /** The Service in this cluster that carries the member's endpoints; null for `gone`. */
+  /** null for `gone`; `direct` for a linked cluster's Service read straight from it (--remote-discovery). */
+  origin: 'mirror' | 'local' | 'direct' | null;
+  /** The Service that carries the member's endpoints (in its own cluster for a direct member); null for `gone`. */
   service: string | null;
   state: MemberState;
   /** The member's endpoints as the global would publish them; null unless state is `member`. */
@@ -92,6 +92,11 @@ export interface Listed {
   links?: readonly LinkObject[];
   /** The names of the cluster's namespaces, read with the Links. */
   existingNamespaces?: readonly string[];
+  /**
+   * With --remote-discovery: what each Link's cluster showed when read directly (its selected
+   * Services and its EndpointSlices), or why it could not be read.
+   */
+  direct?: readonly { cluster: string; link: string; services: readonly Service[]; slices: readonly EndpointSlice[]; error?: string }[];
 }
 
 export type StatusSettings = Settings & IndexSettings;
@@ -160,6 +165,16 @@ function memberRows(
       problems.push({ reason: c.reason, message: c.message, object: serviceRef(key.namespace, name) });
   };
   for (const { service, classification } of index.mirrorsOf(key)) row(service, classification, 'mirror');
+  for (const view of views)
+    if (view.member.origin === 'direct')
+      rows.push({
+        cluster: view.member.cluster,
+        origin: 'direct',
+        service: view.service.metadata.name ?? '',
+        state: 'member',
+        endpoints: count(collectGroups([view], globalPorts, []).flatMap((g) => [...g.endpoints.values()])),
+        published: published.get(view.member.cluster) ?? NONE,
+      });
   const local = index.localOf(key);
   if (local) row(local.service, local.classification, 'local');
   return { rows, problems };
@@ -247,8 +262,31 @@ function notMirrored(link: LinkInfo, u: Unmirrored, namespaces: readonly string[
  * objects give the same report.
  */
 export function statusReport(listed: Listed, settings: StatusSettings): StatusReport {
-  const index = new MemberIndex(settings);
+  const index = new MemberIndex({ ...settings, remoteDiscovery: listed.direct !== undefined });
   const links = listed.links?.flatMap((l) => linkInfo(l) ?? []);
+  const unreadable: StatusProblem[] = [];
+  for (const d of listed.direct ?? []) {
+    const [namespace = '', name = ''] = d.link.split('/');
+    if (d.error !== undefined) {
+      unreadable.push({
+        reason: 'RemoteClusterUnreadable',
+        message: `cluster ${d.cluster} could not be read directly (remote discovery): ${d.error}`,
+        object: { kind: 'Link', namespace, name },
+      });
+      continue;
+    }
+    index.direct.open(d.cluster);
+    index.direct.apply(d.cluster, 'services', {
+      type: 'relisted',
+      namespace: undefined,
+      items: d.services.map(index.direct.transforms.services),
+    });
+    index.direct.apply(d.cluster, 'slices', {
+      type: 'relisted',
+      namespace: undefined,
+      items: d.slices.map(index.direct.transforms.slices),
+    });
+  }
   if (links) index.links = { linked: new Set(links.map((l) => l.cluster)), gatewayDown: new Set() };
   index.apply('services', { type: 'relisted', namespace: undefined, items: listed.services.map(index.services.transform) });
   index.apply('slices', { type: 'relisted', namespace: undefined, items: listed.slices.map(index.slices.transform) });
@@ -258,7 +296,7 @@ export function statusReport(listed: Listed, settings: StatusSettings): StatusRe
     .map((k) => globalStatus(index, parseKey(k), settings))
     // An exported service that no other cluster exports has no global here, and is news only when Linkerd cannot mirror it.
     .filter((g) => g.state !== 'unpublished' || g.problems.length > 0 || index.mirrorsOf(g).length > 0);
-  const problems: StatusProblem[] = [];
+  const problems: StatusProblem[] = [...unreadable];
   for (const service of index.services.values()) {
     if (!isMirror(service)) continue;
     const { namespace = '', name = '' } = service.metadata;

@@ -2,6 +2,7 @@
 // mirrors of the others), each with IPv4 and IPv6 slices, shared by the planner's and the status
 // report's properties.
 import fc from 'fast-check';
+import type { MemberView } from '../domain/desired.js';
 import type { Endpoint } from '../domain/k8s-types.js';
 import { endpoint, localService, memberSlice, mirrorService, view } from './builders.js';
 
@@ -49,3 +50,18 @@ export const arbMembers = fc
       return view(svc, slices);
     }),
   );
+
+/**
+ * The same worlds with some other clusters' members read directly instead (--remote-discovery):
+ * that cluster's own Service and slices, as its API serves them.
+ */
+export const arbMembersWithDirect = arbMembers.chain((members) =>
+  fc.tuple(...members.map((m) => (m.member.origin === 'mirror' ? fc.boolean() : fc.constant(false)))).map((direct) =>
+    members.map((m, i): MemberView => {
+      if (!direct[i]) return m;
+      const service = localService('db');
+      service.metadata.labels = { 'mirror.linkerd.io/exported': 'remote-discovery' };
+      return { member: { ...m.member, serviceName: 'db', origin: 'direct' }, service, slices: m.slices };
+    }),
+  ),
+);

@@ -32,6 +32,8 @@ OPTIONS and values.yaml.
 - includeLocal
 - gatewayProbe
 - gatewayProbeAddresses
+- remoteDiscovery
+- remoteStaleAfter
 - globalSuffix
 - maxEndpointsPerSlice
 - workers
