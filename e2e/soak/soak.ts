@@ -571,6 +571,7 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
   await Promise.all([churn, chaos]);
   await oracle;
   for (const id of [PROXIED, `${PROXIED}-standby`]) await bed.product.reroute(id, undefined);
+
   await proxy.stop();
   // The last word: the churn stopped, every fault healed; whatever is still wrong gets the bound to settle.
   const settle = Date.now() + bound + checkPeriod;
@@ -579,6 +580,8 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
     await sleep(checkPeriod);
   }
   stopWatchingMirrors();
+  // The bed as the soak found it: one replica per cluster (a later scenario restarts that one).
+  for (const c of clusters) await bed.product.remove(`${c}-standby`);
 
   return {
     seed: o.seed,

@@ -122,6 +122,11 @@ export class Product {
     private readonly dir: string,
   ) {}
 
+  /** The ids of a cluster's processes: its first replica's, then any added (`<cluster>-<suffix>`). */
+  replicasOf(cluster: string): string[] {
+    return [...this.instances.keys()].filter((id) => id === cluster || id.startsWith(`${cluster}-`));
+  }
+
   instance(id: string): ProductInstance {
     const i = this.instances.get(id);
     if (!i) throw new Error(`no globalsvc process ${id}`);
@@ -190,6 +195,12 @@ export class Product {
       this.procs.start(`globalsvc-${id}`, '/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', this.cgroupProcs, ...command]);
     else this.procs.start(`globalsvc-${id}`, command[0]!, command.slice(1));
     await waitFor(`globalsvc ${id} ready`, async () => (await fetch(`http://127.0.0.1:${i.healthPort}/readyz`)).ok, 60_000);
+  }
+
+  /** Stops a replica added with addReplica for good (SIGTERM, handing its lease over). */
+  async remove(id: string): Promise<void> {
+    await this.stop(id);
+    this.instances.delete(id);
   }
 
   async stop(id: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
