@@ -29,6 +29,8 @@ export interface StatefulSetOptions {
   serviceAnnotations?: Record<string, string>;
   /** The headless Service answers for pods before they are ready (databases that bootstrap through DNS). */
   publishNotReadyAddresses?: boolean;
+  /** What the pods run instead of WORKLOAD_IMAGE (real nodes only: kwok runs nothing). */
+  container?: { image: string; command: string[] };
 }
 
 /**
@@ -84,7 +86,16 @@ export async function deployStatefulSet(
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'db', image: WORKLOAD_IMAGE, ports: [{ name: 'pg', containerPort: port }] }] },
+          spec: {
+            containers: [
+              {
+                name: 'db',
+                image: opts.container?.image ?? WORKLOAD_IMAGE,
+                ...(opts.container ? { command: opts.container.command } : {}),
+                ports: [{ name: 'pg', containerPort: port }],
+              },
+            ],
+          },
         },
       },
     } as KubeObject,
