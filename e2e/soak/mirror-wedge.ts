@@ -11,16 +11,14 @@
 // does globalsvc.
 
 export interface MirrorWedge {
-  /** The mirror's process name, `service-mirror-<cluster>-<peer>`. */
+  /** The mirror's process name, `service-mirror-<cluster>-<peer>`: the cluster whose mirrors of peer froze. */
   readonly mirror: string;
-  /** The cluster whose mirrored Services froze. */
-  readonly cluster: string;
   readonly from: number;
   /** When the next process of the mirror led again; undefined while it is wedged. */
   to?: number;
 }
 
-const MIRROR = /^service-mirror-([a-z0-9-]+?)-([a-z0-9-]+)$/;
+const MIRROR = /^service-mirror-/;
 const STARTED = 'running version';
 const LEADS = 'Starting controller loop';
 
@@ -32,8 +30,7 @@ export class MirrorWedges {
 
   /** Feeds one line of a test-bed process's output; lines of other processes are ignored. */
   observe(process: string, line: string, now: number): void {
-    const name = MIRROR.exec(process);
-    if (!name) return;
+    if (!MIRROR.test(process)) return;
     if (line.includes(STARTED)) {
       this.terms.set(process, 0);
       return;
@@ -46,14 +43,9 @@ export class MirrorWedges {
       wedge.to = now;
       this.open.delete(process);
     } else if (terms > 1 && !wedge) {
-      const w: MirrorWedge = { mirror: process, cluster: name[1]!, from: now };
+      const w: MirrorWedge = { mirror: process, from: now };
       this.open.set(process, w);
       this.all.push(w);
     }
-  }
-
-  /** Whether a mirror of this cluster is wedged now. */
-  wedged(cluster: string): boolean {
-    return [...this.open.values()].some((w) => w.cluster === cluster);
   }
 }

@@ -2,9 +2,8 @@
 // (`linkerd multicluster link` writes `cluster-credentials-<peer>` in linkerd-multicluster, key
 // `kubeconfig`), or one of ours in the same format. globalsvc reads exactly these Secrets, by name
 // (a Role in their namespace with resourceNames): never a list, never another Secret.
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeconfigOf, type CredentialsSecret } from '../cluster/credentials.js';
 import { KubeApi, SECRETS, type RequestObserver } from '../cluster/kube-api.js';
-import type { KubeObject } from '../domain/k8s-types.js';
 
 /** The port: a KubeApi per peer cluster. */
 export interface PeerClusters {
@@ -40,21 +39,15 @@ export class SecretPeers implements PeerClusters {
     const cached = this.cache.get(peer);
     if (cached && cached.until > this.now()) return cached.api;
     const { namespace, name } = secretOf(this.template, peer);
-    const secret = await this.local.get<KubeObject & { data?: Record<string, string> }>(SECRETS, namespace, name);
-    if (!secret) throw new PeerCredentialsError(`no credentials for peer ${peer}: Secret ${namespace}/${name} not found`);
-    const resourceVersion = secret.metadata.resourceVersion ?? '';
-    if (cached && cached.resourceVersion === resourceVersion) {
+    const secret = await this.local.get<CredentialsSecret>(SECRETS, namespace, name);
+    const resourceVersion = secret?.metadata.resourceVersion ?? '';
+    if (secret && cached && cached.resourceVersion === resourceVersion) {
       cached.until = this.now() + TTL_MS;
       return cached.api;
     }
-    const encoded = secret.data?.kubeconfig;
-    if (!encoded) throw new PeerCredentialsError(`Secret ${namespace}/${name} for peer ${peer} has no key "kubeconfig"`);
-    const kc = new KubeConfig();
-    try {
-      kc.loadFromString(Buffer.from(encoded, 'base64').toString('utf8'));
-    } catch (err) {
-      throw new PeerCredentialsError(`Secret ${namespace}/${name} for peer ${peer}: not a kubeconfig: ${(err as Error).message}`);
-    }
+    // What is wrong is said by the Secret's name and the YAML line at fault, never by its content.
+    const kc = kubeconfigOf(secret, `${namespace}/${name}`);
+    if (typeof kc === 'string') throw new PeerCredentialsError(`no credentials for peer ${peer}: ${kc}`);
     const api = new KubeApi(kc, this.observe?.(peer), this.userAgent);
     this.cache.set(peer, { api, resourceVersion, until: this.now() + TTL_MS });
     return api;

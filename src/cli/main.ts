@@ -12,9 +12,9 @@ import { describeWrite } from '../domain/plan.js';
 import { EventRecorder } from '../observability/events.js';
 import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
+import { Metrics, requestCounter } from '../observability/metrics.js';
 import { addOptions } from './options.js';
-import { connect, execute, newProgram, requestCounter, version } from './program.js';
+import { connect, execute, newProgram, version } from './program.js';
 import { addStatusCommand } from './status.js';
 
 /** How long SIGTERM waits for reconciles in flight before giving up on them. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, type Config } from '../config.js';
-import { KubeApi, loadKubeConfig, type RequestObserver } from '../cluster/kube-api.js';
-import type { Metrics } from '../observability/metrics.js';
+import { KubeApi, loadKubeConfig } from '../cluster/kube-api.js';
+import { requestCounter, type Metrics } from '../observability/metrics.js';
 
 // What every entry point shares: the version, the connection to the cluster, and one policy for
 // exit statuses (usage, configuration and connection errors are 2; commands decide 0 and 1).
@@ -13,13 +13,6 @@ export const version = (JSON.parse(readFileSync(new URL('../../../package.json',
 export class UsageError extends Error {
   override name = 'UsageError';
 }
-
-/** Counts each request to `cluster`'s API in `metrics`. */
-export const requestCounter =
-  (metrics: Metrics) =>
-  (cluster: string): RequestObserver =>
-  (verb, kind, code) =>
-    metrics.apiRequests.inc({ cluster, verb, kind, code: String(code) });
 
 /** The cluster's API, with every request counted in `metrics` when given. */
 export function connect(config: Config, metrics?: Metrics): KubeApi {

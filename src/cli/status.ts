@@ -2,8 +2,7 @@ import { Option, type Command } from 'commander';
 import { parseConfig, type Config } from '../config.js';
 import { ENDPOINT_SLICES, KubeApi, KubeApiError, LINKS, NAMESPACES, SECRETS, SERVICES } from '../cluster/kube-api.js';
 import { linkInfo, type LinkObject } from '../domain/links.js';
-import type { KubeObject } from '../domain/k8s-types.js';
-import { kubeconfigOf } from '../engine/remote-discovery.js';
+import { kubeconfigOf, type CredentialsSecret } from '../cluster/credentials.js';
 import type { EndpointSlice, Service } from '../domain/k8s-types.js';
 import { statusReport, type Listed } from '../status/report.js';
 import { renderTable } from '../status/table.js';
@@ -67,10 +66,7 @@ async function readLinkedClusters(api: KubeApi, links: readonly LinkObject[]): P
       const { selector, credentials } = info.remoteDiscovery;
       const read = async () => {
         const ref = `${credentials.namespace}/${credentials.name}`;
-        const kc = kubeconfigOf(
-          await api.get<KubeObject & { data?: Record<string, string> }>(SECRETS, credentials.namespace, credentials.name),
-          ref,
-        );
+        const kc = kubeconfigOf(await api.get<CredentialsSecret>(SECRETS, credentials.namespace, credentials.name), ref);
         if (typeof kc === 'string') throw new Error(kc);
         const remote = new KubeApi(kc, undefined, 'globalsvc-status');
         const [services, slices] = await Promise.all([

@@ -7,7 +7,7 @@ import type { ResourceEvent, WatchLifecycle } from '../cluster/watch-stream.js';
 import { watchResource } from '../cluster/watch-stream.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { requestCounter, type Metrics } from '../observability/metrics.js';
 import { watchLifecycleLog } from '../observability/watch-log.js';
 import { collectControllerMetrics } from './controller-metrics.js';
 import { LinkWatch } from './links.js';
@@ -107,7 +107,7 @@ export class Controller {
           recorder,
           log: log.child({ component: 'remote-discovery' }),
           onLifecycle: this.lifecycle,
-          countRequests: (cluster) => (verb, kind, code) => metrics.apiRequests.inc({ cluster, verb, kind, code: String(code) }),
+          countRequests: requestCounter(metrics),
         },
         { staleAfterMs: config.remoteStaleAfter },
         () => {

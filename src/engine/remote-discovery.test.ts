@@ -4,7 +4,8 @@ import { linkInfo } from '../domain/links.js';
 import type { EventRecorder } from '../observability/events.js';
 import { createLogger } from '../observability/logger.js';
 import { DirectMembers } from './direct-members.js';
-import { kubeconfigOf, RemoteDiscovery } from './remote-discovery.js';
+import { kubeconfigOf } from '../cluster/credentials.js';
+import { RemoteDiscovery } from './remote-discovery.js';
 
 const secret = (kubeconfig: string): KubeObject & { data: Record<string, string> } => ({
   metadata: { name: 'cluster-credentials-north', namespace: 'linkerd-multicluster', resourceVersion: '7' },

@@ -1,8 +1,8 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { merge, map, type Subscription } from 'rxjs';
 import { ENDPOINT_SLICES, KubeApi, KubeApiError, SECRETS, SERVICES, type RequestObserver } from '../cluster/kube-api.js';
 import { watchResource, type WatchLifecycle } from '../cluster/watch-stream.js';
-import type { EndpointSlice, KubeObject, Service } from '../domain/k8s-types.js';
+import type { EndpointSlice, Service } from '../domain/k8s-types.js';
+import { kubeconfigOf, type CredentialsSecret } from '../cluster/credentials.js';
 import type { LinkInfo } from '../domain/links.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -36,22 +36,6 @@ interface Deps {
 }
 
 const STALE_AFTER_BLIP_MS = 5_000;
-
-/** A Secret's `kubeconfig` as a KubeConfig, or why not, never quoting it. */
-export function kubeconfigOf(secret: (KubeObject & { data?: Record<string, string> }) | undefined, ref: string): KubeConfig | string {
-  if (!secret) return `Secret ${ref} not found`;
-  const encoded = secret.data?.kubeconfig;
-  if (!encoded) return `Secret ${ref} has no key "kubeconfig"`;
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromString(Buffer.from(encoded, 'base64').toString('utf8'));
-  } catch (err) {
-    const line = (err as { mark?: { line?: number } }).mark?.line;
-    return `Secret ${ref} holds no kubeconfig under "kubeconfig"${line !== undefined ? ` (not YAML at line ${line + 1})` : ''}`;
-  }
-  if (!kc.getCurrentCluster()) return `Secret ${ref}: its kubeconfig names no current cluster`;
-  return kc;
-}
 
 /** One linked cluster read directly: its streams, its credentials, how it answers. */
 class RemoteLink {
@@ -115,7 +99,7 @@ class RemoteLink {
   /** Reads the credentials; (re)opens the streams when they are new. */
   private async connect(): Promise<void> {
     const { namespace, name } = this.info.remoteDiscovery.credentials;
-    let secret: (KubeObject & { data?: Record<string, string> }) | undefined;
+    let secret: CredentialsSecret | undefined;
     try {
       secret = await this.deps.local.get(SECRETS, namespace, name);
     } catch (err) {
@@ -286,11 +270,6 @@ export class RemoteDiscovery {
     const ready = this.ready;
     this.ready = undefined;
     ready();
-  }
-
-  /** The clusters read directly and how each answers. */
-  states(): Map<string, RemoteState> {
-    return new Map(this.deps.direct.clusterNames().map((c) => [c, this.deps.direct.state(c)!]));
   }
 
   stop(): void {

@@ -1,3 +1,4 @@
+import type { RequestObserver } from '../cluster/kube-api.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, exponentialBuckets } from 'prom-client';
 
 /** Every metric globalsvc exports, on its own registry (no global state shared with libraries). */
@@ -137,3 +138,10 @@ export class Metrics {
     return this.registry.metrics();
   }
 }
+
+/** Counts each request to `cluster`'s API in `metrics`: this cluster's, a peer's or a linked cluster's. */
+export const requestCounter =
+  (metrics: Metrics) =>
+  (cluster: string): RequestObserver =>
+  (verb, kind, code) =>
+    metrics.apiRequests.inc({ cluster, verb, kind, code: String(code) });
