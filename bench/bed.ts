@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { ensureBinaries, testbedDir } from '../e2e/testbed/binaries.js';
 import { LocalCluster } from '../e2e/testbed/cluster.js';
 import { ProcessGroup, waitFor } from '../e2e/testbed/processes.js';
-import { Product } from '../e2e/testbed/product.js';
+import { ProcessProduct } from '../e2e/testbed/product.js';
 import { TestBed } from '../e2e/testbed/testbed.js';
 import { memoryCgroup } from './memory-limit.js';
 import { ageSeconds, cpuSeconds, memory, type Memory } from './proc.js';
@@ -51,7 +51,7 @@ export class BenchBed {
   private constructor(
     readonly cluster: LocalCluster,
     readonly procs: ProcessGroup,
-    private readonly product: Product,
+    private readonly product: ProcessProduct,
   ) {}
 
   static async up(log: (line: string) => void): Promise<BenchBed> {
@@ -67,7 +67,7 @@ export class BenchBed {
       binaries,
     );
     const procs = new ProcessGroup(dir);
-    const bed = new BenchBed(cluster, procs, new Product(procs, dir));
+    const bed = new BenchBed(cluster, procs, new ProcessProduct(procs, dir));
     const kill = () => bed.killNow();
     process.once('exit', kill);
     for (const signal of ['SIGINT', 'SIGTERM'] as const)

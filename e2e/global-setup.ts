@@ -15,6 +15,7 @@ export default async function setup(project: TestProject) {
   const ready = prepare(provider, (line) => process.stderr.write(`${line}\n`));
   // The test workers are forked from this process afterwards, with its environment.
   if (ready.image) process.env.E2E_KIND_IMAGE = ready.image;
+  if (ready.productImage) process.env.E2E_PRODUCT_IMAGE = ready.productImage;
   const why = ready.unavailable ?? '';
   project.provide('bedUnavailable', why);
   if (why) {

@@ -5,6 +5,7 @@ import type { EndpointSlice, Service } from '../src/domain/k8s-types.js';
 import { ENDPOINT_SLICES, SERVICES } from '../src/cluster/kube-api.js';
 import { deployStatefulSet, expectedAddresses, fqdn } from './support/workloads.js';
 import { waitFor } from './testbed/processes.js';
+import { ProcessProduct } from './testbed/product.js';
 import { TestBed } from './testbed/testbed.js';
 
 const NS = 'demo';
@@ -49,7 +50,8 @@ for (const cluster of bed.clusters.values()) {
 }
 console.log(`\nTry: dig @127.0.0.1 -p ${bed.dnsOf('west').port} db-global.${NS}.svc.cluster.local`);
 console.log(`     ${bed.binaries.kubectl} --kubeconfig ${bed.cluster('west').kubeconfig} get svc,endpointslices -n ${NS}`);
-console.log(`     curl -s 127.0.0.1:${bed.product.instance('west').metricsPort}/metrics | grep ^globalsvc_`);
+if (bed.product instanceof ProcessProduct)
+  console.log(`     curl -s 127.0.0.1:${bed.product.instance('west').metricsPort}/metrics | grep ^globalsvc_`);
 
 if (exitAtOnce) {
   await bed.down();

@@ -1,13 +1,11 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, expectedAddresses, fqdn, namespaceEverywhere, sorted } from '../support/workloads.js';
-import { KindCluster } from '../testbed/kind-cluster.js';
+import { KIND_WORKLOAD_IMAGE as CLIENT_IMAGE, KindCluster } from '../testbed/kind-cluster.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'inpod';
-/** Debian's busybox-static, preloaded in every node (hack/kind/build-images.sh). */
-const CLIENT_IMAGE = 'globalsvc.local/workload:1';
 
 /** The addresses busybox's nslookup printed for the name it was asked (the server's own line aside). */
 function nslookupAddresses(output: string): string[] {

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, fqdn, namespaceEverywhere, readyPods } from '../support/workloads.js';
-import { KindCluster } from '../testbed/kind-cluster.js';
+import { KIND_WORKLOAD_IMAGE as IMAGE, KindCluster } from '../testbed/kind-cluster.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'tcpx';
-/** Debian's busybox-static, preloaded in every node (hack/kind/build-images.sh): httpd and nc. */
-const IMAGE = 'globalsvc.local/workload:1';
 
 /**
  * What only real nodes with flat pod routes can show: a pod of one cluster opens a TCP connection

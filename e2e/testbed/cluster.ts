@@ -27,6 +27,13 @@ export interface Cluster {
   /** An admin kubeconfig whose certificate authority is a file (`certificate-authority: <path>`). */
   readonly kubeconfig: string;
   readonly server: string;
+  /**
+   * The API server's address as the other clusters' components reach it (a Link's credentials, for
+   * Linkerd's mirrors and for globalsvc reading a cluster directly): `server` on the local provider,
+   * the node's address on the bed's Docker network on the kind provider, where a pod cannot reach
+   * the host's loopback.
+   */
+  readonly peerServer: string;
   delete(): Promise<void>;
   /** Copies what the cluster's own components logged into `dir`, before it is deleted. */
   keepLogs(dir: string): void;
@@ -54,6 +61,10 @@ export class LocalCluster implements Cluster {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  get peerServer(): string {
+    return this.server;
   }
 
   static kwokEnv(workdir: string): NodeJS.ProcessEnv {

@@ -5,13 +5,23 @@ import type { Socket } from 'node:net';
 export const PROBE_PORT = 4191;
 export const PROBE_PATH = '/ready';
 
+/** A cluster's gateway as the bed's links probe it: stop it and that cluster is dead to the others. */
+export interface Gateway {
+  readonly cluster: string;
+  /** Where the links' mirrors and globalsvc probe it (`-probe-service`, `--gateway-probe-addresses`). */
+  readonly address: string;
+  readonly up: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
- * What stands for a cluster's Linkerd gateway on the test bed: the endpoint its links' service
+ * What stands for a cluster's Linkerd gateway on the local test bed: the endpoint its links' service
  * mirrors probe (`-probe-service=<address>`, Link probeSpec `/ready` on 4191), an HTTP server on
  * a loopback address of its own. Stopping it is the gateway dying: the probe is refused, and after
  * the Link's failureThreshold the mirrors mark that cluster's endpoints not ready.
  */
-export class GatewayProbe {
+export class GatewayProbe implements Gateway {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 

@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
 import { parse, stringify } from 'yaml';
 import type { Cluster, ClusterSpec } from './cluster.js';
@@ -19,6 +20,11 @@ export const NODE_CAPABILITIES = [
   'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE',
   'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
 ]; // prettier-ignore
+
+const run = promisify(execFile);
+
+/** Debian's busybox-static (sh, nslookup, nc, httpd), preloaded in every node (hack/kind/build-images.sh). */
+export const KIND_WORKLOAD_IMAGE = 'globalsvc.local/workload:1';
 
 /** kubectl on the node, as its admin. */
 const KUBECTL = 'kubectl --kubeconfig=/etc/kubernetes/admin.conf';
@@ -77,6 +83,16 @@ export class KindCluster implements Cluster {
   /** The node's address on the bed's Docker network. */
   get nodeAddress(): string {
     return this.container.getIpAddress(this.network);
+  }
+
+  /** The API server on the node's address (kubeadm puts it in the serving certificate). */
+  get peerServer(): string {
+    return `https://${this.nodeAddress}:6443`;
+  }
+
+  /** The node's container, e.g. to pipe an image into its containerd with `docker exec -i`. */
+  get containerId(): string {
+    return this.container.getId();
   }
 
   /** The Docker network of a test bed's nodes, and the label its nodes carry. */
@@ -176,6 +192,25 @@ export class KindCluster implements Cluster {
       500,
     );
     return started;
+  }
+
+  /** Copies an image of the host's Docker engine into the node's containerd, where the kubelet finds it (no registry). */
+  async importImage(image: string): Promise<void> {
+    const script = 'docker save "$0" | docker exec -i "$1" ctr --namespace k8s.io images import -';
+    await run('sh', ['-c', script, image, this.containerId], { maxBuffer: 16 * 2 ** 20 }).catch((err: Error & { stderr?: string }) => {
+      throw new Error(`${this.name}: importing ${image} into the node's containerd: ${err.stderr?.trim() || err.message}`);
+    });
+  }
+
+  /**
+   * SIGKILLs the node's processes whose command line matches `pattern` (a grep regular expression
+   * that does not match itself, e.g. `mai[n].js`), only those of pod `podUid` when given (by the
+   * pod's cgroup): a crash, nothing handed over. Returns how many it killed.
+   */
+  async kill(pattern: string, podUid?: string): Promise<number> {
+    const inPod = podUid ? `grep -q 'pod${podUid.replace(/-/g, '_')}' /proc/$p/cgroup || continue; ` : '';
+    const script = `n=0; for p in $(grep -l '${pattern}' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do ${inPod}kill -KILL $p && n=$((n+1)); done; echo $n`;
+    return Number((await this.exec(['sh', '-c', script])).trim());
   }
 
   /** Runs a command on the node (as `docker exec`); throws with its output when it fails. */

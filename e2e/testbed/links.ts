@@ -54,10 +54,12 @@ export async function link(
     metadata: { name: credentialsOf(target), namespace: LINK_NAMESPACE },
     data: {
       kubeconfig: Buffer.from(
-        readFileSync(target.kubeconfig, 'utf8').replace(
-          /(certificate-authority|client-certificate|client-key): (\S+)/g,
-          (_m, k: string, path: string) => `${k}-data: ${readFileSync(path).toString('base64')}`,
-        ),
+        readFileSync(target.kubeconfig, 'utf8')
+          .replace(
+            /(certificate-authority|client-certificate|client-key): (\S+)/g,
+            (_m, k: string, path: string) => `${k}-data: ${readFileSync(path).toString('base64')}`,
+          )
+          .replace(/server: \S+/, `server: ${target.peerServer}`),
       ).toString('base64'),
     },
   } as KubeObject);

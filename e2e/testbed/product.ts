@@ -68,6 +68,11 @@ async function serviceAccountKubeconfig(cluster: Cluster, dir: string, peers: re
     if (obj.metadata.namespace) await cluster.admin.ensureNamespace(obj.metadata.namespace);
     await cluster.admin.apply(obj);
   }
+  return productKubeconfig(cluster, dir);
+}
+
+/** A kubeconfig in `dir` authenticating as globalsvc's ServiceAccount (globalsvc/globalsvc) of `cluster`. */
+export async function productKubeconfig(cluster: Cluster, dir: string): Promise<string> {
   const token = await serviceAccountToken(cluster, PRODUCT_NAMESPACE, SERVICE_ACCOUNT);
   const admin = readFileSync(cluster.kubeconfig, 'utf8');
   const ca = /certificate-authority: (\S+)/.exec(admin)?.[1];
@@ -98,22 +103,68 @@ async function serviceAccountKubeconfig(cluster: Cluster, dir: string, peers: re
   return path;
 }
 
+/** globalsvc as installed in one cluster. */
 export interface ProductInstance {
   cluster: string;
+  /** What it was installed with, as `globalsvc run` arguments. */
+  args: string[];
+  /** A kubeconfig that authenticates as globalsvc's ServiceAccount in that cluster. */
+  kubeconfig: string;
+}
+
+/** One process of the local test bed: its ports on 127.0.0.1. */
+export interface ProcessInstance extends ProductInstance {
   metricsPort: number;
   healthPort: number;
-  kubeconfig: string;
-  args: string[];
   /** An API address to use instead of the cluster's own (a fault proxy speaking plain HTTP). */
   via?: string;
+}
+
+/**
+ * globalsvc in the test bed's clusters, as the scenarios drive it: host processes on the local
+ * provider (ProcessProduct), the Helm chart's Deployment on the kind provider (ChartProduct). An
+ * id names one installation: the cluster's name, or `<cluster>-<suffix>` for a process added with
+ * addReplica. What only host processes can do (a replica added by hand, API traffic through a fault
+ * proxy, the log file, the health port) throws on the kind provider.
+ */
+export interface Product {
+  install(cluster: Cluster, extraArgs?: string[], peers?: readonly string[]): Promise<ProductInstance>;
+  replicasOf(cluster: string): string[];
+  instance(id: string): ProductInstance;
+  /** Restarts it with other arguments than it was installed with (SIGTERM: the lease is handed over). */
+  restartWith(id: string, args: string[]): Promise<void>;
+  /** Starts it again after stop(), with the arguments it was installed with, and waits until it is ready. */
+  start(id: string): Promise<void>;
+  /** Stops it; SIGKILL is a crash. Returns the exit code, null when a signal ended it. */
+  stop(id: string, signal?: NodeJS.Signals): Promise<number | null>;
+  running(id: string): boolean;
+  metrics(id: string): Promise<string>;
+  /** Sum of a metric's samples whose labels contain every `labels` pair (over every replica). */
+  metric(id: string, name: string, labels?: Record<string, string>): Promise<number>;
+  addReplica(cluster: string, suffix: string): Promise<string>;
+  remove(id: string): Promise<void>;
+  reroute(id: string, via: string | undefined): Promise<void>;
+  health(id: string, path: '/healthz' | '/readyz'): Promise<number>;
+  logFile(id: string): string;
+}
+
+/** Sum of the samples of `name` in a Prometheus exposition whose labels contain every `labels` pair. */
+export function sumOfSamples(exposition: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
 
 /**
  * Runs the built CLI (`node dist/src/cli/main.js run`), exactly as the container does. Each
  * process has an id: the cluster's name for its first replica, `<cluster>-<suffix>` for more.
  */
-export class Product {
-  private readonly instances = new Map<string, ProductInstance>();
+export class ProcessProduct implements Product {
+  private readonly instances = new Map<string, ProcessInstance>();
   /** A memory cgroup's `cgroup.procs` to start the processes in (the benchmarks' --product-memory-limit). */
   cgroupProcs: string | undefined;
 
@@ -127,14 +178,14 @@ export class Product {
     return [...this.instances.keys()].filter((id) => id === cluster || id.startsWith(`${cluster}-`));
   }
 
-  instance(id: string): ProductInstance {
+  instance(id: string): ProcessInstance {
     const i = this.instances.get(id);
     if (!i) throw new Error(`no globalsvc process ${id}`);
     return i;
   }
 
   /** Runs the product in `cluster` as its ServiceAccount, allowed to read the Link secrets of `peers`. */
-  async install(cluster: Cluster, extraArgs: string[] = [], peers: readonly string[] = []): Promise<ProductInstance> {
+  async install(cluster: Cluster, extraArgs: string[] = [], peers: readonly string[] = []): Promise<ProcessInstance> {
     const kubeconfig = await serviceAccountKubeconfig(cluster, this.dir, peers);
     const instance = { cluster: cluster.name, metricsPort: await freePort(), healthPort: await freePort(), kubeconfig, args: extraArgs };
     this.instances.set(cluster.name, instance);
@@ -222,13 +273,7 @@ export class Product {
 
   /** Sum of a metric's samples whose labels contain every `labels` pair. */
   async metric(id: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-    let sum = 0;
-    for (const line of (await this.metrics(id)).split('\n')) {
-      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-      if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return sum;
+    return sumOfSamples(await this.metrics(id), name, labels);
   }
 
   logFile(id: string): string {

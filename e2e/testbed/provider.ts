@@ -22,10 +22,12 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 /**
  * Makes `provider` ready to run: for `kind`, a Docker engine (hack/kind/dockerd.sh starts Debian's
- * dockerd when it is installed and none runs) and the node image (hack/kind/build-images.sh builds
- * it, or loads it from the cache). Returns the node image, or why the provider cannot run here.
+ * dockerd when it is installed and none runs), the node image (hack/kind/build-images.sh builds
+ * it, or loads it from the cache) and globalsvc's own image from the Dockerfile
+ * (hack/kind/build-product-image.sh: the working tree as it is now). Returns both images, or why
+ * the provider cannot run here.
  */
-export function prepare(provider: Provider, log: (line: string) => void): { image?: string; unavailable?: string } {
+export function prepare(provider: Provider, log: (line: string) => void): { image?: string; productImage?: string; unavailable?: string } {
   if (provider === 'local') return {};
   const hack = join(repoRoot, 'hack/kind');
   try {
@@ -38,7 +40,18 @@ export function prepare(provider: Provider, log: (line: string) => void): { imag
     const out = execFileSync('bash', [join(hack, 'build-images.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const image = out.trim().split('\n').pop()!;
     log(`e2e: node image ${image} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return { image };
+    const productStarted = Date.now();
+    try {
+      const productOut = execFileSync('bash', [join(hack, 'build-product-image.sh')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const productImage = productOut.trim().split('\n').pop()!;
+      log(`e2e: globalsvc's image ${productImage} built in ${((Date.now() - productStarted) / 1000).toFixed(1)} s`);
+      return { image, productImage };
+    } catch (err) {
+      return { unavailable: `globalsvc's image could not be built from the Dockerfile: ${stderrOf(err)}` };
+    }
   } catch (err) {
     return { unavailable: `the kind-style node image could not be built: ${stderrOf(err)}` };
   }

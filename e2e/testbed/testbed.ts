@@ -5,13 +5,15 @@ import type { Binaries } from './binaries.js';
 import { binaryPaths, ensureBinaries, repoRoot, serviceMirrorCommand, testbedDir } from './binaries.js';
 import { LocalCluster, type Cluster, type ClusterSpec } from './cluster.js';
 import { ClusterDns } from './dns.js';
-import { GatewayProbe } from './gateway.js';
+import { ChartProduct } from './chart-product.js';
+import { GatewayProbe, type Gateway } from './gateway.js';
 import { KindCluster } from './kind-cluster.js';
+import { PodGateway } from './kind-gateway.js';
 import { installLinkCrd, link, type MirrorCommand } from './links.js';
 import { MemorySampler } from './memory.js';
 import { ProcessGroup } from './processes.js';
 import { freePort } from './ports.js';
-import { Product } from './product.js';
+import { ProcessProduct, type Product } from './product.js';
 import { e2eProvider, type Provider } from './provider.js';
 
 export const DEFAULT_CLUSTERS: ClusterSpec[] = [
@@ -33,6 +35,14 @@ export interface TestBedOptions {
 
 const kwokName = (bed: string, cluster: string) => `gs-${bed}-${cluster}`;
 
+/** globalsvc's image on the kind provider, built by the e2e global setup (hack/kind/build-product-image.sh). */
+function kindProductImage(): string {
+  const image = process.env.E2E_PRODUCT_IMAGE;
+  if (!image)
+    throw new Error("E2E_PRODUCT_IMAGE is not set: the e2e global setup builds globalsvc's image (hack/kind/build-product-image.sh)");
+  return image;
+}
+
 /**
  * N clusters on 127.0.0.1, each with CoreDNS, every one linked to every other by a real Linkerd
  * service mirror, and globalsvc running in each as its own ServiceAccount.
@@ -41,7 +51,7 @@ export class TestBed {
   readonly clusters = new Map<string, Cluster>();
   readonly dns = new Map<string, ClusterDns>();
   /** Each cluster's gateway, as its links' mirrors probe it: stop one and that cluster is dead to the others. */
-  readonly gateways = new Map<string, GatewayProbe>();
+  readonly gateways = new Map<string, Gateway>();
   readonly procs: ProcessGroup;
   readonly product: Product;
   readonly memory: MemorySampler;
@@ -55,7 +65,11 @@ export class TestBed {
   ) {
     this.procs = new ProcessGroup(dir);
     this.mirror = serviceMirrorCommand(binaries);
-    this.product = new Product(this.procs, dir);
+    // On the kind provider globalsvc runs as users deploy it: the Helm chart, in each cluster's pods.
+    this.product =
+      options.provider === 'kind'
+        ? new ChartProduct(binaries.helm, binaries.kubectl, kindProductImage(), dir)
+        : new ProcessProduct(this.procs, dir);
     this.memory = new MemorySampler(
       [dir, binaries.coredns, binaries.serviceMirror, join(repoRoot, 'dist/src/cli/main.js')],
       2_000,
@@ -76,7 +90,7 @@ export class TestBed {
     return c;
   }
 
-  gateway(name: string): GatewayProbe {
+  gateway(name: string): Gateway {
     const g = this.gateways.get(name);
     if (!g) throw new Error(`no gateway for cluster ${name}`);
     return g;
@@ -139,6 +153,7 @@ export class TestBed {
         // to that cluster's node, on the bed's own Docker network.
         for (const from of nodes)
           for (const to of nodes) if (from !== to) await from.exec(['ip', 'route', 'replace', to.spec.podCidr, 'via', to.nodeAddress]);
+        await time("globalsvc's image into every node", () => Promise.all(nodes.map((n) => n.importImage(kindProductImage()))));
         return;
       }
       // One after another: concurrent kwokctl creations in one work dir wait on each other for
@@ -153,11 +168,12 @@ export class TestBed {
     });
     log(`test bed: service mirrors are Linkerd's own (${binaries.serviceMirror})`);
     await time('links and service mirrors', async () => {
-      // 127.0.0.11, .12, ...: loopback addresses of their own, so one gateway can die alone.
-      for (const [i, c] of [...bed.clusters.keys()].entries()) {
-        const gateway = new GatewayProbe(c, `127.0.0.${11 + i}`);
+      // 127.0.0.11, .12, ...: loopback addresses of their own, so one gateway can die alone. On the
+      // kind provider a pod on each node's network: globalsvc's pods probe it too.
+      for (const [i, c] of [...bed.clusters.values()].entries()) {
+        const gateway = c instanceof KindCluster ? new PodGateway(c) : new GatewayProbe(c.name, `127.0.0.${11 + i}`);
         await gateway.start();
-        bed.gateways.set(c, gateway);
+        bed.gateways.set(c.name, gateway);
       }
       for (const source of bed.clusters.values())
         for (const target of bed.clusters.values())
@@ -169,12 +185,15 @@ export class TestBed {
       // Endpoints cannot hold a loopback address, so the Links name TEST-NET gateways; the gateway's
       // probe answers on loopback, which Linkerd's mirrors get as -probe-service and globalsvc so.
       const probeAt = `--gateway-probe-addresses=${[...bed.gateways].map(([c, g]) => `${c}=${g.address}`).join(',')}`;
-      for (const c of bed.clusters.values())
-        await bed.product.install(
+      const install = (c: Cluster) =>
+        bed.product.install(
           c,
           ['--leader-elect=true', probeAt, ...(options.productArgs ?? [])],
           names.filter((n) => n !== c.name),
         );
+      // The chart's installs wait on each cluster's own pods: all at once.
+      if (options.provider === 'kind') await Promise.all([...bed.clusters.values()].map(install));
+      else for (const c of bed.clusters.values()) await install(c);
     });
     return bed;
   }
