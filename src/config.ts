@@ -71,6 +71,7 @@ export const configSchema = z.object({
     }),
   remoteDiscovery: bool.default(false),
   remoteStaleAfter: duration().default(60_000),
+  mcsApi: bool.default(false),
   globalSuffix: z
     .string()
     .default('-global')

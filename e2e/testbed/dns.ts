@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import type { ProcessGroup } from './processes.js';
 import { waitFor } from './processes.js';
 
-/** A CoreDNS answering cluster.local for one cluster from its API server, on a loopback port. */
+/**
+ * A CoreDNS answering cluster.local for one cluster from its API server, on a loopback port, and
+ * KEP-1645's clusterset.local from its ServiceImports (the kubernetes plugin's `multicluster`: the
+ * cluster needs the MCS CRDs, links.ts installMcsCrds).
+ */
 export class ClusterDns {
   private readonly resolver = new Resolver({ timeout: 2_000, tries: 1 });
 
@@ -27,7 +31,18 @@ export class ClusterDns {
     const corefile = join(dir, `Corefile.${cluster}`);
     writeFileSync(
       corefile,
-      `cluster.local:${port} {\n    bind 127.0.0.1\n    errors\n    kubernetes cluster.local {\n        kubeconfig ${kubeconfig}\n        ttl 0\n    }\n}\n`,
+      [
+        `cluster.local:${port} clusterset.local:${port} {`,
+        '    bind 127.0.0.1',
+        '    errors',
+        '    kubernetes cluster.local clusterset.local {',
+        `        kubeconfig ${kubeconfig}`,
+        '        ttl 0',
+        '        multicluster clusterset.local',
+        '    }',
+        '}',
+        '',
+      ].join('\n'),
     );
     procs.start(`coredns-${cluster}`, coredns, ['-conf', corefile]);
     const dns = new ClusterDns(cluster, port);

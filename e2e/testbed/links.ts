@@ -6,6 +6,7 @@ import { repoRoot, type serviceMirrorCommand } from './binaries.js';
 
 export type MirrorCommand = ReturnType<typeof serviceMirrorCommand>;
 import type { Cluster } from './cluster.js';
+import { SERVICE_IMPORTS } from '../../src/cluster/kube-api.js';
 import { CRDS, LINKS } from './kube.js';
 import type { ProcessGroup } from './processes.js';
 import { waitFor } from './processes.js';
@@ -17,6 +18,24 @@ export const GATEWAY_PORT = 4143;
 
 export function crd(file: string): KubeObject {
   return parseAllDocuments(readFileSync(join(repoRoot, 'e2e/crds', file), 'utf8'))[0]!.toJS() as KubeObject;
+}
+
+/**
+ * KEP-1645's CRDs (mcs-api v0.5.0, ../shared/crds): every cluster of the bed has them, as an
+ * MCS-capable cluster does. Its CoreDNS serves clusterset.local from ServiceImports, which
+ * globalsvc writes with --mcs-api.
+ */
+export async function installMcsCrds(cluster: Cluster): Promise<void> {
+  for (const file of ['mcs-api-v0.5.0-serviceimports.yaml', 'mcs-api-v0.5.0-serviceexports.yaml'])
+    await cluster.admin.apply(crd(file), CRDS);
+  await waitFor(`ServiceImport CRD in ${cluster.name}`, async () => {
+    try {
+      await cluster.admin.list(SERVICE_IMPORTS);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 export async function installLinkCrd(cluster: Cluster): Promise<void> {

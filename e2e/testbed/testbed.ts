@@ -9,7 +9,7 @@ import { ChartProduct } from './chart-product.js';
 import { GatewayProbe, type Gateway } from './gateway.js';
 import { KindCluster } from './kind-cluster.js';
 import { PodGateway } from './kind-gateway.js';
-import { installLinkCrd, link, type MirrorCommand } from './links.js';
+import { installLinkCrd, installMcsCrds, link, type MirrorCommand } from './links.js';
 import { MemorySampler } from './memory.js';
 import { ProcessGroup } from './processes.js';
 import { freePort } from './ports.js';
@@ -160,9 +160,10 @@ export class TestBed {
       // minutes and can end with a cluster whose serving certificate its kubeconfig does not trust.
       for (const s of specs) bed.clusters.set(s.name, await LocalCluster.create(s, kwokName(options.name, s.name), dir, binaries));
     });
-    await time('CoreDNS and Link CRDs', async () => {
+    await time('CoreDNS, Link and MCS CRDs', async () => {
       for (const c of bed.clusters.values()) {
         await installLinkCrd(c);
+        await installMcsCrds(c);
         bed.dns.set(c.name, await ClusterDns.start(bed.procs, dir, binaries.coredns, c.name, c.kubeconfig, await freePort()));
       }
     });

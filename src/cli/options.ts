@@ -56,6 +56,13 @@ export const OPTIONS = [
     default: '60s',
   },
   {
+    key: 'mcsApi',
+    flag: '--mcs-api <bool>',
+    env: 'GLOBALSVC_MCS_API',
+    help: 'write a KEP-1645 ServiceImport <name> and its EndpointSlices for every global, which CoreDNS serves as <name>.<ns>.svc.clusterset.local (needs the MCS CRDs; docs/mcs-api.md)',
+    default: 'false',
+  },
+  {
     key: 'globalSuffix',
     flag: '--global-suffix <suffix>',
     env: 'GLOBALSVC_GLOBAL_SUFFIX',

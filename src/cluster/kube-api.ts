@@ -13,6 +13,11 @@ export interface ResourceType {
 
 export const SERVICES: ResourceType = { kind: 'Service', apiPath: '/api/v1', plural: 'services' };
 export const ENDPOINT_SLICES: ResourceType = { kind: 'EndpointSlice', apiPath: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' };
+export const SERVICE_IMPORTS: ResourceType = {
+  kind: 'ServiceImport',
+  apiPath: '/apis/multicluster.x-k8s.io/v1alpha1',
+  plural: 'serviceimports',
+};
 export const EVENTS: ResourceType = { kind: 'Event', apiPath: '/apis/events.k8s.io/v1', plural: 'events' };
 export const BURST_POLICIES: ResourceType = { kind: 'BurstPolicy', apiPath: '/apis/globalsvc.dev/v1alpha1', plural: 'burstpolicies' };
 // What bursting reads here and writes in peers (src/burst).

@@ -35,8 +35,8 @@ export interface MemberView {
   slices: readonly EndpointSlice[];
 }
 
-/** What the object a problem is about: the global itself, or another Service (a member, a squatter). */
-export type Subject = { kind: 'global' } | { kind: 'Service'; namespace: string; name: string; uid?: string };
+/** What the object a problem is about: the global itself, or another Service (a member, a squatter) or a ServiceImport in the way of its own. */
+export type Subject = { kind: 'global' } | { kind: 'Service' | 'ServiceImport'; namespace: string; name: string; uid?: string };
 
 /** The endpoints of one source cluster with one address type and one port set: one run of slices. */
 export interface EndpointGroup {
@@ -48,6 +48,8 @@ export interface EndpointGroup {
   portsKey: string;
   /** endpointKey → endpoint as published, hostname already made `<hostname>-<cluster>`. */
   endpoints: Map<string, Endpoint>;
+  /** endpointKey → the hostname the member gave it (the pod's own), for endpoints that have one: KEP-1645's per-pod names keep it. */
+  ownHostnames?: Map<string, string>;
 }
 
 /** What globalsvc knows of this cluster's links beside what Linkerd's mirrors say (src/domain/links.ts). */
@@ -202,6 +204,7 @@ export function collectGroups(members: readonly MemberView[], globalPorts: reado
         ports: canonicalSlicePorts(ports),
         portsKey,
         endpoints: new Map(),
+        ownHostnames: new Map(),
       };
       groups.set(id, group);
     }
@@ -213,6 +216,7 @@ export function collectGroups(members: readonly MemberView[], globalPorts: reado
       const existing = group.endpoints.get(key);
       // The same address twice in one cluster happens while a member's slices are rebalanced.
       group.endpoints.set(key, existing ? preferEndpoint(existing, published) : published);
+      if (endpoint.hostname) group.ownHostnames!.set(key, endpoint.hostname);
     }
   }
   return [...groups.values()].filter((g) => g.endpoints.size > 0);

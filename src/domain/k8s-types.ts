@@ -54,6 +54,20 @@ export interface Service extends KubeObject {
   };
 }
 
+/** A port of a ServiceImport (KEP-1645, multicluster.x-k8s.io): a Service's port without target or node port. */
+export interface ServiceImportPort {
+  name?: string;
+  protocol?: string;
+  appProtocol?: string;
+  port: number;
+}
+
+/** KEP-1645's ServiceImport (multicluster.x-k8s.io/v1alpha1): a service as the clusterset has it. */
+export interface ServiceImport extends KubeObject {
+  spec?: { type?: 'ClusterSetIP' | 'Headless'; ports?: ServiceImportPort[]; ips?: string[] };
+  status?: { clusters?: { cluster: string }[] };
+}
+
 export type AddressType = 'IPv4' | 'IPv6' | 'FQDN';
 
 export interface EndpointConditions {

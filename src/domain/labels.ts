@@ -19,6 +19,13 @@ export const discovery = Object.freeze({
   sourceCluster: 'multicluster.kubernetes.io/source-cluster',
 });
 
+/** KEP-1645's labels on the EndpointSlices of a ServiceImport (what CoreDNS's `multicluster` zone reads). */
+export const mcs = Object.freeze({
+  serviceName: 'multicluster.kubernetes.io/service-name',
+  sourceCluster: discovery.sourceCluster,
+  apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+});
+
 /** What marks an object as ours. */
 export const ours = Object.freeze({
   /** Value of endpointslice.kubernetes.io/managed-by on our slices. */
@@ -40,6 +47,11 @@ export const ours = Object.freeze({
    * separated; their endpoints are published not ready. `globalsvc status` reads it back.
    */
   gatewayDown: 'globalsvc.dev/gateway-down',
+  /**
+   * On the Service that holds a ClusterSetIP ServiceImport's virtual IP (--mcs-api, src/domain/mcs.ts):
+   * the import's name. Owned by the ServiceImport; not a global, so not labelled like one.
+   */
+  derivedFor: 'globalsvc.dev/derived-for',
   /** Server-side-apply field manager. */
   fieldManager: 'globalsvc',
   /** The event source / reporting controller. */

@@ -1,5 +1,5 @@
-import type { EndpointSlice, KubeObject, OwnerReference, Service } from './k8s-types.js';
-import { discovery, ours } from './labels.js';
+import type { Endpoint, EndpointSlice, KubeObject, OwnerReference, Service, ServiceImport } from './k8s-types.js';
+import { discovery, mcs, ours } from './labels.js';
 import type { GlobalKey } from './members.js';
 import { isOurs, keyString } from './members.js';
 import { globalServiceName, shortHash } from './naming.js';
@@ -8,6 +8,22 @@ import type { DesiredGlobal, EndpointGroup, LinkState, MemberView, Problem, Sett
 import { computeDesired, globalSliceLabels } from './desired.js';
 import { packSlices } from './packing.js';
 import { unmirrorable, type ExportedService } from './mirrorability.js';
+import {
+  derivedNameTaken,
+  derivedUpToDate,
+  desiredDerivedService,
+  desiredImport,
+  importEndpoints,
+  importType,
+  isOurDerived,
+  importNameTaken,
+  importOwner,
+  importSliceLabels,
+  importStatusUpToDate,
+  importUpToDate,
+  isOurImport,
+  type ImportWorld,
+} from './mcs.js';
 
 /** What the cache holds for one global key: its members and the objects at its names. */
 export interface GlobalWorld {
@@ -23,14 +39,16 @@ export interface GlobalWorld {
   exported?: ExportedService;
   /** The Links here and globalsvc's own probe of their gateways; none known when absent. */
   links?: LinkState;
+  /** The key's ServiceImport and its slices, with --mcs-api; absent, no ServiceImport is planned. */
+  mcs?: ImportWorld;
 }
 
-export type Kind = 'Service' | 'EndpointSlice';
+export type Kind = 'Service' | 'EndpointSlice' | 'ServiceImport';
 
-/** One API write. `apply` carries the observed resourceVersion as a precondition. */
+/** One API write. `apply` carries the observed resourceVersion as a precondition; a ServiceImport's status is its own subresource. */
 export type Write =
   | { verb: 'create'; kind: Kind; object: KubeObject }
-  | { verb: 'apply'; kind: Kind; object: KubeObject }
+  | { verb: 'apply'; kind: Kind; object: KubeObject; subresource?: 'status' }
   | { verb: 'delete'; kind: Kind; namespace: string; name: string; uid: string | undefined; resourceVersion: string | undefined };
 
 export interface GlobalPlan {
@@ -38,7 +56,7 @@ export interface GlobalPlan {
   globalName: string;
   writes: Write[];
   problems: Problem[];
-  /** The slices could not be planned yet: the global Service has to exist first (its uid owns them). */
+  /** The slices could not be planned yet: the global Service (or ServiceImport) has to exist first (its uid owns them). */
   awaitingService: boolean;
   desired: DesiredGlobal | null;
 }
@@ -46,7 +64,7 @@ export interface GlobalPlan {
 /** `<verb> <kind> <namespace>/<name>`, for logs and the CLI. */
 export function describeWrite(w: Write): string {
   const target = w.verb === 'delete' ? `${w.namespace}/${w.name}` : `${w.object.metadata.namespace}/${w.object.metadata.name}`;
-  return `${w.verb} ${w.kind} ${target}`;
+  return `${w.verb} ${w.kind}${w.verb === 'apply' && w.subresource ? `/${w.subresource}` : ''} ${target}`;
 }
 
 function deleteOf(kind: Kind, obj: KubeObject): Write {
@@ -97,29 +115,38 @@ function ownedBy(slice: EndpointSlice, owner: OwnerReference): boolean {
   return controllers.length === 1 && controllers[0]!.uid === owner.uid && controllers[0]!.name === owner.name;
 }
 
-/** `<global>-<cluster>-<group hash>-<n>`: stable, so a retried create can never duplicate a slice. */
-function sliceNamePrefix(globalName: string, group: EndpointGroup): string {
-  return `${globalName}-${group.cluster}-${shortHash(`${group.addressType}|${group.portsKey}${group.direct ? '|direct' : ''}`, 5)}-`;
+/** How one run of slices (a global's, or its ServiceImport's) is labelled, named, owned and filled. */
+interface SliceSet {
+  owner: OwnerReference;
+  labels: (group: EndpointGroup) => Record<string, string>;
+  /** Stable, so a retried create can never duplicate a slice: `<prefix><n>`. */
+  namePrefix: (group: EndpointGroup) => string;
+  /** endpointKey → endpoint, as this set publishes the group's endpoints. */
+  endpoints: (group: EndpointGroup) => ReadonlyMap<string, Endpoint>;
 }
 
-function planGroupSlices(
-  world: GlobalWorld,
-  desired: DesiredGlobal,
-  group: EndpointGroup,
-  existing: EndpointSlice[],
-  owner: OwnerReference,
-  maxPerSlice: number,
-): Write[] {
-  const labels = globalSliceLabels(world.key, desired.name, group.cluster, group.direct);
+/** `<hash of the group's address type, ports and origin>`: one run of slices per group. */
+function groupHash(group: EndpointGroup): string {
+  return shortHash(`${group.addressType}|${group.portsKey}${group.direct ? '|direct' : ''}`, 5);
+}
+
+function planGroupSlices(world: GlobalWorld, set: SliceSet, group: EndpointGroup, existing: EndpointSlice[], maxPerSlice: number): Write[] {
+  const labels = set.labels(group);
   const stale = new Set(
-    existing.filter((s) => !labelsMatch(s.metadata.labels, labels) || !ownedBy(s, owner)).map((s) => s.metadata.name ?? ''),
+    existing.filter((s) => !labelsMatch(s.metadata.labels, labels) || !ownedBy(s, set.owner)).map((s) => s.metadata.name ?? ''),
   );
-  const layout = packSlices({ desired: group.endpoints, existing, stale, maxPerSlice });
+  const layout = packSlices({ desired: set.endpoints(group), existing, stale, maxPerSlice });
   const byName = new Map(existing.map((s) => [s.metadata.name ?? '', s]));
   const slice = (name: string, endpoints: EndpointSlice['endpoints'], resourceVersion?: string): EndpointSlice => ({
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name, namespace: world.key.namespace, labels, ownerReferences: [owner], ...(resourceVersion ? { resourceVersion } : {}) },
+    metadata: {
+      name,
+      namespace: world.key.namespace,
+      labels,
+      ownerReferences: [set.owner],
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
     addressType: group.addressType,
     ports: group.ports,
     endpoints,
@@ -130,7 +157,7 @@ function planGroupSlices(
     kind: 'EndpointSlice',
     object: slice(u.name!, u.endpoints, byName.get(u.name!)?.metadata.resourceVersion),
   }));
-  const prefix = sliceNamePrefix(desired.name, group);
+  const prefix = set.namePrefix(group);
   let next = 0;
   for (const create of layout.creates) {
     while (world.sliceNameTaken(`${prefix}${next}`)) next++;
@@ -142,11 +169,55 @@ function planGroupSlices(
 }
 
 /**
+ * The writes that make `owned` (our slices of one set) hold `groups`: one run of slices per
+ * source cluster, origin, address type and port set; runs whose group is gone are deleted.
+ */
+function planSliceSet(
+  world: GlobalWorld,
+  set: SliceSet,
+  groups: readonly EndpointGroup[],
+  owned: readonly EndpointSlice[],
+  maxPerSlice: number,
+): Write[] {
+  const groupId = (cluster: string | undefined, direct: boolean, addressType: string, portsKey: string) =>
+    JSON.stringify([cluster, direct, addressType, portsKey]);
+  const existingByGroup = new Map<string, EndpointSlice[]>();
+  for (const slice of owned) {
+    const labels = slice.metadata.labels;
+    const id = groupId(
+      labels?.[discovery.sourceCluster],
+      labels?.[ours.memberOrigin] === 'direct',
+      slice.addressType,
+      slicePortsKey(slice.ports),
+    );
+    const group = existingByGroup.get(id);
+    if (group) group.push(slice);
+    else existingByGroup.set(id, [slice]);
+  }
+  const writes: Write[] = [];
+  for (const group of groups) {
+    const id = groupId(group.cluster, group.direct === true, group.addressType, group.portsKey);
+    writes.push(...planGroupSlices(world, set, group, existingByGroup.get(id) ?? [], maxPerSlice));
+    existingByGroup.delete(id);
+  }
+  // Slices of a cluster, address type or port set that no longer has endpoints.
+  for (const leftovers of existingByGroup.values()) writes.push(...leftovers.map((s) => deleteOf('EndpointSlice', s)));
+  return writes;
+}
+
+/**
  * Plans what makes the world of one global key right: the pure heart of the controller. Writes
  * only touch objects labelled ours; a Service of the global's name that is not ours is reported,
  * never changed, and none of our slices is left to feed it.
  */
 export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
+  const plan = planGlobalService(world, settings);
+  if (world.mcs) planImport(world, world.mcs, plan, settings);
+  return plan;
+}
+
+/** The global Service `<name>-global` and its slices. */
+function planGlobalService(world: GlobalWorld, settings: Settings): GlobalPlan {
   const { key } = world;
   const desired = computeDesired(key, world.members, settings, world.links);
   const globalName = desired?.name ?? globalServiceName(key.name, settings.globalSuffix);
@@ -203,28 +274,123 @@ export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
     plan.writes.push({ verb: 'apply', kind: 'Service', object });
   }
 
-  const owner = ownerOf(ourService);
-  const groupId = (cluster: string | undefined, direct: boolean, addressType: string, portsKey: string) =>
-    JSON.stringify([cluster, direct, addressType, portsKey]);
-  const existingByGroup = new Map<string, EndpointSlice[]>();
-  for (const slice of ownedSlices) {
-    const labels = slice.metadata.labels;
-    const id = groupId(
-      labels?.[discovery.sourceCluster],
-      labels?.[ours.memberOrigin] === 'direct',
-      slice.addressType,
-      slicePortsKey(slice.ports),
-    );
-    const group = existingByGroup.get(id);
-    if (group) group.push(slice);
-    else existingByGroup.set(id, [slice]);
-  }
-  for (const group of desired.groups) {
-    const id = groupId(group.cluster, group.direct === true, group.addressType, group.portsKey);
-    plan.writes.push(...planGroupSlices(world, desired, group, existingByGroup.get(id) ?? [], owner, settings.maxEndpointsPerSlice));
-    existingByGroup.delete(id);
-  }
-  // Slices of a cluster, address type or port set that no longer has endpoints.
-  for (const leftovers of existingByGroup.values()) plan.writes.push(...leftovers.map((s) => deleteOf('EndpointSlice', s)));
+  const globalSlices: SliceSet = {
+    owner: ownerOf(ourService),
+    labels: (g) => globalSliceLabels(key, desired.name, g.cluster, g.direct),
+    namePrefix: (g) => `${desired.name}-${g.cluster}-${groupHash(g)}-`,
+    endpoints: (g) => g.endpoints,
+  };
+  plan.writes.push(...planSliceSet(world, globalSlices, desired.groups, ownedSlices, settings.maxEndpointsPerSlice));
   return plan;
+}
+
+/**
+ * The key's ServiceImport and its slices (--mcs-api, src/domain/mcs.ts), beside the global: made
+ * while there is a global to speak for, never written over a ServiceImport that is not ours. A
+ * ClusterSetIP import gets its virtual IP from a Service of its own, made after it (it owns it).
+ */
+function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan, settings: Settings): void {
+  const { key } = world;
+  const { desired } = plan;
+  const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
+  const ownedSlices = mcsWorld.ownedSlices.filter(live);
+  const dropAllSlices = () => plan.writes.push(...ownedSlices.map((s) => deleteOf('EndpointSlice', s)));
+  const at = mcsWorld.atImportName;
+  const ourImport = isOurImport(at, key) ? at : undefined;
+  if (!desired) {
+    // The derived Service goes with the import (the garbage collector: it is owned).
+    if (ourImport && live(ourImport)) plan.writes.push(deleteOf('ServiceImport', ourImport));
+    dropAllSlices();
+    return;
+  }
+  if (at && !ourImport) {
+    plan.problems.push(importNameTaken(key, at));
+    dropAllSlices();
+    return;
+  }
+  const type = importType(world.members);
+  if (!ourImport) {
+    // Created with what a create may hold (its status is ignored there, its IPs come later); the next pass applies the rest.
+    const { metadata, spec } = desiredImport(desired, type);
+    plan.writes.push({
+      verb: 'create',
+      kind: 'ServiceImport',
+      object: { apiVersion: mcs.apiVersion, kind: 'ServiceImport', metadata, spec } as ServiceImport,
+    });
+    dropAllSlices();
+    plan.awaitingService = true;
+    return;
+  }
+  if (!live(ourImport)) {
+    plan.awaitingService = true;
+    return;
+  }
+
+  // The derived Service: a ClusterSetIP import's, and no other's.
+  const at2 = mcsWorld.atDerivedName;
+  const derived = isOurDerived(at2, key, ourImport) ? at2 : undefined;
+  let ips: string[] = [];
+  if (type === 'ClusterSetIP') {
+    const wantedDerived = desiredDerivedService(desired, ourImport);
+    if (at2 && !derived) {
+      plan.problems.push(derivedNameTaken(key, at2));
+      dropAllSlices();
+      return;
+    }
+    if (!derived || !live(derived) || !derivedUpToDate(derived, wantedDerived)) {
+      // A port set changed is a new Service (a create's ports are not the apply's to remove): the
+      // virtual IP changes with it.
+      if (derived && live(derived)) plan.writes.push(deleteOf('Service', derived));
+      else if (!derived) plan.writes.push({ verb: 'create', kind: 'Service', object: wantedDerived });
+      plan.awaitingService = true;
+      return;
+    }
+    ips = derived.spec?.clusterIP && derived.spec.clusterIP !== 'None' ? [derived.spec.clusterIP] : [];
+  } else if (derived && live(derived)) plan.writes.push(deleteOf('Service', derived));
+
+  const wanted = desiredImport(desired, type, ips);
+  const { metadata, spec, status } = wanted;
+  if (!importUpToDate(ourImport, wanted))
+    plan.writes.push({
+      verb: 'apply',
+      kind: 'ServiceImport',
+      object: {
+        apiVersion: wanted.apiVersion,
+        kind: wanted.kind,
+        metadata: { ...metadata, resourceVersion: ourImport.metadata.resourceVersion },
+        spec,
+      } as ServiceImport,
+    });
+  if (!importStatusUpToDate(ourImport, wanted))
+    plan.writes.push({
+      verb: 'apply',
+      kind: 'ServiceImport',
+      subresource: 'status',
+      object: {
+        apiVersion: wanted.apiVersion,
+        kind: wanted.kind,
+        metadata: { name: metadata.name, namespace: metadata.namespace },
+        status,
+      } as ServiceImport,
+    });
+  const derivedName = type === 'ClusterSetIP' ? derived?.metadata.name : undefined;
+  // A slice made for the other type is deleted, not relabelled: its labels are its create's, which a
+  // later apply cannot take away (a Headless import's slice left named for a derived Service would
+  // stay in kube-proxy's rules).
+  const [fitting, otherType] = partition(ownedSlices, (s) => s.metadata.labels?.[discovery.serviceName] === derivedName);
+  plan.writes.push(...otherType.map((s) => deleteOf('EndpointSlice', s)));
+  const importSlices: SliceSet = {
+    owner: importOwner(ourImport),
+    labels: (g) => importSliceLabels(key, g.cluster, g.direct, derivedName),
+    namePrefix: (g) => `${key.name}-import-${g.cluster}-${groupHash(g)}-`,
+    endpoints: importEndpoints,
+  };
+  plan.writes.push(...planSliceSet(world, importSlices, desired.groups, fitting, settings.maxEndpointsPerSlice));
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }

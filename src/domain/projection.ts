@@ -7,9 +7,10 @@ import type {
   ObjectMeta,
   OwnerReference,
   Service,
+  ServiceImport,
   ServicePort,
 } from './k8s-types.js';
-import { discovery, linkerd, ours } from './labels.js';
+import { discovery, linkerd, mcs, ours } from './labels.js';
 
 // What the cache keeps of the objects it watches: exactly the fields the domain reads, the way
 // client-go's informers take a transform (SetTransform) to hold less. At 10,000 globals a cluster
@@ -27,6 +28,7 @@ const SERVICE_LABELS = [
   ours.appManagedByLabel,
   ours.globalOf,
   ours.exclude,
+  ours.derivedFor,
 ];
 const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude, ours.gatewayDown];
 const SLICE_LABELS = [
@@ -36,6 +38,7 @@ const SLICE_LABELS = [
   ours.globalOf,
   ours.appManagedByLabel,
   ours.memberOrigin,
+  mcs.serviceName,
 ];
 
 /**
@@ -97,7 +100,9 @@ const EMPTY_SELECTOR: Record<string, string> = Object.freeze({}) as Record<strin
 
 /** A Service as the domain reads it: its identity, the labels and annotations that classify it, type, clusterIP, selector and ports. */
 export function projectService(service: Service): Service {
-  const out: Service = { metadata: projectMeta(service.metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS, undefined) };
+  // A ServiceImport's derived Service is ours by its controller owner: keep that one's.
+  const owners = service.metadata.labels?.[ours.derivedFor] !== undefined ? controllerOwners(service) : undefined;
+  const out: Service = { metadata: projectMeta(service.metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS, owners) };
   const spec = service.spec;
   if (spec) {
     out.spec = {};
@@ -109,6 +114,17 @@ export function projectService(service: Service): Service {
     if (spec.ports) out.spec.ports = spec.ports.map(projectServicePort);
     if (spec.publishNotReadyAddresses) out.spec.publishNotReadyAddresses = true;
   }
+  return out;
+}
+
+/** A ServiceImport as the planner reads it (--mcs-api): identity, our labels, type, ports, IPs and the clusters of its status. */
+export function projectServiceImport(imp: ServiceImport): ServiceImport {
+  const out: ServiceImport = { metadata: projectMeta(imp.metadata, [ours.appManagedByLabel, ours.globalOf], [], undefined) };
+  if (imp.spec) {
+    out.spec = { ...(imp.spec.type ? { type: imp.spec.type } : {}), ports: (imp.spec.ports ?? []).map(projectServicePort) };
+    if (imp.spec.ips?.length) out.spec.ips = [...imp.spec.ips];
+  }
+  if (imp.status?.clusters) out.status = { clusters: imp.status.clusters.map((c) => ({ cluster: intern(c.cluster) })) };
   return out;
 }
 
@@ -151,9 +167,8 @@ function projectEndpointPort(p: EndpointPort): EndpointPort {
 }
 
 /** Only our own slices' owners are read (is the global its controller?). */
-function controllerOwners(slice: EndpointSlice): OwnerReference[] | undefined {
-  if (slice.metadata.labels?.[discovery.managedBy] !== ours.sliceManager) return undefined;
-  const refs = slice.metadata.ownerReferences?.filter((r) => r.controller);
+function controllerOwners(obj: KubeObject): OwnerReference[] | undefined {
+  const refs = obj.metadata.ownerReferences?.filter((r) => r.controller);
   if (!refs?.length) return undefined;
   return refs.map((r) => ({ apiVersion: intern(r.apiVersion), kind: intern(r.kind), name: r.name, uid: r.uid, controller: true }));
 }
@@ -161,7 +176,12 @@ function controllerOwners(slice: EndpointSlice): OwnerReference[] | undefined {
 /** An EndpointSlice as the domain reads it: identity, the labels that place it, address type, ports and endpoints. */
 export function projectSlice(slice: EndpointSlice): EndpointSlice {
   return {
-    metadata: projectMeta(slice.metadata, SLICE_LABELS, [], controllerOwners(slice)),
+    metadata: projectMeta(
+      slice.metadata,
+      SLICE_LABELS,
+      [],
+      slice.metadata.labels?.[discovery.managedBy] === ours.sliceManager ? controllerOwners(slice) : undefined,
+    ),
     addressType: intern(slice.addressType),
     ports: slice.ports ? slice.ports.map(projectEndpointPort) : slice.ports,
     endpoints: slice.endpoints ? slice.endpoints.map(projectEndpoint) : slice.endpoints,

@@ -1,8 +1,8 @@
 import { merge, map, type Subscription } from 'rxjs';
-import type { EndpointSlice, Service } from '../domain/k8s-types.js';
+import type { EndpointSlice, Service, ServiceImport } from '../domain/k8s-types.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../cluster/kube-api.js';
-import { ENDPOINT_SLICES, SERVICES } from '../cluster/kube-api.js';
+import { ENDPOINT_SLICES, SERVICE_IMPORTS, SERVICES } from '../cluster/kube-api.js';
 import type { ResourceEvent, WatchLifecycle } from '../cluster/watch-stream.js';
 import { watchResource } from '../cluster/watch-stream.js';
 import type { EventRecorder } from '../observability/events.js';
@@ -18,6 +18,10 @@ import { PlanWriter } from './writer.js';
 import { Reconciler } from './reconciler.js';
 import { SyncGate } from './sync-gate.js';
 import { WorkQueue } from './work-queue.js';
+
+/** The collections the controller watches in each namespace scope: ServiceImports with --mcs-api only. */
+type Resource = 'services' | 'slices' | 'imports';
+type WatchedEvent = ResourceEvent<Service> | ResourceEvent<EndpointSlice> | ResourceEvent<ServiceImport>;
 
 /**
  * The controller as a composition of streams: per-collection watch streams → the member index →
@@ -56,7 +60,12 @@ export class Controller {
     };
     this.gate = new SyncGate(leadership);
     this.lifecycle = watchLifecycleLog(log, metrics);
-    this.index = new MemberIndex({ ...settings, includeLocal: config.includeLocal, remoteDiscovery: config.remoteDiscovery });
+    this.index = new MemberIndex({
+      ...settings,
+      includeLocal: config.includeLocal,
+      remoteDiscovery: config.remoteDiscovery,
+      mcsApi: config.mcsApi,
+    });
     this.reconciler = new Reconciler(
       this.index,
       new PlanWriter(api, this.index, metrics, leadership),
@@ -163,14 +172,24 @@ export class Controller {
     const scopes: (string | undefined)[] = this.config.namespaces.length > 0 ? [...this.config.namespaces] : [undefined];
     const onLifecycle = this.lifecycle;
     const streams = scopes.flatMap((ns) => {
-      for (const r of ['services', 'slices']) this.gate.expect(`${r}/${ns ?? '*'}`);
+      const resources: Resource[] = ['services', 'slices', ...(this.config.mcsApi ? (['imports'] as const) : [])];
+      for (const r of resources) this.gate.expect(`${r}/${ns ?? '*'}`);
       return [
         watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform }).pipe(
-          map((event) => ({ resource: 'services' as const, ns, event })),
+          map((event) => ({ resource: 'services' as const, ns, event: event as WatchedEvent })),
         ),
         watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle, transform: this.index.slices.transform }).pipe(
-          map((event) => ({ resource: 'slices' as const, ns, event })),
+          map((event) => ({ resource: 'slices' as const, ns, event: event as WatchedEvent })),
         ),
+        ...(this.config.mcsApi
+          ? [
+              watchResource<ServiceImport>(this.api, SERVICE_IMPORTS, ns, {
+                onLifecycle: (e) => this.importsLifecycle(e),
+                transform: this.index.imports.transform,
+                optional: true,
+              }).pipe(map((event) => ({ resource: 'imports' as const, ns, event: event as WatchedEvent }))),
+            ]
+          : []),
       ];
     });
     this.subscription = merge(...streams).subscribe(({ resource, ns, event }) => {
@@ -187,15 +206,32 @@ export class Controller {
     }
   }
 
-  private handle(
-    resource: 'services' | 'slices',
-    ns: string | undefined,
-    event: ResourceEvent<Service> | ResourceEvent<EndpointSlice>,
-  ): void {
+  /**
+   * --mcs-api without the MCS CRDs: said once, and the globals go on without ServiceImports until
+   * the CRD is there (looked for again every 30 s); then every global gets its ServiceImport.
+   */
+  private importsLifecycle(e: WatchLifecycle): void {
+    if (e.type === 'absent') {
+      if (this.index.importsServed !== false)
+        this.log.warn(
+          { resource: e.resource },
+          '--mcs-api: no ServiceImport CRD (multicluster.x-k8s.io) here: no ServiceImport is written until it is installed',
+        );
+      this.index.importsServed = false;
+    } else if (e.type === 'listed' && this.index.importsServed !== true) {
+      this.index.importsServed = true;
+      queueMicrotask(() => this.enqueueAll());
+    }
+    this.lifecycle(e);
+  }
+
+  private handle(resource: Resource, ns: string | undefined, event: WatchedEvent): void {
     const keys =
       resource === 'services'
         ? this.index.apply(resource, event as ResourceEvent<Service>)
-        : this.index.apply(resource, event as ResourceEvent<EndpointSlice>);
+        : resource === 'slices'
+          ? this.index.apply(resource, event as ResourceEvent<EndpointSlice>)
+          : this.index.apply(resource, event as ResourceEvent<ServiceImport>);
     if (resource === 'services') {
       const e = event as ResourceEvent<Service>;
       this.reportMirrorProblems(e);

@@ -128,3 +128,70 @@ describe("a headless mirror's pods, as Linkerd's gateway probe sees them", () =>
     expect([...keys]).toEqual(['data/db']);
   });
 });
+
+describe('the ServiceImports of --mcs-api in the cache', () => {
+  const key = { namespace: 'data', name: 'db' };
+  const ours = { 'app.kubernetes.io/managed-by': 'globalsvc', 'globalsvc.dev/global-of': 'db' };
+  const importSlice: EndpointSlice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'db-import-east-abcde-0',
+      namespace: 'data',
+      labels: { ...ours, 'multicluster.kubernetes.io/service-name': 'db', 'endpointslice.kubernetes.io/managed-by': 'globalsvc.dev' },
+    },
+    addressType: 'IPv4',
+    endpoints: [endpoint('10.2.0.1')],
+  };
+  const withImports = (mcsApi: boolean, served: boolean | undefined) => {
+    const index = new MemberIndex({ ...settings, includeLocal: true, mcsApi });
+    index.importsServed = served;
+    index.serviceChanges(
+      index.services.apply({ type: 'relisted', namespace: undefined, items: [mirrorService({ name: 'db', cluster: 'east' })] }),
+    );
+    index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: [index.slices.transform(importSlice)] }));
+    return index;
+  };
+
+  it("keep an import's slices apart from the global's, whether --mcs-api is on or not", () => {
+    for (const [mcsApi, served] of [
+      [true, true],
+      [false, undefined],
+    ] as const) {
+      const world = withImports(mcsApi, served).world(key);
+      expect(world.ownedSlices).toEqual([]);
+      expect(world.mcs?.ownedSlices.map((s) => s.metadata.name)).toEqual(mcsApi ? ['db-import-east-abcde-0'] : undefined);
+    }
+  });
+
+  it('plan no ServiceImport while the API server does not serve them (no CRD)', () => {
+    expect(withImports(true, false).world(key).mcs).toBeUndefined();
+  });
+
+  it("name the key of a ServiceImport, ours or in the way, and of an import's derived Service", () => {
+    const index = withImports(true, true);
+    const keys = index.importChanges(
+      index.imports.apply({
+        type: 'relisted',
+        namespace: undefined,
+        items: [
+          { apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport', metadata: { name: 'web', namespace: 'data', uid: 'u' } },
+        ],
+      }),
+    );
+    expect([...keys]).toEqual(['data/web']);
+    const derived = index.serviceChanges(
+      index.services.apply({
+        type: 'added',
+        object: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'db-clusterset', namespace: 'data', uid: 'd', labels: { 'globalsvc.dev/derived-for': 'db' } },
+          spec: { clusterIP: '10.96.5.5' },
+        },
+      }),
+    );
+    expect(derived.has('data/db')).toBe(true);
+    expect(index.world(key).mcs?.atDerivedName?.metadata.name).toBe('db-clusterset');
+  });
+});

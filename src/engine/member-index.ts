@@ -1,4 +1,4 @@
-import type { EndpointSlice, KubeObject, Service } from '../domain/k8s-types.js';
+import type { EndpointSlice, KubeObject, Service, ServiceImport } from '../domain/k8s-types.js';
 import { discovery, linkerd, ours } from '../domain/labels.js';
 import { podsOfHeadlessMirror, type EndpointMirror } from '../domain/headless-mirror.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
@@ -10,7 +10,8 @@ import type { ResourceEvent } from '../cluster/watch-stream.js';
 import type { Change } from './object-store.js';
 import { ObjectStore } from './object-store.js';
 import { DirectMembers } from './direct-members.js';
-import { projectService, projectSlice } from '../domain/projection.js';
+import { projectService, projectServiceImport, projectSlice } from '../domain/projection.js';
+import { derivedServiceName, isImportSlice } from '../domain/mcs.js';
 import { objectKey } from '../shared.js';
 
 export interface IndexSettings {
@@ -19,6 +20,8 @@ export interface IndexSettings {
   includeLocal: boolean;
   /** Direct members are read from linked clusters (--remote-discovery): Linkerd's remote-discovery mirrors are then plumbing. */
   remoteDiscovery?: boolean;
+  /** Each global has a ServiceImport (--mcs-api): the world of a key holds it and its slices. */
+  mcsApi?: boolean;
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
@@ -45,6 +48,8 @@ const ref = objectKey;
 export class MemberIndex {
   readonly services = new ObjectStore<Service>(projectService);
   readonly slices = new ObjectStore<EndpointSlice>(projectSlice);
+  /** ServiceImports (--mcs-api only): ours, and any at a global's import name. */
+  readonly imports = new ObjectStore<ServiceImport>(projectServiceImport);
   /** key → mirror Services (namespace/name) whose classification names that key. */
   private readonly mirrorsByKey = new Map<string, Set<string>>();
   /** mirror namespace/name → its classification. */
@@ -55,6 +60,8 @@ export class MemberIndex {
   private readonly ownedSlicesByKey = new Map<string, Set<string>>();
   /** key → our Services labelled for it. */
   private readonly ownedServicesByKey = new Map<string, Set<string>>();
+  /** key → our ServiceImports labelled for it. */
+  private readonly ownedImportsByKey = new Map<string, Set<string>>();
   /** Headless mirror (namespace/name) → its per-pod endpoint mirrors (namespace/name): their readiness is the pods' reachability. */
   private readonly endpointMirrorsByRoot = new Map<string, Set<string>>();
   /** Endpoint mirror (namespace/name) → the headless mirror it belongs to. */
@@ -64,6 +71,9 @@ export class MemberIndex {
 
   /** Services of linked clusters read straight from them (--remote-discovery; remote-discovery.ts fills it). */
   readonly direct = new DirectMembers();
+
+  /** Whether the API server serves ServiceImports (--mcs-api; undefined until first listed): without the CRD no import is planned. */
+  importsServed: boolean | undefined;
 
   /** The Links here and globalsvc's probe of their gateways (src/engine/links.ts keeps it current). */
   links: LinkState = NO_LINK_STATE;
@@ -80,6 +90,7 @@ export class MemberIndex {
       ...this.mirrorsByKey.keys(),
       ...this.ownedSlicesByKey.keys(),
       ...this.ownedServicesByKey.keys(),
+      ...this.ownedImportsByKey.keys(),
       ...this.exported,
       ...this.direct.keys(),
     ]);
@@ -121,6 +132,9 @@ export class MemberIndex {
         keys.add(key);
       }
     }
+    // A ClusterSetIP ServiceImport's derived Service (--mcs-api): its key's.
+    const derivedFor = service.metadata.labels?.[ours.derivedFor];
+    if (derivedFor !== undefined) keys.add(`${ns}/${derivedFor}`);
     if (isOurs(service)) {
       const key = `${ns}/${service.metadata.labels?.[ours.globalOf] ?? ''}`;
       (add ? addTo : removeFrom)(this.ownedServicesByKey, key, id);
@@ -171,10 +185,28 @@ export class MemberIndex {
   /** Takes one event of a watched collection into the cache; returns the global keys it may affect. */
   apply(resource: 'services', event: ResourceEvent<Service>): Set<string>;
   apply(resource: 'slices', event: ResourceEvent<EndpointSlice>): Set<string>;
-  apply(resource: 'services' | 'slices', event: ResourceEvent<Service> | ResourceEvent<EndpointSlice>): Set<string> {
-    return resource === 'services'
-      ? this.serviceChanges(this.services.apply(event as ResourceEvent<Service>))
-      : this.sliceChanges(this.slices.apply(event as ResourceEvent<EndpointSlice>));
+  apply(resource: 'imports', event: ResourceEvent<ServiceImport>): Set<string>;
+  apply(
+    resource: 'services' | 'slices' | 'imports',
+    event: ResourceEvent<Service> | ResourceEvent<EndpointSlice> | ResourceEvent<ServiceImport>,
+  ): Set<string> {
+    if (resource === 'services') return this.serviceChanges(this.services.apply(event as ResourceEvent<Service>));
+    if (resource === 'slices') return this.sliceChanges(this.slices.apply(event as ResourceEvent<EndpointSlice>));
+    return this.importChanges(this.imports.apply(event as ResourceEvent<ServiceImport>));
+  }
+
+  /** Records ServiceImport changes: an import is the key of its namespace and name, ours or in the way of ours. */
+  importChanges(changes: Change<ServiceImport>[]): Set<string> {
+    return this.affected(changes, (imp, add, keys) => {
+      const id = ref(imp);
+      if (isOurs(imp))
+        (add ? addTo : removeFrom)(
+          this.ownedImportsByKey,
+          `${imp.metadata.namespace ?? ''}/${imp.metadata.labels?.[ours.globalOf] ?? ''}`,
+          id,
+        );
+      keys.add(id);
+    });
   }
 
   /** Records Service changes; returns the keys they touch, including a squatter's global name. */
@@ -263,14 +295,24 @@ export class MemberIndex {
     if (local?.classification.kind === 'member')
       members.push({ member: local.classification.member, service: local.service, slices: this.slicesOfService(key.namespace, key.name) });
     const exported = this.exported.has(id) ? this.services.get(key.namespace, key.name) : undefined;
+    const owned = this.resolve(this.slices, this.ownedSlicesByKey.get(id));
     return {
       key,
       members,
       atGlobalName: this.services.get(key.namespace, this.globalName(key)),
-      ownedSlices: this.resolve(this.slices, this.ownedSlicesByKey.get(id)),
+      ownedSlices: owned.filter((slice) => !isImportSlice(slice)),
       sliceNameTaken: (name) => this.slices.get(key.namespace, name) !== undefined,
       links: this.links,
       ...(exported ? { exported: { service: exported, slices: this.slicesOfService(key.namespace, key.name) } } : {}),
+      ...(this.settings.mcsApi && this.importsServed
+        ? {
+            mcs: {
+              atImportName: this.imports.get(key.namespace, key.name),
+              atDerivedName: this.services.get(key.namespace, derivedServiceName(key)),
+              ownedSlices: owned.filter(isImportSlice),
+            },
+          }
+        : {}),
     };
   }
 
@@ -283,8 +325,11 @@ export class MemberIndex {
   }
 
   /** Records an object our own write returned, before the watch brings it. */
-  recordWrite(kind: 'Service' | 'EndpointSlice', object: KubeObject): void {
-    if (kind === 'Service') {
+  recordWrite(kind: 'Service' | 'EndpointSlice' | 'ServiceImport', object: KubeObject): void {
+    if (kind === 'ServiceImport') {
+      const change = this.imports.recordWrite(object as ServiceImport);
+      if (change) this.importChanges([change]);
+    } else if (kind === 'Service') {
       const change = this.services.recordWrite(object as Service);
       if (change) this.serviceChanges([change]);
     } else {
@@ -293,8 +338,11 @@ export class MemberIndex {
     }
   }
 
-  recordDelete(kind: 'Service' | 'EndpointSlice', namespace: string, name: string, uid: string | undefined): void {
-    if (kind === 'Service') {
+  recordDelete(kind: 'Service' | 'EndpointSlice' | 'ServiceImport', namespace: string, name: string, uid: string | undefined): void {
+    if (kind === 'ServiceImport') {
+      const change = this.imports.recordDelete(namespace, name, uid);
+      if (change) this.importChanges([change]);
+    } else if (kind === 'Service') {
       const change = this.services.recordDelete(namespace, name, uid);
       if (change) this.serviceChanges([change]);
     } else {

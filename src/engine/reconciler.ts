@@ -2,6 +2,7 @@ import type { Settings } from '../domain/desired.js';
 import { unreachableByCluster } from '../domain/desired.js';
 import { describeWrite, planGlobal, type GlobalPlan, type GlobalWorld } from '../domain/plan.js';
 import { keyString, parseKey } from '../domain/members.js';
+import { mcs } from '../domain/labels.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -99,8 +100,14 @@ export class Reconciler {
       // A problem of the global is told on the global Service, or on a mirror while there is none.
       const subject = problem.subject;
       const target =
-        subject.kind === 'Service'
-          ? { kind: 'Service', apiVersion: 'v1', namespace: subject.namespace, name: subject.name, uid: subject.uid }
+        subject.kind !== 'global'
+          ? {
+              kind: subject.kind,
+              apiVersion: subject.kind === 'ServiceImport' ? mcs.apiVersion : 'v1',
+              namespace: subject.namespace,
+              name: subject.name,
+              uid: subject.uid,
+            }
           : (() => {
               const on =
                 world.atGlobalName && !blocked ? world.atGlobalName : world.members.find((m) => m.member.origin === 'mirror')?.service;

@@ -2,13 +2,13 @@ import type { KubeObject } from '../domain/k8s-types.js';
 import type { Write } from '../domain/plan.js';
 import { describeWrite } from '../domain/plan.js';
 import type { KubeApi, ResourceType } from '../cluster/kube-api.js';
-import { ENDPOINT_SLICES, KubeApiError, SERVICES } from '../cluster/kube-api.js';
+import { ENDPOINT_SLICES, KubeApiError, SERVICE_IMPORTS, SERVICES } from '../cluster/kube-api.js';
 import { ours } from '../domain/labels.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Leadership } from '../cluster/leadership.js';
 import type { MemberIndex } from './member-index.js';
 
-const TYPES: Record<Write['kind'], ResourceType> = { Service: SERVICES, EndpointSlice: ENDPOINT_SLICES };
+const TYPES: Record<Write['kind'], ResourceType> = { Service: SERVICES, EndpointSlice: ENDPOINT_SLICES, ServiceImport: SERVICE_IMPORTS };
 /** Slice writes of one global run this many at a time (a 5,000-endpoint member is 50 slices). */
 const SLICE_WRITE_CONCURRENCY = 4;
 
@@ -79,18 +79,22 @@ export class PlanWriter {
     if (w.verb === 'delete') {
       await this.writer.write(this.api, { verb: 'delete', type, namespace: w.namespace, name: w.name, uid: w.uid }, describeWrite(w));
       this.index.recordDelete(w.kind, w.namespace, w.name, w.uid);
-    } else this.index.recordWrite(w.kind, (await this.writer.write(this.api, { verb: w.verb, type, object: w.object }, describeWrite(w)))!);
+    } else {
+      const subresource = w.verb === 'apply' ? w.subresource : undefined;
+      const written = await this.writer.write(this.api, { verb: w.verb, type, object: w.object, subresource }, describeWrite(w));
+      this.index.recordWrite(w.kind, written!);
+    }
   }
 
   /**
-   * Service writes first (slices need the Service's uid as their owner), then slices a few at a
+   * Service and ServiceImport writes first (slices need their owner's uid), then slices a few at a
    * time. Every write is attempted; failures are thrown together afterwards, so one conflict does
    * not hold back the rest of the plan.
    */
   async execute(writes: readonly Write[]): Promise<void> {
     const errors: unknown[] = [];
     const attempt = (w: Write) => this.one(w).catch((err: unknown) => void errors.push(err));
-    for (const w of writes.filter((x) => x.kind === 'Service')) await attempt(w);
+    for (const w of writes.filter((x) => x.kind !== 'EndpointSlice')) await attempt(w);
     const slices = writes.filter((x) => x.kind === 'EndpointSlice');
     for (let i = 0; i < slices.length; i += SLICE_WRITE_CONCURRENCY)
       await Promise.all(slices.slice(i, i + SLICE_WRITE_CONCURRENCY).map(attempt));

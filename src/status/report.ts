@@ -35,7 +35,7 @@ export interface StatusProblem {
   reason: string;
   message: string;
   /** The object the problem is about: the global Service, a mirror, a squatter, or a Link. */
-  object: { kind: 'Service' | 'Link'; namespace: string; name: string };
+  object: { kind: 'Service' | 'ServiceImport' | 'Link'; namespace: string; name: string };
 }
 
 export interface MemberStatus {
@@ -117,7 +117,10 @@ function count(endpoints: Iterable<Endpoint>): EndpointCount {
 const serviceRef = (namespace: string, name: string) => ({ kind: 'Service' as const, namespace, name });
 
 function problemOf(p: Problem, key: GlobalKey, globalName: string): StatusProblem {
-  const object = p.subject.kind === 'Service' ? serviceRef(p.subject.namespace, p.subject.name) : serviceRef(key.namespace, globalName);
+  const object =
+    p.subject.kind === 'global'
+      ? serviceRef(key.namespace, globalName)
+      : { kind: p.subject.kind, namespace: p.subject.namespace, name: p.subject.name };
   return { reason: p.reason, message: p.message, object };
 }
 

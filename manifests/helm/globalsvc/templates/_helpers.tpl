@@ -34,6 +34,7 @@ OPTIONS and values.yaml.
 - gatewayProbeAddresses
 - remoteDiscovery
 - remoteStaleAfter
+- mcsApi
 - globalSuffix
 - maxEndpointsPerSlice
 - workers
