@@ -7,7 +7,7 @@ import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot } from './binaries.js';
 import type { Cluster } from './cluster.js';
 import { KindCluster } from './kind-cluster.js';
-import { DEPLOYMENTS, PODS } from './kube.js';
+import { PODS } from './kube.js';
 import { waitFor } from './processes.js';
 import { productKubeconfig, sumOfSamples, type Product, type ProductInstance } from './product.js';
 
@@ -231,14 +231,6 @@ export class ChartProduct implements Product {
     });
     // helm --wait waits for the Deployment's new replicas to be ready, not for the old ones to go.
     await this.kubectlOn(r, 'rollout', 'status', 'deployment', RELEASE, '--timeout=180s');
-    await waitFor(`one writer of globalsvc in ${r.cluster.name}`, async () => {
-      const deployment = await r.cluster.admin.get<{ metadata: object; status?: { replicas?: number; readyReplicas?: number } }>(
-        DEPLOYMENTS,
-        NAMESPACE,
-        RELEASE,
-      );
-      return deployment?.status?.replicas === r.replicas && deployment.status.readyReplicas === r.replicas;
-    });
     process.stderr.write(`test bed: globalsvc's chart in ${r.cluster.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
 

@@ -1,4 +1,5 @@
 import type { DesiredGlobal, EndpointGroup, MemberView, Problem } from './desired.js';
+import { globalServiceLabels } from './desired.js';
 import { endpointKey } from './endpoints.js';
 import type { Endpoint, EndpointSlice, OwnerReference, Service, ServiceImport, ServiceImportPort } from './k8s-types.js';
 import { discovery, mcs, ours } from './labels.js';
@@ -77,11 +78,6 @@ export function derivedUpToDate(observed: Service, wanted: Service): boolean {
   return portsText(observed.spec?.ports) === portsText(wanted.spec?.ports);
 }
 
-/** Labels of our ServiceImports: those of our Services. */
-export function importLabels(key: GlobalKey): Record<string, string> {
-  return { [ours.appManagedByLabel]: ours.appManagedBy, [ours.globalOf]: key.name };
-}
-
 /**
  * Labels of a ServiceImport's slices. Never `kubernetes.io/service-name: <name>`: that would make
  * them the local Service `<name>`'s, in its cluster.local answers and kube-proxy's rules.
@@ -115,15 +111,15 @@ function importPorts(desired: DesiredGlobal): ServiceImportPort[] {
 }
 
 /**
- * The ServiceImport a global calls for. Headless, as the global is: its clusterset.local name
- * answers the same addresses as `<name>-global`; status.clusters are the clusters with endpoints.
+ * The ServiceImport a global calls for, labelled as our global Services are: its type, the global's
+ * ports, a ClusterSetIP import's IPs; status.clusters are the clusters with endpoints.
  */
-export function desiredImport(desired: DesiredGlobal, type: ImportType = 'Headless', ips: string[] = []): ServiceImport {
+export function desiredImport(desired: DesiredGlobal, type: ImportType, ips: string[] = []): ServiceImport {
   const clusters = [...new Set(desired.groups.map((g) => g.cluster))].sort();
   return {
     apiVersion: mcs.apiVersion,
     kind: 'ServiceImport',
-    metadata: { name: desired.key.name, namespace: desired.key.namespace, labels: importLabels(desired.key) },
+    metadata: { name: desired.key.name, namespace: desired.key.namespace, labels: globalServiceLabels(desired.key) },
     spec: { type, ports: importPorts(desired), ...(ips.length > 0 ? { ips } : {}) },
     status: { clusters: clusters.map((cluster) => ({ cluster })) },
   };
