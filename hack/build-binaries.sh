@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Builds the e2e test bed's upstream binaries from Go modules, pinned in hack/versions.env, each from
-# its wrapper module in hack/go/<component>/ (go.mod + go.sum fix every dependency). Linkerd's own
-# module is not on the Go module proxy: it comes from a source archive in ../shared/vendor beside the
-# repository (override the folder with GLOBALSVC_VENDOR_DIR), checked against LINKERD_ARCHIVE_SHA256
-# and extracted into hack/go/linkerd/linkerd2 (git-ignored), which hack/go/linkerd/go.mod replaces
-# github.com/linkerd/linkerd2 with; all its dependencies come from the proxy.
+# its wrapper module in hack/go/<component>/ (go.mod + go.sum fix every dependency). Two upstream
+# modules are not on the Go module proxy: they come from source archives in ../shared/vendor beside
+# the repository (override the folder with GLOBALSVC_VENDOR_DIR), each checked against its sha256 in
+# versions.env and extracted into a git-ignored folder; all their dependencies come from the proxy.
+#   - Linkerd (LINKERD_ARCHIVE_SHA256): extracted into hack/go/linkerd/linkerd2, which
+#     hack/go/linkerd/go.mod replaces github.com/linkerd/linkerd2 with.
+#   - sigs.k8s.io/mcs-api's conformance suite (MCS_API_ARCHIVE_SHA256): extracted into
+#     hack/go/mcs-conformance/mcs-api, and compiled (`go test -c`) from the archive's own
+#     conformance/ module (no wrapper: its go.mod + go.sum, with `replace sigs.k8s.io/mcs-api => ..`,
+#     fix every dependency, and -mod=readonly keeps them as they are).
 #
 # Layout (outside the repository, so a fresh clone or another worktree reuses the binaries):
 #   $GLOBALSVC_CACHE/bin/kubernetes-$K8S_VERSION/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
@@ -15,14 +20,15 @@
 #   $GLOBALSVC_CACHE/bin/coredns-$COREDNS_VERSION/coredns
 #   $GLOBALSVC_CACHE/bin/helm-$HELM_VERSION/helm
 #   $GLOBALSVC_CACHE/bin/linkerd-$LINKERD_VERSION/service-mirror
+#   $GLOBALSVC_CACHE/bin/mcs-conformance-$MCS_API_VERSION/conformance.test   (the ginkgo suite, a test binary)
 # GLOBALSVC_CACHE defaults to ~/.cache/globalsvc. hack/bin-paths.sh exports these paths.
 #
-# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|helm|linkerd|kubernetes-node]...
+# Usage: hack/build-binaries.sh [kubernetes|etcd|kwok|coredns|helm|linkerd|mcs-conformance|kubernetes-node]...
 #   (default: all of them but kubernetes-node, in that order)
 # Idempotent: a component whose folder already holds all its binaries is skipped. A component is built
 # into a temporary folder beside its final one and renamed into place, so a killed build leaves nothing
-# half-done behind. Components build one after another with `go build -p 2` (2 cores; the Kubernetes
-# build alone peaks at a few GiB).
+# half-done behind. Components build one after another with `go build -p 2` (`go test -c -p 2` for the
+# conformance suite; 2 cores; the Kubernetes build alone peaks at a few GiB).
 set -euo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,9 +38,10 @@ HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 GO_BUILD=(go build -p 2 -trimpath)
+GO_TEST_C=(go test -c -p 2 -trimpath)
 
-ALL=(kubernetes etcd kwok coredns helm linkerd kubernetes-node)
-DEFAULT=(kubernetes etcd kwok coredns helm linkerd)
+ALL=(kubernetes etcd kwok coredns helm linkerd mcs-conformance kubernetes-node)
+DEFAULT=(kubernetes etcd kwok coredns helm linkerd mcs-conformance)
 if [ $# -gt 0 ]; then COMPONENTS=("$@"); else COMPONENTS=("${DEFAULT[@]}"); fi
 
 log() { echo "[build-binaries $(date +%H:%M:%S)] $*"; }
@@ -127,43 +134,58 @@ build_helm() {
     helm.sh/helm/v3/cmd/helm)
 }
 
-# The linkerd2 source archive (see LINKERD_* in versions.env and ../shared/vendor/README.md).
+# The source archives (see LINKERD_* and MCS_API_* in versions.env and ../shared/vendor/README.md).
 VENDOR_DIR="$(realpath -m "${GLOBALSVC_VENDOR_DIR:-$HACK/../../shared/vendor}")"
 
-# extract_linkerd: checks the archive's sha256, then extracts it afresh into hack/go/linkerd/linkerd2
-# (the archive's one top-level folder stripped, so that folder is linkerd2's module root). Explicit
-# `|| return 1`s: build functions run under `if`, where set -e does not apply.
-extract_linkerd() {
-  local archive="$VENDOR_DIR/$LINKERD_ARCHIVE" dest="$HACK/go/linkerd/linkerd2" have
+# extract_archive <component> <VAR prefix> <dest> <module path>: checks the archive $<prefix>_ARCHIVE's
+# sha256 against $<prefix>_ARCHIVE_SHA256, then extracts it afresh into <dest> (the archive's one
+# top-level folder stripped, so <dest> is <module path>'s module root). Explicit `|| return 1`s: build
+# functions run under `if`, where set -e does not apply.
+extract_archive() {
+  local name="$1" var="$2" dest="$3" module="$4"
+  local archive_var="${var}_ARCHIVE" sha_var="${var}_ARCHIVE_SHA256" commit_var="${var}_COMMIT"
+  local file="${!archive_var}" want="${!sha_var}" commit="${!commit_var}"
+  local archive="$VENDOR_DIR/$file" have
   if [ ! -f "$archive" ]; then
-    echo "linkerd: source archive $archive not found. build-binaries.sh expects ../shared/vendor beside" >&2
-    echo "  the repository (holding $LINKERD_ARCHIVE), or GLOBALSVC_VENDOR_DIR=<folder holding it>." >&2
+    echo "$name: source archive $archive not found. build-binaries.sh expects ../shared/vendor beside" >&2
+    echo "  the repository (holding $file), or GLOBALSVC_VENDOR_DIR=<folder holding it>." >&2
     return 1
   fi
   have="$(sha256sum "$archive" | cut -d' ' -f1)"
-  if [ "$have" != "$LINKERD_ARCHIVE_SHA256" ]; then
-    echo "linkerd: sha256 mismatch for $archive:" >&2
+  if [ "$have" != "$want" ]; then
+    echo "$name: sha256 mismatch for $archive:" >&2
     echo "  archive has             $have" >&2
-    echo "  hack/versions.env wants $LINKERD_ARCHIVE_SHA256 (LINKERD_ARCHIVE_SHA256)" >&2
+    echo "  hack/versions.env wants $want ($sha_var)" >&2
     return 1
   fi
   rm -rf "$dest" "$dest.tmp" && mkdir -p "$dest.tmp" || return 1
   if ! tar -xzf "$archive" -C "$dest.tmp" --strip-components=1 --no-same-owner ||
-    ! grep -qx 'module github.com/linkerd/linkerd2' "$dest.tmp/go.mod" 2>/dev/null; then
-    echo "linkerd: $archive did not unpack into github.com/linkerd/linkerd2's module root" >&2
+    ! grep -qx "module $module" "$dest.tmp/go.mod" 2>/dev/null; then
+    echo "$name: $archive did not unpack into $module's module root" >&2
     rm -rf "$dest.tmp"
     return 1
   fi
   mv -T "$dest.tmp" "$dest" || return 1
-  log "linkerd: extracted $LINKERD_ARCHIVE (sha256 ok, commit $LINKERD_COMMIT) into $dest"
+  log "$name: extracted $file (sha256 ok, commit $commit) into $dest"
 }
 
 build_linkerd() {
   # No check_pin here: go.mod's require of github.com/linkerd/linkerd2 is a placeholder pseudo-version
   # under `replace => ./linkerd2`, so what is built is fixed by the archive's sha256 instead.
-  extract_linkerd || return 1
+  extract_archive linkerd LINKERD "$HACK/go/linkerd/linkerd2" github.com/linkerd/linkerd2 || return 1
   # hack/go/linkerd is a main package calling multicluster/cmd/service-mirror's Main(args).
   (cd "$HACK/go/linkerd" && "${GO_BUILD[@]}" -o "$1/service-mirror" -ldflags "-s -w" .)
+}
+
+build_mcs_conformance() {
+  # No check_pin (no wrapper module): the archive's sha256 fixes the suite, and its conformance/go.mod
+  # and go.sum fix every dependency; -mod=readonly (after GOFLAGS' -mod=mod, so it wins) fails the
+  # build rather than resolve anything they do not already say.
+  extract_archive mcs-conformance MCS_API "$HACK/go/mcs-conformance/mcs-api" sigs.k8s.io/mcs-api || return 1
+  # The specs and their flags (-kubeconfig, -contexts, ...) are in package conformance; its external
+  # test package runs them (RunSpecs). The binary takes go test's and ginkgo's flags (-ginkgo.*).
+  (cd "$HACK/go/mcs-conformance/mcs-api/conformance" &&
+    "${GO_TEST_C[@]}" -mod=readonly -o "$1/conformance.test" -ldflags "-s -w" .)
 }
 
 total_start=$(date +%s)
@@ -177,6 +199,7 @@ for c in "${COMPONENTS[@]}"; do
     coredns)    build_component coredns "$COREDNS_BIN_DIR" coredns -- build_coredns ;;
     helm)       build_component helm "$HELM_BIN_DIR" helm -- build_helm ;;
     linkerd)    build_component linkerd "$LINKERD_BIN_DIR" service-mirror -- build_linkerd ;;
+    mcs-conformance) build_component mcs-conformance "$MCS_CONFORMANCE_BIN_DIR" conformance.test -- build_mcs_conformance ;;
     *) echo "unknown component '$c' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
@@ -189,6 +212,7 @@ for c in "${COMPONENTS[@]}"; do
     coredns) echo "COREDNS=$COREDNS" ;;
     helm) echo "HELM=$HELM" ;;
     linkerd) echo "LINKERD_SERVICE_MIRROR=$LINKERD_SERVICE_MIRROR" ;;
+    mcs-conformance) echo "MCS_CONFORMANCE_BIN=$MCS_CONFORMANCE_BIN" ;;
     kubernetes-node) echo "KUBERNETES_NODE_BIN_DIR=$KUBERNETES_NODE_BIN_DIR" ;;
   esac
 done

@@ -3,6 +3,7 @@ import { ENDPOINT_SLICES, SERVICE_IMPORTS, SERVICES } from '../../src/cluster/ku
 import type { EndpointSlice, ServiceImport } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { eventAbout } from '../support/events.js';
+import { withMcsApi } from '../support/mcs.js';
 import { deployStatefulSet, deployWeb, expectedAddresses, fqdn, getService, namespaceEverywhere, sorted } from '../support/workloads.js';
 
 import { waitFor } from '../testbed/processes.js';
@@ -20,26 +21,18 @@ const clusterset = (name: string) => `${name}.${NS}.svc.clusterset.local`;
  */
 describeOnBed('KEP-1645 out: a ServiceImport per global, served on clusterset.local', () => {
   let bed: TestBed;
-  const argsBefore = new Map<string, string[]>();
+  let restore: () => Promise<void>;
   const importOf = (cluster: string, name: string) => bed.cluster(cluster).admin.get<ServiceImport>(SERVICE_IMPORTS, NS, name);
 
   beforeAll(async () => {
     bed = await testBed();
-    // Every replica of each cluster (a standby left by an earlier scenario would lead without it).
-    for (const id of CLUSTERS.flatMap((c) => bed.product.replicasOf(c))) {
-      argsBefore.set(id, [...bed.product.instance(id).args]);
-      await bed.product.restartWith(id, [...argsBefore.get(id)!, '--mcs-api=true']);
-    }
+    restore = await withMcsApi(bed, CLUSTERS, NS);
     await namespaceEverywhere(bed, NS);
     for (const c of CLUSTERS) await deployStatefulSet(bed.cluster(c), NS, 'db', 2);
   });
 
   afterAll(async () => {
-    for (const [id, args] of argsBefore) await bed.product.restartWith(id, args);
-    // Turned off, globalsvc leaves its ServiceImports (docs/mcs-api.md): removed as the docs say, their slices with them.
-    for (const c of CLUSTERS)
-      for (const imp of await bed.cluster(c).admin.list<ServiceImport>(SERVICE_IMPORTS, NS, 'app.kubernetes.io/managed-by=globalsvc'))
-        await bed.cluster(c).admin.delete(SERVICE_IMPORTS, NS, imp.metadata.name!);
+    await restore();
   });
 
   it('writes a Headless ServiceImport db in every cluster, and db.<ns>.svc.clusterset.local answers every member', async () => {

@@ -18,6 +18,11 @@ export const SERVICE_IMPORTS: ResourceType = {
   apiPath: '/apis/multicluster.x-k8s.io/v1alpha1',
   plural: 'serviceimports',
 };
+export const SERVICE_EXPORTS: ResourceType = {
+  kind: 'ServiceExport',
+  apiPath: '/apis/multicluster.x-k8s.io/v1alpha1',
+  plural: 'serviceexports',
+};
 export const EVENTS: ResourceType = { kind: 'Event', apiPath: '/apis/events.k8s.io/v1', plural: 'events' };
 export const BURST_POLICIES: ResourceType = { kind: 'BurstPolicy', apiPath: '/apis/globalsvc.dev/v1alpha1', plural: 'burstpolicies' };
 // What bursting reads here and writes in peers (src/burst).
@@ -263,15 +268,16 @@ export class KubeApi {
 
   /**
    * Server-side apply, to the object or one of its subresources (`status`). A resourceVersion in the
-   * object makes it a precondition (409 when stale).
+   * object makes it a precondition (409 when stale). Forced by default (globalsvc's own objects);
+   * unforced, a field another manager holds with another value stays theirs (409 Conflict).
    */
-  apply<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string, subresource?: 'status'): Promise<T> {
+  apply<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string, subresource?: 'status', force = true): Promise<T> {
     const { namespace, name } = object.metadata;
     const path = `${KubeApi.collectionPath(type, namespace)}/${name}${subresource ? `/${subresource}` : ''}`;
     return this.request<T>('apply', type, 'PATCH', path, {
       body: object,
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager, force: true },
+      query: { fieldManager, force },
       target: `${namespace}/${name}`,
     });
   }

@@ -68,6 +68,21 @@ export interface ServiceImport extends KubeObject {
   status?: { clusters?: { cluster: string }[] };
 }
 
+/** A status condition (metav1.Condition). */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** KEP-1645's ServiceExport (multicluster.x-k8s.io): marks the Service of its name for export. */
+export interface ServiceExport extends KubeObject {
+  status?: { conditions?: Condition[] };
+}
+
 export type AddressType = 'IPv4' | 'IPv6' | 'FQDN';
 
 export interface EndpointConditions {

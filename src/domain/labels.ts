@@ -52,8 +52,21 @@ export const ours = Object.freeze({
    * the import's name. Owned by the ServiceImport; not a global, so not labelled like one.
    */
   derivedFor: 'globalsvc.dev/derived-for',
+  /**
+   * On a Service a ServiceExport exports (--mcs-api, src/domain/service-export.ts): the export's
+   * creationTimestamp and the Service's KEP-1645 type (ClusterSetIP, Headless). Linkerd's mirrors
+   * copy both into every linked cluster, where they settle conflicts: the oldest export wins.
+   */
+  exportedAt: 'globalsvc.dev/exported-at',
+  exportType: 'globalsvc.dev/export-type',
   /** Server-side-apply field manager. */
   fieldManager: 'globalsvc',
+  /**
+   * The field manager of an export's marks on a Service that is not ours (Linkerd's label, the two
+   * annotations above): applied without force, so a label someone else set otherwise stays theirs,
+   * and released whole (an empty apply) when the ServiceExport goes.
+   */
+  exportFieldManager: 'globalsvc-export',
   /** The event source / reporting controller. */
   component: 'globalsvc',
 });

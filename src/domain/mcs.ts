@@ -6,6 +6,7 @@ import { discovery, mcs, ours } from './labels.js';
 import type { GlobalKey } from './members.js';
 import { isOurs, keyString } from './members.js';
 import { globalServiceName } from './naming.js';
+import type { ExportClaim } from './service-export.js';
 
 /**
  * KEP-1645's face of a global (--mcs-api): the ServiceImport `<name>` in the global's namespace
@@ -23,6 +24,8 @@ export interface ImportWorld {
   /** The Service at the import's derived name (a ClusterSetIP import's virtual IP), whoever owns it. */
   atDerivedName?: Service | undefined;
   ownedSlices: readonly EndpointSlice[];
+  /** The exports of the name made by ServiceExports (service-export.ts): when any, they decide the import's type and ports. */
+  exports?: readonly ExportClaim[];
 }
 
 export type ImportType = 'ClusterSetIP' | 'Headless';
@@ -46,7 +49,7 @@ export function derivedServiceName(key: GlobalKey): string {
   return globalServiceName(key.name, '-clusterset');
 }
 
-export function desiredDerivedService(desired: DesiredGlobal, imp: ServiceImport): Service {
+export function desiredDerivedService(desired: DesiredGlobal, imp: ServiceImport, ports = importPorts(desired)): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -58,11 +61,7 @@ export function desiredDerivedService(desired: DesiredGlobal, imp: ServiceImport
     },
     spec: {
       type: 'ClusterIP',
-      ports: (desired.service.spec?.ports ?? []).map((p) => ({
-        ...(p.name ? { name: p.name } : {}),
-        protocol: p.protocol ?? 'TCP',
-        port: p.port,
-      })),
+      ports: ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol ?? 'TCP', port: p.port })),
     },
   };
 }
@@ -101,7 +100,7 @@ export function isImportSlice(slice: EndpointSlice): boolean {
 }
 
 /** The global's ports as a ServiceImport has them. */
-function importPorts(desired: DesiredGlobal): ServiceImportPort[] {
+export function importPorts(desired: DesiredGlobal): ServiceImportPort[] {
   return (desired.service.spec?.ports ?? []).map((p) => ({
     ...(p.name ? { name: p.name } : {}),
     protocol: p.protocol ?? 'TCP',
@@ -111,16 +110,17 @@ function importPorts(desired: DesiredGlobal): ServiceImportPort[] {
 }
 
 /**
- * The ServiceImport a global calls for, labelled as our global Services are: its type, the global's
- * ports, a ClusterSetIP import's IPs; status.clusters are the clusters with endpoints.
+ * The ServiceImport a global calls for, labelled as our global Services are: its type, its ports
+ * (the global's, or the exports' as KEP-1645 resolves them), a ClusterSetIP import's IPs;
+ * status.clusters are the clusters with endpoints.
  */
-export function desiredImport(desired: DesiredGlobal, type: ImportType, ips: string[] = []): ServiceImport {
+export function desiredImport(desired: DesiredGlobal, type: ImportType, ips: string[] = [], ports = importPorts(desired)): ServiceImport {
   const clusters = [...new Set(desired.groups.map((g) => g.cluster))].sort();
   return {
     apiVersion: mcs.apiVersion,
     kind: 'ServiceImport',
     metadata: { name: desired.key.name, namespace: desired.key.namespace, labels: globalServiceLabels(desired.key) },
-    spec: { type, ports: importPorts(desired), ...(ips.length > 0 ? { ips } : {}) },
+    spec: { type, ports, ...(ips.length > 0 ? { ips } : {}) },
     status: { clusters: clusters.map((cluster) => ({ cluster })) },
   };
 }

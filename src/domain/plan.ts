@@ -1,4 +1,5 @@
-import type { Endpoint, EndpointSlice, KubeObject, OwnerReference, Service, ServiceImport } from './k8s-types.js';
+import type { Endpoint, EndpointSlice, KubeObject, OwnerReference, Service, ServiceImport, ServiceImportPort } from './k8s-types.js';
+import { resolveExports } from './service-export.js';
 import { discovery, mcs, ours } from './labels.js';
 import type { GlobalKey } from './members.js';
 import { isOurs, keyString } from './members.js';
@@ -18,6 +19,7 @@ import {
   isOurDerived,
   importNameTaken,
   importOwner,
+  importPorts,
   importSliceLabels,
   importStatusUpToDate,
   importUpToDate,
@@ -308,10 +310,14 @@ function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan,
     dropAllSlices();
     return;
   }
-  const type = importType(world.members);
+  // ServiceExports decide type and ports by KEP-1645's rules (the oldest export wins); without any,
+  // the members do, as they do the global's.
+  const resolution = resolveExports(mcsWorld.exports ?? []);
+  const type = resolution?.type ?? importType(world.members);
+  const ports = resolution ? withAppProtocols(resolution.ports, importPorts(desired)) : importPorts(desired);
   if (!ourImport) {
     // Created with what a create may hold (its status is ignored there, its IPs come later); the next pass applies the rest.
-    const { metadata, spec } = desiredImport(desired, type);
+    const { metadata, spec } = desiredImport(desired, type, [], ports);
     plan.writes.push({
       verb: 'create',
       kind: 'ServiceImport',
@@ -331,7 +337,7 @@ function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan,
   const derived = isOurDerived(at2, key, ourImport) ? at2 : undefined;
   let ips: string[] = [];
   if (type === 'ClusterSetIP') {
-    const wantedDerived = desiredDerivedService(desired, ourImport);
+    const wantedDerived = desiredDerivedService(desired, ourImport, ports);
     if (at2 && !derived) {
       plan.problems.push(derivedNameTaken(key, at2));
       dropAllSlices();
@@ -348,7 +354,7 @@ function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan,
     ips = derived.spec?.clusterIP && derived.spec.clusterIP !== 'None' ? [derived.spec.clusterIP] : [];
   } else if (derived && live(derived)) plan.writes.push(deleteOf('Service', derived));
 
-  const wanted = desiredImport(desired, type, ips);
+  const wanted = desiredImport(desired, type, ips, ports);
   const { metadata, spec, status } = wanted;
   if (!importUpToDate(ourImport, wanted))
     plan.writes.push({
@@ -386,6 +392,14 @@ function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan,
     endpoints: importEndpoints,
   };
   plan.writes.push(...planSliceSet(world, importSlices, desired.groups, fitting, settings.maxEndpointsPerSlice));
+}
+
+/** Linkerd's mirrors drop appProtocol: an exported port takes it from the global's port it matches. */
+function withAppProtocols(ports: readonly ServiceImportPort[], global: readonly ServiceImportPort[]): ServiceImportPort[] {
+  return ports.map((p) => {
+    const appProtocol = global.find((g) => g.name === p.name && g.protocol === p.protocol && g.port === p.port)?.appProtocol;
+    return appProtocol ? { ...p, appProtocol } : { ...p };
+  });
 }
 
 function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {

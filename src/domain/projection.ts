@@ -7,6 +7,7 @@ import type {
   ObjectMeta,
   OwnerReference,
   Service,
+  ServiceExport,
   ServiceImport,
   ServicePort,
 } from './k8s-types.js';
@@ -30,7 +31,7 @@ const SERVICE_LABELS = [
   ours.exclude,
   ours.derivedFor,
 ];
-const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude, ours.gatewayDown];
+const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude, ours.gatewayDown, ours.exportedAt, ours.exportType];
 const SLICE_LABELS = [
   discovery.serviceName,
   discovery.managedBy,
@@ -125,6 +126,17 @@ export function projectServiceImport(imp: ServiceImport): ServiceImport {
     if (imp.spec.ips?.length) out.spec.ips = [...imp.spec.ips];
   }
   if (imp.status?.clusters) out.status = { clusters: imp.status.clusters.map((c) => ({ cluster: intern(c.cluster) })) };
+  return out;
+}
+
+/** A ServiceExport as the export planner reads it: identity, generation, creationTimestamp (the export's time) and its conditions. */
+export function projectServiceExport(exp: ServiceExport): ServiceExport {
+  const m = exp.metadata;
+  const metadata = projectMeta(m, [], [], undefined);
+  if (m.generation !== undefined) metadata.generation = m.generation;
+  if (m.creationTimestamp !== undefined) metadata.creationTimestamp = m.creationTimestamp;
+  const out: ServiceExport = { metadata };
+  if (exp.status?.conditions) out.status = { conditions: exp.status.conditions.map((c) => ({ ...c })) };
   return out;
 }
 

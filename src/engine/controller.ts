@@ -1,8 +1,8 @@
 import { merge, map, type Subscription } from 'rxjs';
-import type { EndpointSlice, Service, ServiceImport } from '../domain/k8s-types.js';
+import type { EndpointSlice, Service, ServiceExport, ServiceImport } from '../domain/k8s-types.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../cluster/kube-api.js';
-import { ENDPOINT_SLICES, SERVICE_IMPORTS, SERVICES } from '../cluster/kube-api.js';
+import { ENDPOINT_SLICES, SERVICE_EXPORTS, SERVICE_IMPORTS, SERVICES } from '../cluster/kube-api.js';
 import type { ResourceEvent, WatchLifecycle } from '../cluster/watch-stream.js';
 import { watchResource } from '../cluster/watch-stream.js';
 import type { EventRecorder } from '../observability/events.js';
@@ -14,14 +14,15 @@ import { LinkWatch } from './links.js';
 import { RemoteDiscovery } from './remote-discovery.js';
 import { Leadership } from '../cluster/leadership.js';
 import { MemberIndex } from './member-index.js';
-import { PlanWriter } from './writer.js';
+import { ObjectWriter, PlanWriter } from './writer.js';
+import { ExportReconciler } from './exports.js';
 import { Reconciler } from './reconciler.js';
 import { SyncGate } from './sync-gate.js';
-import { WorkQueue } from './work-queue.js';
+import { WorkQueue, type ReconcileOutcome } from './work-queue.js';
 
-/** The collections the controller watches in each namespace scope: ServiceImports with --mcs-api only. */
-type Resource = 'services' | 'slices' | 'imports';
-type WatchedEvent = ResourceEvent<Service> | ResourceEvent<EndpointSlice> | ResourceEvent<ServiceImport>;
+/** The collections the controller watches in each namespace scope: ServiceImports and ServiceExports with --mcs-api only. */
+type Resource = 'services' | 'slices' | 'imports' | 'exports';
+type WatchedEvent = ResourceEvent<Service> | ResourceEvent<EndpointSlice> | ResourceEvent<ServiceImport> | ResourceEvent<ServiceExport>;
 
 /**
  * The controller as a composition of streams: per-collection watch streams → the member index →
@@ -31,6 +32,8 @@ type WatchedEvent = ResourceEvent<Service> | ResourceEvent<EndpointSlice> | Reso
 export class Controller {
   readonly index: MemberIndex;
   readonly reconciler: Reconciler;
+  /** ServiceExports in (--mcs-api), or undefined when that is off. */
+  readonly exports: ExportReconciler | undefined;
   readonly queue: WorkQueue;
   readonly links: LinkWatch;
   /** Linked clusters read directly (--remote-discovery), or undefined when that is off. */
@@ -74,9 +77,19 @@ export class Controller {
       metrics,
       log.child({ component: 'reconciler' }),
     );
+    if (config.mcsApi)
+      this.exports = new ExportReconciler(
+        api,
+        this.index,
+        new ObjectWriter(leadership, metrics),
+        config.clusterName,
+        recorder,
+        metrics,
+        log.child({ component: 'exports' }),
+      );
     this.queue = new WorkQueue(
       // A standby keeps its caches warm but reconciles nothing; becoming leader enqueues everything.
-      async (key) => (leadership.isLeader ? this.reconciler.reconcile(key) : {}),
+      async (key) => (leadership.isLeader ? this.reconcileKey(key) : {}),
       {
         workers: config.workers,
         batchPeriodMs: config.batchPeriod,
@@ -137,6 +150,18 @@ export class Controller {
     });
   }
 
+  /**
+   * One name: its ServiceExport (marks on the Service, conditions) and then its global and
+   * ServiceImport. A failed export does not hold the global back; the key retries either way.
+   */
+  private async reconcileKey(key: string): Promise<ReconcileOutcome> {
+    let exportError: unknown;
+    if (this.exports) await this.exports.reconcile(key).catch((err: unknown) => (exportError = err));
+    const outcome = await this.reconciler.reconcile(key);
+    if (exportError) throw exportError;
+    return outcome;
+  }
+
   /** Resolves once every watched collection has been listed. */
   get synced(): Promise<void> {
     return this.gate.synced;
@@ -172,7 +197,7 @@ export class Controller {
     const scopes: (string | undefined)[] = this.config.namespaces.length > 0 ? [...this.config.namespaces] : [undefined];
     const onLifecycle = this.lifecycle;
     const streams = scopes.flatMap((ns) => {
-      const resources: Resource[] = ['services', 'slices', ...(this.config.mcsApi ? (['imports'] as const) : [])];
+      const resources: Resource[] = ['services', 'slices', ...(this.config.mcsApi ? (['imports', 'exports'] as const) : [])];
       for (const r of resources) this.gate.expect(`${r}/${ns ?? '*'}`);
       return [
         watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform }).pipe(
@@ -188,6 +213,11 @@ export class Controller {
                 transform: this.index.imports.transform,
                 optional: true,
               }).pipe(map((event) => ({ resource: 'imports' as const, ns, event: event as WatchedEvent }))),
+              watchResource<ServiceExport>(this.api, SERVICE_EXPORTS, ns, {
+                onLifecycle,
+                transform: this.index.exports.transform,
+                optional: true,
+              }).pipe(map((event) => ({ resource: 'exports' as const, ns, event: event as WatchedEvent }))),
             ]
           : []),
       ];
@@ -231,7 +261,9 @@ export class Controller {
         ? this.index.apply(resource, event as ResourceEvent<Service>)
         : resource === 'slices'
           ? this.index.apply(resource, event as ResourceEvent<EndpointSlice>)
-          : this.index.apply(resource, event as ResourceEvent<ServiceImport>);
+          : resource === 'exports'
+            ? this.index.apply(resource, event as ResourceEvent<ServiceExport>)
+            : this.index.apply(resource, event as ResourceEvent<ServiceImport>);
     if (resource === 'services') {
       const e = event as ResourceEvent<Service>;
       this.reportMirrorProblems(e);

@@ -1,4 +1,4 @@
-import type { EndpointSlice, KubeObject, Service, ServiceImport } from '../domain/k8s-types.js';
+import type { EndpointSlice, KubeObject, Service, ServiceExport, ServiceImport } from '../domain/k8s-types.js';
 import { discovery, linkerd, ours } from '../domain/labels.js';
 import { podsOfHeadlessMirror, type EndpointMirror } from '../domain/headless-mirror.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
@@ -10,7 +10,8 @@ import type { ResourceEvent } from '../cluster/watch-stream.js';
 import type { Change } from './object-store.js';
 import { ObjectStore } from './object-store.js';
 import { DirectMembers } from './direct-members.js';
-import { projectService, projectServiceImport, projectSlice } from '../domain/projection.js';
+import { projectService, projectServiceExport, projectServiceImport, projectSlice } from '../domain/projection.js';
+import { claimOfLocal, claimOfMember, type ExportClaim } from '../domain/service-export.js';
 import { derivedServiceName, isImportSlice } from '../domain/mcs.js';
 import { objectKey } from '../shared.js';
 
@@ -50,6 +51,8 @@ export class MemberIndex {
   readonly slices = new ObjectStore<EndpointSlice>(projectSlice);
   /** ServiceImports (--mcs-api only): ours, and any at a global's import name. */
   readonly imports = new ObjectStore<ServiceImport>(projectServiceImport);
+  /** ServiceExports (--mcs-api only): each marks the Service of its name for export. */
+  readonly exports = new ObjectStore<ServiceExport>(projectServiceExport);
   /** key → mirror Services (namespace/name) whose classification names that key. */
   private readonly mirrorsByKey = new Map<string, Set<string>>();
   /** mirror namespace/name → its classification. */
@@ -92,6 +95,7 @@ export class MemberIndex {
       ...this.ownedServicesByKey.keys(),
       ...this.ownedImportsByKey.keys(),
       ...this.exported,
+      ...[...this.exports.values()].map(ref),
       ...this.direct.keys(),
     ]);
   }
@@ -147,6 +151,8 @@ export class MemberIndex {
     }
     // As a possible local member, and as a possible holder of some global's name.
     if (this.hasRemoteMembers(id)) keys.add(id);
+    // As a Service a ServiceExport exports, or one that still carries an export's marks.
+    if (service.metadata.annotations?.[ours.exportedAt] !== undefined || this.exports.get(ns, service.metadata.name ?? '')) keys.add(id);
   }
 
   private indexSlice(slice: EndpointSlice, add: boolean, keys: Set<string>): void {
@@ -186,13 +192,34 @@ export class MemberIndex {
   apply(resource: 'services', event: ResourceEvent<Service>): Set<string>;
   apply(resource: 'slices', event: ResourceEvent<EndpointSlice>): Set<string>;
   apply(resource: 'imports', event: ResourceEvent<ServiceImport>): Set<string>;
+  apply(resource: 'exports', event: ResourceEvent<ServiceExport>): Set<string>;
   apply(
-    resource: 'services' | 'slices' | 'imports',
-    event: ResourceEvent<Service> | ResourceEvent<EndpointSlice> | ResourceEvent<ServiceImport>,
+    resource: 'services' | 'slices' | 'imports' | 'exports',
+    event: ResourceEvent<Service> | ResourceEvent<EndpointSlice> | ResourceEvent<ServiceImport> | ResourceEvent<ServiceExport>,
   ): Set<string> {
     if (resource === 'services') return this.serviceChanges(this.services.apply(event as ResourceEvent<Service>));
     if (resource === 'slices') return this.sliceChanges(this.slices.apply(event as ResourceEvent<EndpointSlice>));
+    if (resource === 'exports')
+      return this.affected(this.exports.apply(event as ResourceEvent<ServiceExport>), (e, _add, keys) => keys.add(ref(e)));
     return this.importChanges(this.imports.apply(event as ResourceEvent<ServiceImport>));
+  }
+
+  /**
+   * The exports of a key's name (--mcs-api): this cluster's, when a ServiceExport exports a Service
+   * that can be, and each linked cluster's, as its mirror carries it.
+   */
+  exportClaims(key: GlobalKey): ExportClaim[] {
+    const claims: ExportClaim[] = [];
+    const exp = this.exports.get(key.namespace, key.name);
+    const service = this.services.get(key.namespace, key.name);
+    if (exp && !exp.metadata.deletionTimestamp && service && service.spec?.type !== 'ExternalName')
+      claims.push(claimOfLocal(this.settings.localCluster, exp.metadata.creationTimestamp ?? '', service));
+    for (const { service: mirror, classification: c } of this.mirrorsOf(key)) {
+      if (c.kind !== 'member') continue;
+      const claim = claimOfMember({ member: c.member, service: mirror, slices: [] });
+      if (claim) claims.push(claim);
+    }
+    return claims;
   }
 
   /** Records ServiceImport changes: an import is the key of its namespace and name, ours or in the way of ours. */
@@ -310,6 +337,7 @@ export class MemberIndex {
               atImportName: this.imports.get(key.namespace, key.name),
               atDerivedName: this.services.get(key.namespace, derivedServiceName(key)),
               ownedSlices: owned.filter(isImportSlice),
+              exports: this.exportClaims(key),
             },
           }
         : {}),
@@ -325,8 +353,9 @@ export class MemberIndex {
   }
 
   /** Records an object our own write returned, before the watch brings it. */
-  recordWrite(kind: 'Service' | 'EndpointSlice' | 'ServiceImport', object: KubeObject): void {
-    if (kind === 'ServiceImport') {
+  recordWrite(kind: 'Service' | 'EndpointSlice' | 'ServiceImport' | 'ServiceExport', object: KubeObject): void {
+    if (kind === 'ServiceExport') this.exports.recordWrite(object as ServiceExport);
+    else if (kind === 'ServiceImport') {
       const change = this.imports.recordWrite(object as ServiceImport);
       if (change) this.importChanges([change]);
     } else if (kind === 'Service') {

@@ -22,7 +22,16 @@ export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'delete'>;
 
 /** One object written: created, applied (server-side, to the object or its status), or deleted with a uid precondition. */
 export type ObjectWrite =
-  | { readonly verb: 'create' | 'apply'; readonly type: ResourceType; readonly object: KubeObject; readonly subresource?: 'status' }
+  | {
+      readonly verb: 'create' | 'apply';
+      readonly type: ResourceType;
+      readonly object: KubeObject;
+      readonly subresource?: 'status';
+      /** globalsvc's unless said (an export's marks on a Service that is not ours have their own). */
+      readonly fieldManager?: string;
+      /** Apply without force: another manager's value stays, and the write fails with 409. */
+      readonly unforced?: boolean;
+    }
   | { readonly verb: 'delete'; readonly type: ResourceType; readonly namespace: string; readonly name: string; readonly uid?: string };
 
 /**
@@ -50,8 +59,8 @@ export class ObjectWriter {
       } else
         written =
           w.verb === 'create'
-            ? await api.create<KubeObject>(w.type, w.object, ours.fieldManager)
-            : await api.apply<KubeObject>(w.type, w.object, ours.fieldManager, w.subresource);
+            ? await api.create<KubeObject>(w.type, w.object, w.fieldManager ?? ours.fieldManager)
+            : await api.apply<KubeObject>(w.type, w.object, w.fieldManager ?? ours.fieldManager, w.subresource, !w.unforced);
       this.metrics?.apiWrites.inc({ verb: w.verb, kind: w.type.kind, result: 'success' });
       return written;
     } catch (err) {

@@ -103,6 +103,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly serviceExports = new Gauge({
+    name: 'globalsvc_service_exports',
+    help: 'ServiceExports here (--mcs-api), by state as their conditions say: exported, pending, conflict (Conflict=True), invalid (Valid=False: NoService, InvalidServiceType).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   readonly problems = new Counter({
     name: 'globalsvc_problems_total',
     help: 'Problems reported as Kubernetes Events, by reason (GlobalNameTaken, PortConflict, RemoteDiscoveryMirror, ...).',

@@ -6,11 +6,14 @@ import type { GlobalKey } from '../domain/members.js';
 import type { GlobalPlan, GlobalWorld, Write } from '../domain/plan.js';
 import { ours } from '../domain/labels.js';
 import { derivedServiceName, isImportSlice } from '../domain/mcs.js';
+import type { ExportClaim } from '../domain/service-export.js';
 
 export class FakeNamespace {
   services = new Map<string, Service>();
   slices = new Map<string, EndpointSlice>();
   imports = new Map<string, ServiceImport>();
+  /** The exports of the key's name its worlds report (--mcs-api with ServiceExports). */
+  exportClaims: ExportClaim[] = [];
   private version = 100;
   private allocated = 0;
 
@@ -87,6 +90,7 @@ export class FakeNamespace {
               atImportName: this.imports.get(key.name),
               atDerivedName: this.services.get(derivedServiceName(key)),
               ownedSlices: owned.filter(isImportSlice),
+              exports: this.exportClaims,
             },
           }
         : {}),
