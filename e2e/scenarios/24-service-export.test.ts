@@ -65,6 +65,18 @@ describeOnBed('KEP-1645 in: ServiceExports export through Linkerd, with their co
     // The marks are the export's field manager's, apart from globalsvc's own objects.
     const managers = (service.metadata as { managedFields?: { manager: string }[] }).managedFields?.map((m) => m.manager);
     expect(managers).toContain('globalsvc-export');
+    // KEP-1645: the exporting cluster has the ServiceImport too, though it alone exports cat (no global there).
+    await waitFor(
+      "cat's ServiceImport in east, the one exporting cluster",
+      async () => (await importOf('east', 'cat'))?.status?.clusters?.map((c) => c.cluster).join() === 'east',
+      60_000,
+    );
+    expect(await getService(east, NS, 'cat-global')).toBeUndefined();
+    await waitFor(
+      `cat.${NS}.svc.clusterset.local in east answers east's 2 pods`,
+      async () => (await bed.dnsOf('east').a(`cat.${NS}.svc.clusterset.local`)).length === 2,
+      60_000,
+    );
     for (const viewer of ['west', 'north']) {
       await waitFor(
         `cat-global in ${viewer} through Linkerd's mirror of east`,
@@ -155,9 +167,9 @@ describeOnBed('KEP-1645 in: ServiceExports export through Linkerd, with their co
     expect(dog.metadata.labels?.['mirror.linkerd.io/exported']).toBe('true');
     expect(cat.metadata.labels?.['mirror.linkerd.io/exported']).toBeUndefined();
     // cat is no longer exported: Linkerd's mirrors go, and cat-global with them.
-    for (const viewer of ['west', 'north'])
+    for (const viewer of ['west', 'north', 'east'])
       await waitFor(
-        `cat-global gone in ${viewer}`,
+        `cat-global and cat's ServiceImport gone in ${viewer}`,
         async () =>
           (await getService(bed.cluster(viewer), NS, 'cat-global')) === undefined && (await importOf(viewer, 'cat')) === undefined,
         120_000,

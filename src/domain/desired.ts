@@ -269,8 +269,10 @@ export function computeDesired(
   members: readonly MemberView[],
   settings: Settings,
   links: LinkState = NO_LINK_STATE,
+  /** Whether the local member alone makes one (a ServiceImport of a Service only this cluster exports, --mcs-api). */
+  localAlone = false,
 ): DesiredGlobal | null {
-  if (!members.some((m) => m.member.origin !== 'local')) return null;
+  if (!members.some((m) => m.member.origin !== 'local') && !(localAlone && members.length > 0)) return null;
   const problems: Problem[] = [];
   const name = globalServiceName(key.name, settings.globalSuffix);
   const service: Service = {

@@ -214,7 +214,13 @@ function planSliceSet(
  */
 export function planGlobal(world: GlobalWorld, settings: Settings): GlobalPlan {
   const plan = planGlobalService(world, settings);
-  if (world.mcs) planImport(world, world.mcs, plan, settings);
+  if (world.mcs) {
+    // KEP-1645: a ServiceImport exists wherever a service is exported, the exporting cluster
+    // included, even while it alone exports it (and so has no global).
+    const exportedHere = world.mcs.exports?.some((c) => c.cluster === settings.localCluster) === true;
+    const desired = plan.desired ?? (exportedHere ? computeDesired(world.key, world.members, settings, world.links, true) : null);
+    planImport(world, world.mcs, plan, desired, settings);
+  }
   return plan;
 }
 
@@ -288,12 +294,12 @@ function planGlobalService(world: GlobalWorld, settings: Settings): GlobalPlan {
 
 /**
  * The key's ServiceImport and its slices (--mcs-api, src/domain/mcs.ts), beside the global: made
- * while there is a global to speak for, never written over a ServiceImport that is not ours. A
+ * while there is a global to speak for, or while a ServiceExport here exports the name alone
+ * (`desired` is then the local member's), never written over a ServiceImport that is not ours. A
  * ClusterSetIP import gets its virtual IP from a Service of its own, made after it (it owns it).
  */
-function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan, settings: Settings): void {
+function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan, desired: DesiredGlobal | null, settings: Settings): void {
   const { key } = world;
-  const { desired } = plan;
   const live = (o: KubeObject) => o.metadata.deletionTimestamp === undefined;
   const ownedSlices = mcsWorld.ownedSlices.filter(live);
   const dropAllSlices = () => plan.writes.push(...ownedSlices.map((s) => deleteOf('EndpointSlice', s)));

@@ -195,4 +195,22 @@ describe('the ServiceImport of exported services', () => {
     expect(imp.spec?.ports).toEqual([tcp('pg', 5432)]);
     expect(imp.spec?.ips).toEqual([ns.services.get('db-clusterset')!.spec!.clusterIP]);
   });
+
+  it('exists in a cluster that alone exports the name, with its own endpoints, and goes with the export', () => {
+    const ns = new FakeNamespace(true);
+    const members = [statefulSet('west', 2, 1)];
+    ns.exportClaims = [claim('west', '2026-12-03T10:00:00Z', 'Headless', [tcp('pg', 5432)])];
+    const plans = converge(ns, (w) => planGlobal(w, settings), key, members, 'db-global');
+    expect(plans.at(-1)!.writes).toEqual([]);
+    expect(ns.services.get('db-global')).toBeUndefined();
+    const imp = ns.imports.get('db')!;
+    expect(imp.spec?.type).toBe('Headless');
+    expect(imp.status).toEqual({ clusters: [{ cluster: 'west' }] });
+    expect(ns.importSlicesOf('db').flatMap((s) => (s.endpoints ?? []).map((e) => e.hostname))).toEqual(['db-0', 'db-1']);
+    // Unexported: no exporting cluster is left, and the import goes with its slices.
+    ns.exportClaims = [];
+    converge(ns, (w) => planGlobal(w, settings), key, members, 'db-global');
+    expect(ns.imports.get('db')).toBeUndefined();
+    expect(ns.importSlicesOf('db')).toEqual([]);
+  });
 });
