@@ -72,6 +72,12 @@ export const configSchema = z.object({
   remoteDiscovery: bool.default(false),
   remoteStaleAfter: duration().default(60_000),
   mcsApi: bool.default(false),
+  source: z
+    .union([z.string(), z.array(z.string())])
+    .default('linkerd')
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+    .refine((v) => v.length > 0 && v.every((s) => s === 'linkerd' || s === 'mcs'), 'must be linkerd, mcs or linkerd,mcs')
+    .transform((v) => ({ linkerd: v.includes('linkerd'), mcs: v.includes('mcs') })),
   globalSuffix: z
     .string()
     .default('-global')

@@ -63,6 +63,13 @@ export const OPTIONS = [
     default: 'false',
   },
   {
+    key: 'source',
+    flag: '--source <list>',
+    env: 'GLOBALSVC_SOURCE',
+    help: "where members come from: linkerd (Linkerd's service mirrors), mcs (another MCS implementation's ServiceImports and their multicluster EndpointSlices: Cilium, Submariner, mcs-api's controller), or linkerd,mcs (docs/mcs-api.md)",
+    default: 'linkerd',
+  },
+  {
     key: 'globalSuffix',
     flag: '--global-suffix <suffix>',
     env: 'GLOBALSVC_GLOBAL_SUFFIX',

@@ -23,6 +23,8 @@ export const discovery = Object.freeze({
 export const mcs = Object.freeze({
   serviceName: 'multicluster.kubernetes.io/service-name',
   sourceCluster: discovery.sourceCluster,
+  /** On a ServiceImport of another MCS implementation (mcs-api's controller, Cilium): the name of its derived Service. */
+  derivedService: 'multicluster.kubernetes.io/derived-service',
   apiVersion: 'multicluster.x-k8s.io/v1alpha1',
 });
 

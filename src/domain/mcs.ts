@@ -190,3 +190,39 @@ export function importStatusUpToDate(observed: ServiceImport, wanted: ServiceImp
   const clusters = (i: ServiceImport) => (i.status?.clusters ?? []).map((c) => c.cluster).join(',');
   return clusters(observed) === clusters(wanted);
 }
+
+/**
+ * Members of another MCS implementation (--source=mcs): its ServiceImport `<ns>/<name>` (Cilium's,
+ * Submariner Lighthouse's, mcs-api's controller's; never ours) and the EndpointSlices it keeps
+ * for it, one run per source cluster: labelled `multicluster.kubernetes.io/source-cluster` and
+ * either `multicluster.kubernetes.io/service-name: <name>` (KEP-1645, Lighthouse, mcs-api) or
+ * `kubernetes.io/service-name: <the import's derived Service>` (Cilium's EndpointSlice sync).
+ * Each other cluster is a direct member: its endpoints are the pods' addresses, reached over the
+ * implementation's own network, no gateway between. The local cluster's own slices are left to the
+ * local member. Ports and headlessness are the import's.
+ */
+export function mcsMembers(imp: ServiceImport, slices: readonly EndpointSlice[], localCluster: string): MemberView[] {
+  const key = { namespace: imp.metadata.namespace ?? '', name: imp.metadata.name ?? '' };
+  const service: Service = {
+    metadata: { name: key.name, namespace: key.namespace, uid: imp.metadata.uid },
+    spec: {
+      clusterIP: imp.spec?.type === 'Headless' ? 'None' : (imp.spec?.ips?.[0] ?? ''),
+      ports: (imp.spec?.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
+    },
+  };
+  const byCluster = new Map<string, EndpointSlice[]>();
+  for (const slice of slices) {
+    const cluster = slice.metadata.labels?.[mcs.sourceCluster];
+    if (cluster === undefined || cluster === localCluster || slice.metadata.deletionTimestamp) continue;
+    const list = byCluster.get(cluster);
+    if (list) list.push(slice);
+    else byCluster.set(cluster, [slice]);
+  }
+  return [...byCluster]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([cluster, clusterSlices]) => ({
+      member: { key, cluster, serviceName: key.name, origin: 'direct' as const },
+      service,
+      slices: clusterSlices,
+    }));
+}

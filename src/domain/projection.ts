@@ -120,7 +120,9 @@ export function projectService(service: Service): Service {
 
 /** A ServiceImport as the planner reads it (--mcs-api): identity, our labels, type, ports, IPs and the clusters of its status. */
 export function projectServiceImport(imp: ServiceImport): ServiceImport {
-  const out: ServiceImport = { metadata: projectMeta(imp.metadata, [ours.appManagedByLabel, ours.globalOf], [], undefined) };
+  const out: ServiceImport = {
+    metadata: projectMeta(imp.metadata, [ours.appManagedByLabel, ours.globalOf], [mcs.derivedService], undefined),
+  };
   if (imp.spec) {
     out.spec = { ...(imp.spec.type ? { type: imp.spec.type } : {}), ports: (imp.spec.ports ?? []).map(projectServicePort) };
     if (imp.spec.ips?.length) out.spec.ips = [...imp.spec.ips];

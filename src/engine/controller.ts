@@ -68,6 +68,7 @@ export class Controller {
       includeLocal: config.includeLocal,
       remoteDiscovery: config.remoteDiscovery,
       mcsApi: config.mcsApi,
+      sources: config.source,
     });
     this.reconciler = new Reconciler(
       this.index,
@@ -197,7 +198,13 @@ export class Controller {
     const scopes: (string | undefined)[] = this.config.namespaces.length > 0 ? [...this.config.namespaces] : [undefined];
     const onLifecycle = this.lifecycle;
     const streams = scopes.flatMap((ns) => {
-      const resources: Resource[] = ['services', 'slices', ...(this.config.mcsApi ? (['imports', 'exports'] as const) : [])];
+      const watchImports = this.config.mcsApi || this.config.source.mcs;
+      const resources: Resource[] = [
+        'services',
+        'slices',
+        ...(watchImports ? (['imports'] as const) : []),
+        ...(this.config.mcsApi ? (['exports'] as const) : []),
+      ];
       for (const r of resources) this.gate.expect(`${r}/${ns ?? '*'}`);
       return [
         watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform }).pipe(
@@ -206,13 +213,17 @@ export class Controller {
         watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle, transform: this.index.slices.transform }).pipe(
           map((event) => ({ resource: 'slices' as const, ns, event: event as WatchedEvent })),
         ),
-        ...(this.config.mcsApi
+        ...(watchImports
           ? [
               watchResource<ServiceImport>(this.api, SERVICE_IMPORTS, ns, {
                 onLifecycle: (e) => this.importsLifecycle(e),
                 transform: this.index.imports.transform,
                 optional: true,
               }).pipe(map((event) => ({ resource: 'imports' as const, ns, event: event as WatchedEvent }))),
+            ]
+          : []),
+        ...(this.config.mcsApi
+          ? [
               watchResource<ServiceExport>(this.api, SERVICE_EXPORTS, ns, {
                 onLifecycle,
                 transform: this.index.exports.transform,
@@ -245,7 +256,9 @@ export class Controller {
       if (this.index.importsServed !== false)
         this.log.warn(
           { resource: e.resource },
-          '--mcs-api: no ServiceImport CRD (multicluster.x-k8s.io) here: no ServiceImport is written until it is installed',
+          this.config.mcsApi
+            ? '--mcs-api: no ServiceImport CRD (multicluster.x-k8s.io) here: no ServiceImport is written until it is installed'
+            : '--source=mcs: no ServiceImport CRD (multicluster.x-k8s.io) here: no MCS member is read until it is installed',
         );
       this.index.importsServed = false;
     } else if (e.type === 'listed' && this.index.importsServed !== true) {

@@ -195,3 +195,94 @@ describe('the ServiceImports of --mcs-api in the cache', () => {
     expect(index.world(key).mcs?.atDerivedName?.metadata.name).toBe('db-clusterset');
   });
 });
+
+describe('members of another MCS implementation (--source=mcs)', () => {
+  const imp = (annotations?: Record<string, string>) => ({
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ServiceImport',
+    metadata: { name: 'db', namespace: 'data', uid: 'imp-uid', labels: { 'app.kubernetes.io/managed-by': 'submariner' }, annotations },
+    spec: { type: 'Headless' as const, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
+  });
+  const mcsSlice = (name: string, cluster: string, labels: Record<string, string>, ips: string[]): EndpointSlice => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: 'data', labels: { 'multicluster.kubernetes.io/source-cluster': cluster, ...labels } },
+    addressType: 'IPv4',
+    ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
+    endpoints: ips.map((ip, i) => endpoint(ip, { hostname: `db-${i}` })),
+  });
+  const indexWith = (
+    sources: { linkerd: boolean; mcs: boolean },
+    services: Service[],
+    slices: EndpointSlice[],
+    annotations?: Record<string, string>,
+  ) => {
+    const index = new MemberIndex({ ...settings, includeLocal: true, sources });
+    index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: services.map(index.services.transform) }));
+    index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: slices.map(index.slices.transform) }));
+    const keys = index.apply('imports', { type: 'relisted', namespace: undefined, items: [index.imports.transform(imp(annotations))] });
+    return { index, keys };
+  };
+  const local: Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'db', namespace: 'data', uid: 'local-uid' },
+    spec: { clusterIP: 'None', selector: { app: 'db' }, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] },
+  };
+
+  it('takes each other cluster of a ServiceImport it does not own as a direct member, from KEP-labelled slices (Submariner, mcs-api)', () => {
+    const kep = {
+      'multicluster.kubernetes.io/service-name': 'db',
+      'endpointslice.kubernetes.io/managed-by': 'lighthouse-agent.submariner.io',
+    };
+    const { index, keys } = indexWith(
+      { linkerd: true, mcs: true },
+      [local],
+      [
+        mcsSlice('db-east', 'east', kep, ['10.2.0.1', '10.2.0.2']),
+        mcsSlice('db-north', 'north', kep, ['10.3.0.1']),
+        // The local cluster's own export is the local member's, not a second one.
+        mcsSlice('db-west', 'west', kep, ['10.1.0.9']),
+        memberSlice(local, [endpoint('10.1.0.1', { hostname: 'db-0' })]),
+      ],
+    );
+    expect([...keys]).toContain('data/db');
+    const plan = planGlobal(index.world({ namespace: 'data', name: 'db' }), settings);
+    const endpoints = plan.desired!.groups.flatMap((g) =>
+      [...g.endpoints.values()].map((e) => `${g.cluster}${g.direct ? '(direct)' : ''} ${e.hostname} ${e.addresses[0]}`),
+    );
+    expect(endpoints.sort()).toEqual([
+      'east(direct) db-0-east 10.2.0.1',
+      'east(direct) db-1-east 10.2.0.2',
+      'north(direct) db-0-north 10.3.0.1',
+      'west db-0-west 10.1.0.1',
+    ]);
+    // Off by default: the same cluster has no global.
+    const off = new MemberIndex({ ...settings, includeLocal: true });
+    expect(planGlobal(off.world({ namespace: 'data', name: 'db' }), settings).desired).toBeNull();
+  });
+
+  it("reads Cilium's slices, filed under the import's derived Service (or the local Service) with their source cluster, and keeps them out of the local member", () => {
+    const cilium = (service: string) => ({
+      'kubernetes.io/service-name': service,
+      'endpointslice.kubernetes.io/managed-by': 'endpointslice-mesh-controller.cilium.io',
+    });
+    const { index } = indexWith(
+      { linkerd: false, mcs: true },
+      [local, mirrorService({ name: 'db', cluster: 'south' })],
+      [
+        mcsSlice('derived-abc-east', 'east', cilium('derived-abc'), ['10.2.0.1']),
+        mcsSlice('db-north', 'north', cilium('db'), ['10.3.0.1']),
+        memberSlice(local, [endpoint('10.1.0.1', { hostname: 'db-0' })]),
+      ],
+      { 'multicluster.kubernetes.io/derived-service': 'derived-abc' },
+    );
+    const plan = planGlobal(index.world({ namespace: 'data', name: 'db' }), settings);
+    // --source=mcs alone: Linkerd's mirror of south is no member.
+    expect(plan.desired!.groups.map((g) => `${g.cluster} ${[...g.endpoints.values()].map((e) => e.addresses[0]).join()}`).sort()).toEqual([
+      'east 10.2.0.1',
+      'north 10.3.0.1',
+      'west 10.1.0.1',
+    ]);
+  });
+});

@@ -1,5 +1,5 @@
 import type { EndpointSlice, KubeObject, Service, ServiceExport, ServiceImport } from '../domain/k8s-types.js';
-import { discovery, linkerd, ours } from '../domain/labels.js';
+import { discovery, linkerd, mcs, ours } from '../domain/labels.js';
 import { podsOfHeadlessMirror, type EndpointMirror } from '../domain/headless-mirror.js';
 import type { Classification, GlobalKey } from '../domain/members.js';
 import { classifyLocal, classifyMirror, isExported, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
@@ -12,7 +12,7 @@ import { ObjectStore } from './object-store.js';
 import { DirectMembers } from './direct-members.js';
 import { projectService, projectServiceExport, projectServiceImport, projectSlice } from '../domain/projection.js';
 import { claimOfLocal, claimOfMember, type ExportClaim } from '../domain/service-export.js';
-import { derivedServiceName, isImportSlice } from '../domain/mcs.js';
+import { derivedServiceName, isImportSlice, mcsMembers } from '../domain/mcs.js';
 import { objectKey } from '../shared.js';
 
 export interface IndexSettings {
@@ -23,6 +23,8 @@ export interface IndexSettings {
   remoteDiscovery?: boolean;
   /** Each global has a ServiceImport (--mcs-api): the world of a key holds it and its slices. */
   mcsApi?: boolean;
+  /** Where members come from (--source): Linkerd's mirrors (the default), another MCS implementation's ServiceImports and slices. */
+  sources?: { linkerd: boolean; mcs: boolean };
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
@@ -69,6 +71,12 @@ export class MemberIndex {
   private readonly endpointMirrorsByRoot = new Map<string, Set<string>>();
   /** Endpoint mirror (namespace/name) → the headless mirror it belongs to. */
   private readonly rootOfEndpointMirror = new Map<string, string>();
+  /** ServiceImports another MCS implementation wrote (--source=mcs), by key: their slices are members. */
+  private readonly foreignImports = new Set<string>();
+  /** namespace/derived Service name → the foreign ServiceImport (key) that names it (Cilium's slices name the derived Service). */
+  private readonly importOfDerived = new Map<string, string>();
+  /** key → slices labelled multicluster.kubernetes.io/service-name and source-cluster, ours excluded (--source=mcs). */
+  private readonly mcsSlicesByKey = new Map<string, Set<string>>();
   /** Local Services (namespace/name, which is their key) exported to other clusters: what Linkerd cannot mirror of them is told. */
   private readonly exported = new Set<string>();
 
@@ -96,6 +104,7 @@ export class MemberIndex {
       ...this.ownedImportsByKey.keys(),
       ...this.exported,
       ...[...this.exports.values()].map(ref),
+      ...this.foreignImports,
       ...this.direct.keys(),
     ]);
   }
@@ -117,7 +126,8 @@ export class MemberIndex {
   private indexService(service: Service, add: boolean, keys: Set<string>): void {
     const id = ref(service);
     const ns = service.metadata.namespace ?? '';
-    const root = isMirror(service) ? service.metadata.labels?.[linkerd.headlessMirrorServiceName] : undefined;
+    const mirror = isMirror(service) && this.settings.sources?.linkerd !== false;
+    const root = mirror ? service.metadata.labels?.[linkerd.headlessMirrorServiceName] : undefined;
     if (root !== undefined) {
       const rootId = `${ns}/${root}`;
       (add ? addTo : removeFrom)(this.endpointMirrorsByRoot, rootId, id);
@@ -126,7 +136,7 @@ export class MemberIndex {
       const key = this.keyOfClassification(this.mirrorClass.get(rootId));
       if (key) keys.add(key);
     }
-    if (isMirror(service)) {
+    if (mirror) {
       const classification = add ? classifyMirror(service, { remoteDiscovery: this.settings.remoteDiscovery }) : undefined;
       const key = this.keyOfClassification(classification ?? this.mirrorClass.get(id));
       if (classification) this.mirrorClass.set(id, classification);
@@ -165,6 +175,15 @@ export class MemberIndex {
       keys.add(key);
       return;
     }
+    if (this.settings.sources?.mcs && labels[discovery.sourceCluster] !== undefined) {
+      const mcsName = labels[mcs.serviceName];
+      if (mcsName !== undefined) {
+        (add ? addTo : removeFrom)(this.mcsSlicesByKey, `${ns}/${mcsName}`, id);
+        keys.add(`${ns}/${mcsName}`);
+      }
+      const derivedOf = labels[discovery.serviceName] && this.importOfDerived.get(`${ns}/${labels[discovery.serviceName]}`);
+      if (derivedOf) keys.add(derivedOf);
+    }
     const serviceName = labels[discovery.serviceName];
     if (serviceName === undefined) return;
     const serviceId = `${ns}/${serviceName}`;
@@ -176,7 +195,7 @@ export class MemberIndex {
 
   /** Whether another cluster has a member for this key: a mirror of it here, or its Service read directly. */
   private hasRemoteMembers(key: string): boolean {
-    return this.mirrorsByKey.has(key) || this.direct.has(key);
+    return this.mirrorsByKey.has(key) || this.direct.has(key) || this.foreignImports.has(key);
   }
 
   private affected<T extends KubeObject>(changes: Change<T>[], index: (o: T, add: boolean, keys: Set<string>) => void): Set<string> {
@@ -232,6 +251,16 @@ export class MemberIndex {
           `${imp.metadata.namespace ?? ''}/${imp.metadata.labels?.[ours.globalOf] ?? ''}`,
           id,
         );
+      else if (this.settings.sources?.mcs) {
+        if (add) this.foreignImports.add(id);
+        else this.foreignImports.delete(id);
+        const derived = imp.metadata.annotations?.[mcs.derivedService];
+        if (derived !== undefined) {
+          const derivedId = `${imp.metadata.namespace ?? ''}/${derived}`;
+          if (add) this.importOfDerived.set(derivedId, id);
+          else if (this.importOfDerived.get(derivedId) === id) this.importOfDerived.delete(derivedId);
+        }
+      }
       keys.add(id);
     });
   }
@@ -317,10 +346,18 @@ export class MemberIndex {
           : slices;
       members.push({ member: c.member, service: mirror, slices: pods });
     }
-    members.push(...this.direct.membersOf(key));
+    members.push(...this.direct.membersOf(key), ...this.mcsMembersOf(key));
     const local = this.localOf(key);
-    if (local?.classification.kind === 'member')
-      members.push({ member: local.classification.member, service: local.service, slices: this.slicesOfService(key.namespace, key.name) });
+    if (local?.classification.kind === 'member') {
+      // Another cluster's slices an MCS implementation files under the local Service's name (Cilium's sync) are not the local member's.
+      const own = (s: EndpointSlice) =>
+        (s.metadata.labels?.[discovery.sourceCluster] ?? this.settings.localCluster) === this.settings.localCluster;
+      members.push({
+        member: local.classification.member,
+        service: local.service,
+        slices: this.slicesOfService(key.namespace, key.name).filter(own),
+      });
+    }
     const exported = this.exported.has(id) ? this.services.get(key.namespace, key.name) : undefined;
     const owned = this.resolve(this.slices, this.ownedSlicesByKey.get(id));
     return {
@@ -342,6 +379,20 @@ export class MemberIndex {
           }
         : {}),
     };
+  }
+
+  /** Members of another MCS implementation (--source=mcs, src/domain/mcs.ts): its ServiceImport of the key and the slices it keeps for it. */
+  private mcsMembersOf(key: GlobalKey): MemberView[] {
+    if (!this.settings.sources?.mcs) return [];
+    const imp = this.imports.get(key.namespace, key.name);
+    if (!imp || isOurs(imp)) return [];
+    const slices = new Map<string, EndpointSlice>();
+    for (const s of this.resolve(this.slices, this.mcsSlicesByKey.get(keyString(key)))) slices.set(ref(s), s);
+    // Cilium files them under the derived Service (or the local Service) with the source cluster on each.
+    for (const name of new Set([imp.metadata.annotations?.[mcs.derivedService] ?? key.name, key.name]))
+      for (const s of this.slicesOfService(key.namespace, name))
+        if (s.metadata.labels?.[discovery.sourceCluster] !== undefined) slices.set(ref(s), s);
+    return mcsMembers(imp, [...slices.values()], this.settings.localCluster);
   }
 
   /** The per-pod endpoint mirrors Linkerd made for a headless mirror, with their slices. */

@@ -35,6 +35,7 @@ OPTIONS and values.yaml.
 - remoteDiscovery
 - remoteStaleAfter
 - mcsApi
+- source
 - globalSuffix
 - maxEndpointsPerSlice
 - workers
