@@ -10,7 +10,7 @@ import type { TestBed } from '../testbed/testbed.js';
 
 const NS = 'mcsx';
 const CLUSTERS = ['west', 'east', 'north'];
-const EXPORT_MARKS = ['globalsvc.dev/exported-at', 'globalsvc.dev/export-type'];
+const EXPORT_MARKS = ['globalsvc.dev/exported-at', 'globalsvc.dev/export-type', 'globalsvc.dev/export-properties'];
 
 /**
  * KEP-1645 in, on Linkerd (--mcs-api, docs/mcs-api.md): a ServiceExport alone exports its Service

@@ -8,7 +8,7 @@ import type { TestBed } from '../testbed/testbed.js';
  * leaves its ServiceImports (docs/mcs-api.md), removes those of `namespace` as the docs say, their
  * slices with them.
  */
-export async function withMcsApi(bed: TestBed, clusters: readonly string[], namespace: string): Promise<() => Promise<void>> {
+export async function withMcsApi(bed: TestBed, clusters: readonly string[], namespace?: string): Promise<() => Promise<void>> {
   const argsBefore = new Map<string, string[]>();
   for (const id of clusters.flatMap((c) => bed.product.replicasOf(c))) {
     argsBefore.set(id, [...bed.product.instance(id).args]);
@@ -16,6 +16,7 @@ export async function withMcsApi(bed: TestBed, clusters: readonly string[], name
   }
   return async () => {
     for (const [id, args] of argsBefore) await bed.product.restartWith(id, args);
+    if (namespace === undefined) return;
     for (const c of clusters)
       for (const imp of await bed
         .cluster(c)

@@ -22,6 +22,8 @@ export interface Binaries {
   coredns: string;
   helm: string;
   serviceMirror: string;
+  /** sigs.k8s.io/mcs-api's conformance suite, a `go test -c` binary (e2e 26). */
+  mcsConformance: string;
 }
 
 /** Paths as hack/bin-paths.sh computes them from hack/versions.env, so the two never disagree. */
@@ -44,6 +46,7 @@ export function binaryPaths(): Binaries {
     coredns: get('COREDNS'),
     helm: get('HELM'),
     serviceMirror: get('LINKERD_SERVICE_MIRROR'),
+    mcsConformance: get('MCS_CONFORMANCE_BIN'),
   };
 }
 

@@ -51,6 +51,10 @@ export interface Service extends KubeObject {
     publishNotReadyAddresses?: boolean;
     ipFamilies?: string[];
     ipFamilyPolicy?: string;
+    sessionAffinity?: string;
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+    internalTrafficPolicy?: string;
+    trafficDistribution?: string;
   };
 }
 
@@ -64,7 +68,16 @@ export interface ServiceImportPort {
 
 /** KEP-1645's ServiceImport (multicluster.x-k8s.io/v1alpha1): a service as the clusterset has it. */
 export interface ServiceImport extends KubeObject {
-  spec?: { type?: 'ClusterSetIP' | 'Headless'; ports?: ServiceImportPort[]; ips?: string[] };
+  spec?: {
+    type?: 'ClusterSetIP' | 'Headless';
+    ports?: ServiceImportPort[];
+    ips?: string[];
+    ipFamilies?: string[];
+    sessionAffinity?: string;
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+    internalTrafficPolicy?: string;
+    trafficDistribution?: string;
+  };
   status?: { clusters?: { cluster: string }[] };
 }
 
@@ -80,6 +93,7 @@ export interface Condition {
 
 /** KEP-1645's ServiceExport (multicluster.x-k8s.io): marks the Service of its name for export. */
 export interface ServiceExport extends KubeObject {
+  spec?: { exportedLabels?: Record<string, string>; exportedAnnotations?: Record<string, string> };
   status?: { conditions?: Condition[] };
 }
 

@@ -61,6 +61,14 @@ export const ours = Object.freeze({
    */
   exportedAt: 'globalsvc.dev/exported-at',
   exportType: 'globalsvc.dev/export-type',
+  /**
+   * On an exported Service too: the rest of what KEP-1645 resolves across exports, as JSON (session
+   * affinity and its config, internal traffic policy, traffic distribution, the ServiceExport's
+   * exportedLabels and exportedAnnotations), carried to every cluster by Linkerd's mirrors.
+   */
+  exportProperties: 'globalsvc.dev/export-properties',
+  /** On a ServiceImport of ours: a hash of the exported labels and annotations it was applied with. */
+  importMetadata: 'globalsvc.dev/exported-metadata',
   /** Server-side-apply field manager. */
   fieldManager: 'globalsvc',
   /**

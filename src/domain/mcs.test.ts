@@ -181,6 +181,7 @@ describe('a ClusterSetIP ServiceImport (every member a ClusterIP Service)', () =
       type: 'ClusterSetIP',
       ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
       ips: [derived.spec!.clusterIP],
+      ipFamilies: ['IPv4'],
     });
     const slices = ns.importSlicesOf('db');
     expect(slices.map((s) => s.metadata.labels?.['kubernetes.io/service-name'])).toEqual(['db-clusterset', 'db-clusterset']);

@@ -5,8 +5,8 @@ import type { Endpoint, EndpointSlice, OwnerReference, Service, ServiceImport, S
 import { discovery, mcs, ours } from './labels.js';
 import type { GlobalKey } from './members.js';
 import { isOurs, keyString } from './members.js';
-import { globalServiceName } from './naming.js';
-import type { ExportClaim } from './service-export.js';
+import { globalServiceName, shortHash } from './naming.js';
+import type { ExportClaim, ExportProperties } from './service-export.js';
 
 /**
  * KEP-1645's face of a global (--mcs-api): the ServiceImport `<name>` in the global's namespace
@@ -114,15 +114,45 @@ export function importPorts(desired: DesiredGlobal): ServiceImportPort[] {
  * (the global's, or the exports' as KEP-1645 resolves them), a ClusterSetIP import's IPs;
  * status.clusters are the clusters with endpoints.
  */
-export function desiredImport(desired: DesiredGlobal, type: ImportType, ips: string[] = [], ports = importPorts(desired)): ServiceImport {
+export function desiredImport(
+  desired: DesiredGlobal,
+  type: ImportType,
+  opts: { ips?: string[]; ports?: ServiceImportPort[]; properties?: ExportProperties } = {},
+): ServiceImport {
+  const { ips = [], ports = importPorts(desired), properties } = opts;
   const clusters = [...new Set(desired.groups.map((g) => g.cluster))].sort();
+  const exported = { labels: properties?.labels ?? {}, annotations: properties?.annotations ?? {} };
   return {
     apiVersion: mcs.apiVersion,
     kind: 'ServiceImport',
-    metadata: { name: desired.key.name, namespace: desired.key.namespace, labels: globalServiceLabels(desired.key) },
-    spec: { type, ports, ...(ips.length > 0 ? { ips } : {}) },
+    metadata: {
+      name: desired.key.name,
+      namespace: desired.key.namespace,
+      // The exports' exportedLabels and exportedAnnotations (the oldest export's), ours over theirs.
+      labels: { ...exported.labels, ...globalServiceLabels(desired.key) },
+      annotations: { ...exported.annotations, [ours.importMetadata]: exportedMetadataHash(exported.labels, exported.annotations) },
+    },
+    spec: {
+      type,
+      ports,
+      // KEP-1645: one IP per family, in the order of ipFamilies.
+      ...(ips.length > 0 ? { ips, ipFamilies: ips.map((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4')) } : {}),
+      ...(properties
+        ? {
+            sessionAffinity: properties.sessionAffinity,
+            ...(properties.sessionAffinityConfig ? { sessionAffinityConfig: properties.sessionAffinityConfig } : {}),
+            internalTrafficPolicy: properties.internalTrafficPolicy,
+            ...(properties.trafficDistribution ? { trafficDistribution: properties.trafficDistribution } : {}),
+          }
+        : {}),
+    },
     status: { clusters: clusters.map((cluster) => ({ cluster })) },
   };
+}
+
+/** What an import records of the exported labels and annotations it was applied with (importUpToDate compares it). */
+export function exportedMetadataHash(labels: Record<string, string> = {}, annotations: Record<string, string> = {}): string {
+  return shortHash(JSON.stringify([labels, annotations]), 8);
 }
 
 /** A group's endpoints with the hostnames their members gave them: the cluster is in the name already. */
@@ -177,11 +207,17 @@ export function derivedNameTaken(key: GlobalKey, service: Service): Problem {
 /** Whether an observed ServiceImport of ours says what `wanted` says in its metadata and spec. */
 export function importUpToDate(observed: ServiceImport, wanted: ServiceImport): boolean {
   const labels = wanted.metadata.labels ?? {};
+  const text = (v: unknown) => JSON.stringify(v ?? null);
   return (
     Object.entries(labels).every(([k, v]) => observed.metadata.labels?.[k] === v) &&
+    observed.metadata.annotations?.[ours.importMetadata] === wanted.metadata.annotations?.[ours.importMetadata] &&
+    (['sessionAffinity', 'sessionAffinityConfig', 'internalTrafficPolicy', 'trafficDistribution'] as const).every(
+      (f) => text(observed.spec?.[f]) === text(wanted.spec?.[f]),
+    ) &&
     observed.spec?.type === wanted.spec?.type &&
     portsText(observed.spec?.ports) === portsText(wanted.spec?.ports) &&
-    (observed.spec?.ips ?? []).join(',') === (wanted.spec?.ips ?? []).join(',')
+    (observed.spec?.ips ?? []).join(',') === (wanted.spec?.ips ?? []).join(',') &&
+    (observed.spec?.ipFamilies ?? []).join(',') === (wanted.spec?.ipFamilies ?? []).join(',')
   );
 }
 

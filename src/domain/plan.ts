@@ -6,7 +6,7 @@ import { isOurs, keyString } from './members.js';
 import { globalServiceName, shortHash } from './naming.js';
 import { canonicalServicePorts, slicePortsKey } from './endpoints.js';
 import type { DesiredGlobal, EndpointGroup, LinkState, MemberView, Problem, Settings } from './desired.js';
-import { computeDesired, globalSliceLabels } from './desired.js';
+import { computeDesired, globalServiceLabels, globalSliceLabels } from './desired.js';
 import { packSlices } from './packing.js';
 import { unmirrorable, type ExportedService } from './mirrorability.js';
 import {
@@ -20,6 +20,7 @@ import {
   importNameTaken,
   importOwner,
   importPorts,
+  exportedMetadataHash,
   importSliceLabels,
   importStatusUpToDate,
   importUpToDate,
@@ -323,7 +324,10 @@ function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan,
   const ports = resolution ? withAppProtocols(resolution.ports, importPorts(desired)) : importPorts(desired);
   if (!ourImport) {
     // Created with what a create may hold (its status is ignored there, its IPs come later); the next pass applies the rest.
-    const { metadata, spec } = desiredImport(desired, type, [], ports);
+    // Its labels are ours alone: a create's fields are not a later apply's to take away.
+    const { metadata, spec } = desiredImport(desired, type, { ports });
+    metadata.labels = globalServiceLabels(key);
+    metadata.annotations = { [ours.importMetadata]: exportedMetadataHash() };
     plan.writes.push({
       verb: 'create',
       kind: 'ServiceImport',
@@ -360,7 +364,7 @@ function planImport(world: GlobalWorld, mcsWorld: ImportWorld, plan: GlobalPlan,
     ips = derived.spec?.clusterIP && derived.spec.clusterIP !== 'None' ? [derived.spec.clusterIP] : [];
   } else if (derived && live(derived)) plan.writes.push(deleteOf('Service', derived));
 
-  const wanted = desiredImport(desired, type, ips, ports);
+  const wanted = desiredImport(desired, type, { ips, ports, ...(resolution ? { properties: resolution.properties } : {}) });
   const { metadata, spec, status } = wanted;
   if (!importUpToDate(ourImport, wanted))
     plan.writes.push({

@@ -31,7 +31,14 @@ const SERVICE_LABELS = [
   ours.exclude,
   ours.derivedFor,
 ];
-const SERVICE_ANNOTATIONS = [linkerd.remoteServiceFqName, ours.exclude, ours.gatewayDown, ours.exportedAt, ours.exportType];
+const SERVICE_ANNOTATIONS = [
+  linkerd.remoteServiceFqName,
+  ours.exclude,
+  ours.gatewayDown,
+  ours.exportedAt,
+  ours.exportType,
+  ours.exportProperties,
+];
 const SLICE_LABELS = [
   discovery.serviceName,
   discovery.managedBy,
@@ -114,6 +121,14 @@ export function projectService(service: Service): Service {
     if (spec.selector !== undefined) out.spec.selector = EMPTY_SELECTOR;
     if (spec.ports) out.spec.ports = spec.ports.map(projectServicePort);
     if (spec.publishNotReadyAddresses) out.spec.publishNotReadyAddresses = true;
+    // What a ServiceExport carries to the clusterset, kept where it is not the default (service-export.ts).
+    if (spec.sessionAffinity !== undefined && spec.sessionAffinity !== 'None') {
+      out.spec.sessionAffinity = intern(spec.sessionAffinity);
+      if (spec.sessionAffinityConfig) out.spec.sessionAffinityConfig = structuredClone(spec.sessionAffinityConfig);
+    }
+    if (spec.internalTrafficPolicy !== undefined && spec.internalTrafficPolicy !== 'Cluster')
+      out.spec.internalTrafficPolicy = intern(spec.internalTrafficPolicy);
+    if (spec.trafficDistribution !== undefined) out.spec.trafficDistribution = intern(spec.trafficDistribution);
   }
   return out;
 }
@@ -121,11 +136,15 @@ export function projectService(service: Service): Service {
 /** A ServiceImport as the planner reads it (--mcs-api): identity, our labels, type, ports, IPs and the clusters of its status. */
 export function projectServiceImport(imp: ServiceImport): ServiceImport {
   const out: ServiceImport = {
-    metadata: projectMeta(imp.metadata, [ours.appManagedByLabel, ours.globalOf], [mcs.derivedService], undefined),
+    metadata: projectMeta(imp.metadata, [ours.appManagedByLabel, ours.globalOf], [mcs.derivedService, ours.importMetadata], undefined),
   };
   if (imp.spec) {
     out.spec = { ...(imp.spec.type ? { type: imp.spec.type } : {}), ports: (imp.spec.ports ?? []).map(projectServicePort) };
     if (imp.spec.ips?.length) out.spec.ips = [...imp.spec.ips];
+    if (imp.spec.ipFamilies?.length) out.spec.ipFamilies = [...imp.spec.ipFamilies];
+    for (const field of ['sessionAffinity', 'internalTrafficPolicy', 'trafficDistribution'] as const)
+      if (imp.spec[field] !== undefined) out.spec[field] = intern(imp.spec[field]);
+    if (imp.spec.sessionAffinityConfig) out.spec.sessionAffinityConfig = structuredClone(imp.spec.sessionAffinityConfig);
   }
   if (imp.status?.clusters) out.status = { clusters: imp.status.clusters.map((c) => ({ cluster: intern(c.cluster) })) };
   return out;
@@ -138,6 +157,7 @@ export function projectServiceExport(exp: ServiceExport): ServiceExport {
   if (m.generation !== undefined) metadata.generation = m.generation;
   if (m.creationTimestamp !== undefined) metadata.creationTimestamp = m.creationTimestamp;
   const out: ServiceExport = { metadata };
+  if (exp.spec?.exportedLabels || exp.spec?.exportedAnnotations) out.spec = structuredClone(exp.spec);
   if (exp.status?.conditions) out.status = { conditions: exp.status.conditions.map((c) => ({ ...c })) };
   return out;
 }

@@ -96,7 +96,11 @@ describe('a ServiceExport here', () => {
     expect(first.service).toEqual({
       marks: {
         labels: { 'mirror.linkerd.io/exported': 'true' },
-        annotations: { 'globalsvc.dev/exported-at': '2026-12-03T10:00:00Z', 'globalsvc.dev/export-type': 'ClusterSetIP' },
+        annotations: {
+          'globalsvc.dev/exported-at': '2026-12-03T10:00:00Z',
+          'globalsvc.dev/export-type': 'ClusterSetIP',
+          'globalsvc.dev/export-properties': '{"internalTrafficPolicy":"Cluster","sessionAffinity":"None"}',
+        },
       },
       uid: 'uid-data-db',
     });
@@ -107,7 +111,7 @@ describe('a ServiceExport here', () => {
     ]);
     const marked = clusterIP();
     marked.metadata.labels = { 'mirror.linkerd.io/exported': 'true' };
-    marked.metadata.annotations = { 'globalsvc.dev/exported-at': '2026-12-03T10:00:00Z', 'globalsvc.dev/export-type': 'ClusterSetIP' };
+    marked.metadata.annotations = { ...(first.service as { marks: { annotations: Record<string, string> } }).marks.annotations };
     const then = planExport({ exp, service: marked, localCluster: 'west', remote: [] });
     expect(then.service).toBeUndefined();
     expect(then.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`)).toEqual([
@@ -212,5 +216,56 @@ describe('the ServiceImport of exported services', () => {
     converge(ns, (w) => planGlobal(w, settings), key, members, 'db-global');
     expect(ns.imports.get('db')).toBeUndefined();
     expect(ns.importSlicesOf('db')).toEqual([]);
+  });
+
+  it("carries the oldest export's session affinity, traffic policies and exported labels and annotations, and tells each difference", () => {
+    const west: ExportClaim = {
+      ...claim('west', '2026-12-03T10:00:00Z', 'ClusterSetIP', [tcp('pg', 5432)]),
+      properties: {
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } },
+        internalTrafficPolicy: 'Cluster',
+        trafficDistribution: 'PreferClose',
+        labels: { tier: 'db' },
+        annotations: { owner: 'team-a' },
+      },
+    };
+    const east: ExportClaim = {
+      ...claim('east', '2026-12-03T10:00:05Z', 'ClusterSetIP', [tcp('pg', 5432)]),
+      properties: { sessionAffinity: 'None', internalTrafficPolicy: 'Cluster', labels: { tier: 'cache' } },
+    };
+    const r = resolveExports([east, west])!;
+    expect(r.properties).toEqual(west.properties);
+    expect(r.conflicts.map((c) => c.reason)).toEqual([
+      'SessionAffinityConflict',
+      'SessionAffinityConfigConflict',
+      'TrafficDistributionConflict',
+      'LabelsConflict',
+      'AnnotationsConflict',
+    ]);
+    expect(r.conflicts[3]!.message).toBe('labels {"tier":"db"} from west (the oldest export) wins over {"tier":"cache"} from east');
+
+    const ns = new FakeNamespace(true);
+    ns.exportClaims = [west, east];
+    const members = [
+      view({ ...localService('db'), spec: { clusterIP: '10.96.0.9', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] } }, []),
+      statefulSet('east', 1, 2),
+    ];
+    converge(ns, (w) => planGlobal(w, settings), key, members, 'db-global');
+    const imp = ns.imports.get('db')!;
+    expect(imp.spec).toMatchObject({
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } },
+      internalTrafficPolicy: 'Cluster',
+      trafficDistribution: 'PreferClose',
+    });
+    expect(imp.metadata.labels).toEqual({ tier: 'db', 'app.kubernetes.io/managed-by': 'globalsvc', 'globalsvc.dev/global-of': 'db' });
+    expect(imp.metadata.annotations).toMatchObject({ owner: 'team-a' });
+    // West's export goes: east's properties are the clusterset's now, and the import follows.
+    ns.exportClaims = [east];
+    const plans = converge(ns, (w) => planGlobal(w, settings), key, members, 'db-global');
+    expect(plans[0]!.writes.map((w) => `${w.verb} ${w.kind}`)).toContain('apply ServiceImport');
+    expect(ns.imports.get('db')!.metadata.labels?.tier).toBe('cache');
+    expect(ns.imports.get('db')!.spec?.sessionAffinity).toBe('None');
   });
 });

@@ -12,6 +12,22 @@ import type { ImportType } from './mcs.js';
  * wins (KEP-1645, "Constraints and Conflict Resolution").
  */
 
+/**
+ * The rest of what KEP-1645 resolves across the exports of a name, defaults filled in: the
+ * Service's session affinity and its config, internal traffic policy and traffic distribution,
+ * and the ServiceExport's exportedLabels and exportedAnnotations (for the ServiceImport).
+ */
+export interface ExportProperties {
+  sessionAffinity: string;
+  sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+  internalTrafficPolicy: string;
+  trafficDistribution?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+const DEFAULT_PROPERTIES: ExportProperties = { sessionAffinity: 'None', internalTrafficPolicy: 'Cluster' };
+
 /** What an exported Service says of itself, in its own cluster and on its mirrors elsewhere. */
 export interface ExportClaim {
   cluster: string;
@@ -19,13 +35,54 @@ export interface ExportClaim {
   exportedAt: string;
   type: ImportType;
   ports: readonly ServiceImportPort[];
+  properties?: ExportProperties;
+}
+
+/** JSON with its keys sorted: the same properties always read the same, in every cluster. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export function exportProperties(service: Service, exp: ServiceExport | undefined): ExportProperties {
+  const spec = service.spec ?? {};
+  const out: ExportProperties = {
+    sessionAffinity: spec.sessionAffinity ?? 'None',
+    internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
+  };
+  if (out.sessionAffinity !== 'None' && spec.sessionAffinityConfig) out.sessionAffinityConfig = spec.sessionAffinityConfig;
+  if (spec.trafficDistribution !== undefined) out.trafficDistribution = spec.trafficDistribution;
+  const { exportedLabels, exportedAnnotations } = exp?.spec ?? {};
+  if (exportedLabels && Object.keys(exportedLabels).length > 0) out.labels = exportedLabels;
+  if (exportedAnnotations && Object.keys(exportedAnnotations).length > 0) out.annotations = exportedAnnotations;
+  return out;
+}
+
+/** A mirror's copy of the properties annotation; what cannot be read is taken for the defaults. */
+function parseProperties(text: string | undefined): ExportProperties {
+  if (text === undefined) return DEFAULT_PROPERTIES;
+  try {
+    const p = JSON.parse(text) as Partial<ExportProperties> | null;
+    return p && typeof p.sessionAffinity === 'string' && typeof p.internalTrafficPolicy === 'string'
+      ? (p as ExportProperties)
+      : DEFAULT_PROPERTIES;
+  } catch {
+    return DEFAULT_PROPERTIES;
+  }
 }
 
 /** The labels and annotations an export puts on its Service, applied by their own field manager. */
-export function exportMarks(exportedAt: string, type: ImportType): { labels: Record<string, string>; annotations: Record<string, string> } {
+export function exportMarks(
+  exportedAt: string,
+  type: ImportType,
+  properties: ExportProperties = DEFAULT_PROPERTIES,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
   return {
     labels: { [linkerd.exported]: 'true' },
-    annotations: { [ours.exportedAt]: exportedAt, [ours.exportType]: type },
+    annotations: { [ours.exportedAt]: exportedAt, [ours.exportType]: type, [ours.exportProperties]: canonical(properties) },
   };
 }
 
@@ -45,17 +102,47 @@ export function claimOfMember(view: MemberView): ExportClaim | undefined {
   const exportedAt = a?.[ours.exportedAt];
   const type = a?.[ours.exportType];
   if (exportedAt === undefined || (type !== 'Headless' && type !== 'ClusterSetIP')) return undefined;
-  return { cluster: view.member.cluster, exportedAt, type, ports: claimPorts(view.service) };
+  return {
+    cluster: view.member.cluster,
+    exportedAt,
+    type,
+    ports: claimPorts(view.service),
+    properties: parseProperties(a?.[ours.exportProperties]),
+  };
 }
 
-export function claimOfLocal(cluster: string, exportedAt: string, service: Service): ExportClaim {
-  return { cluster, exportedAt, type: serviceImportType(service), ports: claimPorts(service) };
+export function claimOfLocal(cluster: string, exp: ServiceExport, service: Service): ExportClaim {
+  return {
+    cluster,
+    exportedAt: exp.metadata.creationTimestamp ?? '',
+    type: serviceImportType(service),
+    ports: claimPorts(service),
+    properties: exportProperties(service, exp),
+  };
 }
 
 const portText = (p: ServiceImportPort) => `${p.name ?? ''}/${p.protocol ?? 'TCP'}:${p.port}`;
 const portSetText = (ports: readonly ServiceImportPort[]) => ports.map(portText).sort().join(',');
 
-export type ConflictReason = 'TypeConflict' | 'PortConflict';
+export type ConflictReason =
+  | 'TypeConflict'
+  | 'PortConflict'
+  | 'SessionAffinityConflict'
+  | 'SessionAffinityConfigConflict'
+  | 'InternalTrafficPolicyConflict'
+  | 'TrafficDistributionConflict'
+  | 'LabelsConflict'
+  | 'AnnotationsConflict';
+
+/** Each property KEP-1645 resolves by the oldest export, with the reason a difference is told by. */
+const PROPERTY_CONFLICTS: [keyof ExportProperties, ConflictReason][] = [
+  ['sessionAffinity', 'SessionAffinityConflict'],
+  ['sessionAffinityConfig', 'SessionAffinityConfigConflict'],
+  ['internalTrafficPolicy', 'InternalTrafficPolicyConflict'],
+  ['trafficDistribution', 'TrafficDistributionConflict'],
+  ['labels', 'LabelsConflict'],
+  ['annotations', 'AnnotationsConflict'],
+];
 
 /** How the exports of one name resolve, the same in every cluster that sees them all. */
 export interface Resolution {
@@ -64,6 +151,8 @@ export interface Resolution {
   type: ImportType;
   /** The union of the exports' ports; a port name two exports define differently is the older one's. */
   ports: ServiceImportPort[];
+  /** The oldest export's. */
+  properties: ExportProperties;
   conflicts: { reason: ConflictReason; message: string }[];
 }
 
@@ -103,7 +192,17 @@ export function resolveExports(claims: readonly ExportClaim[]): Resolution | und
         `the exports' ports differ (${ordered.map((c) => `${c.cluster}: ${portSetText(c.ports) || 'none'}`).join('; ')}); the clusterset has their union` +
         (dropped.length > 0 ? `, without ${dropped.join(', ')}` : ''),
     });
-  return { claims: ordered, type: oldest.type, ports, conflicts };
+  const properties = oldest.properties ?? DEFAULT_PROPERTIES;
+  for (const [field, reason] of PROPERTY_CONFLICTS) {
+    const text = (c: ExportClaim) => canonical((c.properties ?? DEFAULT_PROPERTIES)[field] ?? null);
+    const others = ordered.filter((c) => text(c) !== text(oldest));
+    if (others.length > 0)
+      conflicts.push({
+        reason,
+        message: `${field} ${text(oldest)} from ${oldest.cluster} (the oldest export) wins over ${others.map((c) => `${text(c)} from ${c.cluster}`).join(', ')}`,
+      });
+  }
+  return { claims: ordered, type: oldest.type, ports, properties, conflicts };
 }
 
 export type ConditionType = 'Valid' | 'Ready' | 'Conflict';
@@ -157,12 +256,10 @@ export function planExport(input: {
       `Service ${name} is of type ExternalName, which KEP-1645 does not export (Linkerd's mirrors cannot either)`,
     );
 
-  const exportedAt = exp.metadata.creationTimestamp ?? '';
-  const local = claimOfLocal(input.localCluster, exportedAt, service);
-  const marks = exportMarks(exportedAt, local.type);
-  const a = service.metadata.annotations;
-  const done =
-    service.metadata.labels?.[linkerd.exported] === 'true' && a?.[ours.exportedAt] === exportedAt && a[ours.exportType] === local.type;
+  const local = claimOfLocal(input.localCluster, exp, service);
+  const marks = exportMarks(local.exportedAt, local.type, local.properties);
+  const a = service.metadata.annotations ?? {};
+  const done = service.metadata.labels?.[linkerd.exported] === 'true' && Object.entries(marks.annotations).every(([k, v]) => a[k] === v);
   const resolution = resolveExports([local, ...input.remote.filter((c) => c.cluster !== input.localCluster)])!;
   const conflicts = resolution.conflicts;
   const plan: ExportPlan = {

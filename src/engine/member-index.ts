@@ -232,7 +232,7 @@ export class MemberIndex {
     const exp = this.exports.get(key.namespace, key.name);
     const service = this.services.get(key.namespace, key.name);
     if (exp && !exp.metadata.deletionTimestamp && service && service.spec?.type !== 'ExternalName')
-      claims.push(claimOfLocal(this.settings.localCluster, exp.metadata.creationTimestamp ?? '', service));
+      claims.push(claimOfLocal(this.settings.localCluster, exp, service));
     for (const { service: mirror, classification: c } of this.mirrorsOf(key)) {
       if (c.kind !== 'member') continue;
       const claim = claimOfMember({ member: c.member, service: mirror, slices: [] });
