@@ -45,6 +45,8 @@ export interface ProductRun {
 export class BenchBed {
   /** NODE_OPTIONS for the product's process (e.g. V8 heap flags), empty for Node's defaults. */
   productNodeOptions = '';
+  /** More flags for every globalsvc the bench starts (--product-args). */
+  productArgs: string[] = [];
   /** The memory limit (MiB) the kernel holds the product's process to, as a Pod's limit would; none when undefined. */
   productMemoryLimitMiB: number | undefined;
 
@@ -86,7 +88,7 @@ export class BenchBed {
     this.product.cgroupProcs =
       this.productMemoryLimitMiB === undefined ? undefined : memoryCgroup(`globalsvc-bench-${BED}`, this.productMemoryLimitMiB);
     const instance = await this.product
-      .install(this.cluster, [`--namespaces=${namespace}`, '--log-level=info', ...args])
+      .install(this.cluster, [`--namespaces=${namespace}`, '--log-level=info', ...this.productArgs, ...args])
       .finally(() => (saved === undefined ? delete process.env.NODE_OPTIONS : (process.env.NODE_OPTIONS = saved)));
     const pid = this.procs.pid(`globalsvc-${CLUSTER}`)!;
     return {

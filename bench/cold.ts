@@ -1,7 +1,7 @@
 import type { BenchBed } from './bed.js';
 import { converged, waitUntil } from './converge.js';
 import { SOURCE_CLUSTERS, createMembers } from './fixtures.js';
-import { informerFloor, writeFloor } from './floors.js';
+import { bestWriteFloor, informerFloor, writeFloor } from './floors.js';
 
 export interface ColdResult {
   globals: number;
@@ -9,8 +9,14 @@ export interface ColdResult {
   clusters: number;
   /** Seconds from the controller's process start until every global is converged. */
   convergedS: number;
-  /** Seconds a bare client takes to create the same objects with the same concurrency (mean of one run before, one after). */
+  /**
+   * Seconds a bare client takes to create the same objects at its best concurrency: the fastest of
+   * FLOOR_IN_FLIGHT before globalsvc runs, and that concurrency once more after (their mean).
+   */
   floorS: number;
+  /** The requests in flight of the fastest floor, and each one's seconds before globalsvc ran. */
+  floorInFlight: number;
+  floorByInFlight: Record<number, number>;
   ratio: number;
   writes: number;
   /** Objects globalsvc had to create: G Services and the slices of 3 clusters. */
@@ -31,13 +37,26 @@ export interface ColdResult {
  * Cold start: G globals' members already exist when globalsvc starts; wall time until every
  * global is converged, against a bare client creating the same objects.
  */
-export async function coldStart(bed: BenchBed, globals: number, perMember: number, log: (l: string) => void): Promise<ColdResult> {
+export async function coldStart(
+  bed: BenchBed,
+  globals: number,
+  perMember: number,
+  log: (l: string) => void,
+  /** Measure the write floor (the cold table); growth's points do without (their floor is the informer's). */
+  withWriteFloor = true,
+): Promise<ColdResult> {
   const ns = `cold-${globals}x${perMember}`;
   const admin = bed.cluster.admin;
   const setup = Date.now();
   await createMembers(admin, ns, globals, perMember);
   log(`cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s`);
-  const before = await writeFloor(admin, `${ns}-floor-a`, globals, perMember);
+  const best = withWriteFloor ? await bestWriteFloor(admin, `${ns}-floor`, globals, perMember) : { ms: NaN, inFlight: NaN, byInFlight: {} };
+  if (withWriteFloor)
+    log(
+      `cold ${globals}x${perMember}: write floor ${Object.entries(best.byInFlight)
+        .map(([n, ms]) => `${(ms / 1000).toFixed(1)} s @${n}`)
+        .join(', ')}`,
+    );
 
   const slicesPerCluster = Math.ceil(perMember / 100);
   const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
@@ -52,8 +71,8 @@ export async function coldStart(bed: BenchBed, globals: number, perMember: numbe
   const mem = product.memory();
   await product.stop();
 
-  const after = await writeFloor(admin, `${ns}-floor-b`, globals, perMember);
-  const floorS = (before + after) / 2 / 1000;
+  const after = withWriteFloor ? await writeFloor(admin, `${ns}-floor-after`, globals, perMember, best.inFlight) : NaN;
+  const floorS = (best.ms + after) / 2 / 1000;
   const informer = await informerFloor(bed.cluster.kubeconfig, ns);
   const writes = scrape.value('globalsvc_api_writes_total');
   const result: ColdResult = {
@@ -62,6 +81,8 @@ export async function coldStart(bed: BenchBed, globals: number, perMember: numbe
     clusters: SOURCE_CLUSTERS.length,
     convergedS: ageSeconds,
     floorS,
+    floorInFlight: best.inFlight,
+    floorByInFlight: Object.fromEntries(Object.entries(best.byInFlight).map(([n, ms]) => [n, ms / 1000])),
     ratio: ageSeconds / floorS,
     writes,
     objects,

@@ -81,6 +81,7 @@ const program = new Command('bench')
   .option('--growth-globals <list>', 'growth: global counts', list)
   .option('--growth-endpoints <list>', 'growth: endpoints per member', list)
   .option('--product-node-options <flags>', "NODE_OPTIONS for globalsvc's process (e.g. V8 heap flags)", '')
+  .option('--product-args <flags>', 'more flags for `globalsvc run` (e.g. "--workers=16"), space separated', '')
   .option(
     '--product-memory-limit <MiB>',
     "hold globalsvc's process to this much memory in a cgroup, as a Pod's limit would",
@@ -102,6 +103,7 @@ const opts = program.opts<{
   growthGlobals?: number[];
   growthEndpoints?: number[];
   productNodeOptions: string;
+  productArgs: string;
   productMemoryLimit?: number;
 }>();
 const base = opts.quick ? QUICK : FULL;
@@ -124,6 +126,7 @@ export interface BenchResults {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; freeMemoryGiB: number; node: string; load: number[] };
   quick: boolean;
   productNodeOptions: string;
+  productArgs: string;
   /** MiB, when the product ran under a memory limit. */
   productMemoryLimitMiB: number | undefined;
   sizes: Sizes;
@@ -147,6 +150,7 @@ const results: BenchResults = {
   },
   quick: !!opts.quick,
   productNodeOptions: opts.productNodeOptions,
+  productArgs: opts.productArgs,
   productMemoryLimitMiB: opts.productMemoryLimit,
   sizes,
   wallSeconds: 0,
@@ -154,17 +158,18 @@ const results: BenchResults = {
 
 const bed = await BenchBed.up(log);
 bed.productNodeOptions = opts.productNodeOptions;
+bed.productArgs = opts.productArgs.split(' ').filter(Boolean);
 bed.productMemoryLimitMiB = opts.productMemoryLimit;
 try {
   const cold = new Map<string, ColdResult>();
-  const coldOf = async (g: number, e: number) => {
+  const coldOf = async (g: number, e: number, withWriteFloor = false) => {
     const id = `${g}x${e}`;
-    if (!cold.has(id)) cold.set(id, await coldStart(bed, g, e, log));
+    if (!cold.has(id)) cold.set(id, await coldStart(bed, g, e, log, withWriteFloor));
     return cold.get(id)!;
   };
   if (selected.has('cold')) {
     results.cold = [];
-    for (const g of sizes.coldGlobals) results.cold.push(await coldOf(g, sizes.endpointsPerMember));
+    for (const g of sizes.coldGlobals) results.cold.push(await coldOf(g, sizes.endpointsPerMember, true));
   }
   if (selected.has('churn') || selected.has('steady')) {
     const ns = `churn-${sizes.churnGlobals}x${sizes.endpointsPerMember}`;
