@@ -38,7 +38,7 @@ export const TRAFFIC_SPLITS: ResourceType = { kind: 'TrafficSplit', apiPath: '/a
 /** The apiVersion of a type's objects: `v1`, `apps/v1` (list items come without one). */
 export const apiVersionOf = (type: ResourceType): string => type.apiPath.replace(/^\/apis?\//, '');
 
-export type Verb = 'list' | 'watch' | 'get' | 'create' | 'apply' | 'update' | 'delete';
+export type Verb = 'list' | 'watch' | 'get' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
 
 /** An API error with what was being done, so that one log line says everything. */
 export class KubeApiError extends Error {
@@ -278,6 +278,19 @@ export class KubeApi {
       body: object,
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager, force },
+      target: `${namespace}/${name}`,
+    });
+  }
+
+  /**
+   * A JSON merge patch (RFC 7386): maps merge, a list is replaced whole, null removes a key. A
+   * resourceVersion in the patch makes it a precondition (409 when stale).
+   */
+  patch<T extends KubeObject>(type: ResourceType, namespace: string, name: string, patch: object, fieldManager: string): Promise<T> {
+    return this.request<T>('patch', type, 'PATCH', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+      query: { fieldManager },
       target: `${namespace}/${name}`,
     });
   }

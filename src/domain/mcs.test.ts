@@ -21,7 +21,6 @@ describe('the ServiceImport of a global (--mcs-api)', () => {
     expect(plans.map((p) => p.writes.map((w) => `${w.verb} ${w.kind}${w.verb === 'apply' && w.subresource ? '/status' : ''}`))).toEqual([
       ['create Service', 'create ServiceImport'],
       [
-        'apply Service',
         'create EndpointSlice',
         'create EndpointSlice',
         'create EndpointSlice',

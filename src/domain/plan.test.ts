@@ -40,7 +40,7 @@ describe('planning a global', () => {
     const plans = converge(ns, plan(settings), key, members, 'db-global');
     expect(plans.map((p) => p.writes.map((w) => `${w.verb} ${w.kind}`))).toEqual([
       ['create Service'],
-      ['apply Service', 'create EndpointSlice', 'create EndpointSlice', 'create EndpointSlice'],
+      ['create EndpointSlice', 'create EndpointSlice', 'create EndpointSlice'],
       [],
     ]);
     const service = ns.services.get('db-global')!;
@@ -61,18 +61,12 @@ describe('planning a global', () => {
     });
   });
 
-  it('creates the Service with only what never changes, and applies the rest: a create is not the apply that may later remove it', () => {
+  it('creates the Service whole in one write, and changes it by a merge patch: a port replaced, an annotation removed', () => {
     const ns = new FakeNamespace();
     const north = statefulSet('north', 1, 3);
     north.service.spec!.ports = [{ name: 'pg', protocol: 'TCP', port: 6432, targetPort: 6432 }];
     const links = { gatewayDown: new Set(['north']) };
-    const [created, applied] = converge(
-      ns,
-      (w) => planGlobal({ ...w, links }, settings),
-      key,
-      [statefulSet('west', 1, 1), north],
-      'db-global',
-    );
+    const [created] = converge(ns, (w) => planGlobal({ ...w, links }, settings), key, [statefulSet('west', 1, 1), north], 'db-global');
     expect(created!.writes.map((w) => w.verb === 'create' && w.object)).toEqual([
       {
         apiVersion: 'v1',
@@ -81,15 +75,28 @@ describe('planning a global', () => {
           name: 'db-global',
           namespace: 'data',
           labels: { 'app.kubernetes.io/managed-by': 'globalsvc', 'globalsvc.dev/global-of': 'db' },
+          annotations: { 'globalsvc.dev/gateway-down': 'north' },
         },
-        spec: { clusterIP: 'None' },
+        spec: { clusterIP: 'None', ports: [{ name: 'pg', protocol: 'TCP', port: 6432, targetPort: 6432 }] },
       },
     ]);
-    const service = applied!.writes.find((w) => w.verb === 'apply' && w.kind === 'Service');
-    expect(service?.verb === 'apply' && service.object.metadata.annotations).toEqual({ 'globalsvc.dev/gateway-down': 'north' });
-    expect(service?.verb === 'apply' && (service.object as Service).spec?.ports).toEqual([
-      { name: 'pg', protocol: 'TCP', port: 6432, targetPort: 6432 },
-    ]);
+    // North gone, its gateway alive again: west's number of "pg" replaces north's (a create's port
+    // is not an apply's to replace; a merge patch replaces the list), and the annotation goes.
+    const [changed] = converge(
+      ns,
+      (w) => planGlobal(w, settings),
+      key,
+      [statefulSet('west', 1, 1), statefulSet('east', 1, 2)],
+      'db-global',
+    );
+    const patch = changed!.writes.find((w) => w.verb === 'patch')!;
+    expect(patch.verb === 'patch' && patch.patch).toMatchObject({
+      metadata: { annotations: { 'globalsvc.dev/gateway-down': null } },
+      spec: { ports: [{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 }] },
+    });
+    const service = ns.services.get('db-global')!;
+    expect(service.metadata.annotations).toEqual({});
+    expect(service.spec?.ports).toEqual([{ name: 'pg', protocol: 'TCP', port: 5432, targetPort: 5432 }]);
   });
 
   it('needs a mirror: a local service alone makes no global', () => {
@@ -127,9 +134,9 @@ describe('planning a global', () => {
       }),
       [],
     );
-    const [, p] = converge(ns, plan(settings), key, [east, west], 'db-global');
-    const applied = p!.writes[0]!;
-    expect(applied.verb === 'apply' && (applied.object as Service).spec).toEqual({
+    const [p] = converge(ns, plan(settings), key, [east, west], 'db-global');
+    const created = p!.writes[0]!;
+    expect(created.verb === 'create' && (created.object as Service).spec).toEqual({
       clusterIP: 'None',
       ports: [
         { name: 'metrics', protocol: 'TCP', port: 9187, targetPort: 9187 },
@@ -147,8 +154,8 @@ describe('planning a global', () => {
     converge(ns, plan(settings), key, [bootstrapping, statefulSet('east', 2, 2)], 'db-global');
     expect(ns.services.get('db-global')!.spec?.publishNotReadyAddresses).toBe(true);
     const plans = converge(ns, plan(settings), key, [statefulSet('west', 2, 1), statefulSet('east', 2, 2)], 'db-global');
-    expect(plans.map((p) => p.writes.map((w) => `${w.verb} ${w.kind}`))).toEqual([['apply Service'], []]);
-    expect(ns.services.get('db-global')!.spec?.publishNotReadyAddresses).toBeUndefined();
+    expect(plans.map((p) => p.writes.map((w) => `${w.verb} ${w.kind}`))).toEqual([['patch Service'], []]);
+    expect(ns.services.get('db-global')!.spec?.publishNotReadyAddresses).toBe(false);
   });
 
   it('splits a member with 250 endpoints into slices of at most 100', () => {

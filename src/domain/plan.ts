@@ -52,6 +52,8 @@ export type Kind = 'Service' | 'EndpointSlice' | 'ServiceImport';
 export type Write =
   | { verb: 'create'; kind: Kind; object: KubeObject }
   | { verb: 'apply'; kind: Kind; object: KubeObject; subresource?: 'status' }
+  /** A JSON merge patch (a list replaced whole, null removes), its resourceVersion a precondition. */
+  | { verb: 'patch'; kind: Kind; namespace: string; name: string; patch: KubeObject }
   | { verb: 'delete'; kind: Kind; namespace: string; name: string; uid: string | undefined; resourceVersion: string | undefined };
 
 export interface GlobalPlan {
@@ -66,7 +68,8 @@ export interface GlobalPlan {
 
 /** `<verb> <kind> <namespace>/<name>`, for logs and the CLI. */
 export function describeWrite(w: Write): string {
-  const target = w.verb === 'delete' ? `${w.namespace}/${w.name}` : `${w.object.metadata.namespace}/${w.object.metadata.name}`;
+  const target =
+    w.verb === 'delete' || w.verb === 'patch' ? `${w.namespace}/${w.name}` : `${w.object.metadata.namespace}/${w.object.metadata.name}`;
   return `${w.verb} ${w.kind}${w.verb === 'apply' && w.subresource ? `/${w.subresource}` : ''} ${target}`;
 }
 
@@ -90,16 +93,29 @@ function serviceUpToDate(observed: Service, wanted: Service): boolean {
 }
 
 /**
- * The Service as first created: only what never changes (name, labels, headless). A create is an
- * Update to server-side apply, and its fields stay that operation's: were the ports in it, a later
- * apply could not replace them (a port number changed would be a second port of the same name, and
- * the API server refuses it) and an annotation set at creation could never be removed. The next
- * pass applies the rest, owned by the apply.
+ * What makes our global Service `observed` say what `wanted` says, as a JSON merge patch: our labels
+ * and annotations (null removes one we no longer want), the ports as a whole list, headless
+ * without selector. A merge patch replaces whatever the fields' owners: the Service is created
+ * whole (one write), and its create's fields (an Update's, to server-side apply) could not be
+ * replaced by an apply (a port number changed would be a second port of that name, which the API
+ * server refuses) nor an annotation set at creation removed.
  */
-function createdService(desired: Service): Service {
-  const metadata = { ...desired.metadata };
-  delete metadata.annotations;
-  return { apiVersion: 'v1', kind: 'Service', metadata, spec: { clusterIP: 'None' } };
+function servicePatch(observed: Service, wanted: Service): KubeObject {
+  const annotations: Record<string, string | null> = { ...wanted.metadata.annotations };
+  if (observed.metadata.annotations?.[ours.gatewayDown] !== undefined && annotations[ours.gatewayDown] === undefined)
+    annotations[ours.gatewayDown] = null;
+  return {
+    metadata: {
+      resourceVersion: observed.metadata.resourceVersion,
+      labels: wanted.metadata.labels,
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+    spec: {
+      ports: wanted.spec?.ports ?? [],
+      publishNotReadyAddresses: wanted.spec?.publishNotReadyAddresses ?? false,
+      ...(observed.spec?.selector !== undefined ? { selector: null } : {}),
+    },
+  } as unknown as KubeObject;
 }
 
 function ownerOf(service: Service): OwnerReference {
@@ -262,7 +278,7 @@ function planGlobalService(world: GlobalWorld, settings: Settings): GlobalPlan {
     return plan;
   }
   if (!ourService) {
-    plan.writes.push({ verb: 'create', kind: 'Service', object: createdService(desired.service) });
+    plan.writes.push({ verb: 'create', kind: 'Service', object: desired.service });
     dropAllSlices();
     plan.awaitingService = true;
     return plan;
@@ -277,11 +293,14 @@ function planGlobalService(world: GlobalWorld, settings: Settings): GlobalPlan {
     plan.awaitingService = true;
     return plan;
   }
-  if (!serviceUpToDate(ourService, desired.service)) {
-    const object = structuredClone(desired.service);
-    object.metadata.resourceVersion = ourService.metadata.resourceVersion;
-    plan.writes.push({ verb: 'apply', kind: 'Service', object });
-  }
+  if (!serviceUpToDate(ourService, desired.service))
+    plan.writes.push({
+      verb: 'patch',
+      kind: 'Service',
+      namespace: key.namespace,
+      name: globalName,
+      patch: servicePatch(ourService, desired.service),
+    });
 
   const globalSlices: SliceSet = {
     owner: ownerOf(ourService),

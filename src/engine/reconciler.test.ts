@@ -5,6 +5,7 @@ import { EventRecorder } from '../observability/events.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { endpoint, localService, memberSlice, mirrorService } from '../test-support/builders.js';
+import { mergePatch } from '../test-support/merge-patch.js';
 import { MemberIndex } from './member-index.js';
 import { Reconciler } from './reconciler.js';
 import { PlanWriter, type ClusterWriter } from './writer.js';
@@ -34,6 +35,17 @@ class FakeApi implements ClusterWriter {
       ...structuredClone(object),
       metadata: { ...object.metadata, uid: this.objects.get(key)?.metadata.uid, resourceVersion: String(++this.version) },
     };
+    this.objects.set(key, stored);
+    return stored;
+  }
+
+  async patch<T extends KubeObject>(type: ResourceType, namespace: string, name: string, patch: object): Promise<T> {
+    const key = `${type.kind}/${namespace}/${name}`;
+    this.calls.push(`patch ${key}`);
+    const current = this.objects.get(key);
+    if (!current) throw new Error('404 NotFound');
+    const stored = mergePatch(current, patch) as T;
+    stored.metadata.resourceVersion = String(++this.version);
     this.objects.set(key, stored);
     return stored;
   }
@@ -80,7 +92,6 @@ describe('reconciling one key against the cache', () => {
     await reconciler.reconcile('data/db');
     expect(api.calls).toEqual([
       'create Service/data/db-global',
-      'apply Service/data/db-global',
       expect.stringMatching(/^create EndpointSlice\/data\/db-global-(east|west)-/),
       expect.stringMatching(/^create EndpointSlice\/data\/db-global-(east|west)-/),
     ]);

@@ -18,7 +18,7 @@ function resultOf(err: unknown): string {
 }
 
 /** The narrow port the writer needs: KubeApi in production, an in-memory fake in unit tests. */
-export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'delete'>;
+export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'patch' | 'delete'>;
 
 /** One object written: created, applied (server-side, to the object or its status), or deleted with a uid precondition. */
 export type ObjectWrite =
@@ -32,6 +32,7 @@ export type ObjectWrite =
       /** Apply without force: another manager's value stays, and the write fails with 409. */
       readonly unforced?: boolean;
     }
+  | { readonly verb: 'patch'; readonly type: ResourceType; readonly namespace: string; readonly name: string; readonly patch: object }
   | { readonly verb: 'delete'; readonly type: ResourceType; readonly namespace: string; readonly name: string; readonly uid?: string };
 
 /**
@@ -50,7 +51,8 @@ export class ObjectWriter {
     this.leadership.assert(what);
     try {
       let written: KubeObject | undefined;
-      if (w.verb === 'delete') {
+      if (w.verb === 'patch') written = await api.patch<KubeObject>(w.type, w.namespace, w.name, w.patch, ours.fieldManager);
+      else if (w.verb === 'delete') {
         try {
           await api.delete(w.type, w.namespace, w.name, { uid: w.uid });
         } catch (err) {
@@ -88,6 +90,13 @@ export class PlanWriter {
     if (w.verb === 'delete') {
       await this.writer.write(this.api, { verb: 'delete', type, namespace: w.namespace, name: w.name, uid: w.uid }, describeWrite(w));
       this.index.recordDelete(w.kind, w.namespace, w.name, w.uid);
+    } else if (w.verb === 'patch') {
+      const written = await this.writer.write(
+        this.api,
+        { verb: 'patch', type, namespace: w.namespace, name: w.name, patch: w.patch },
+        describeWrite(w),
+      );
+      this.index.recordWrite(w.kind, written!);
     } else {
       const subresource = w.verb === 'apply' ? w.subresource : undefined;
       const written = await this.writer.write(this.api, { verb: w.verb, type, object: w.object, subresource }, describeWrite(w));

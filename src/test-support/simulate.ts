@@ -7,6 +7,7 @@ import type { GlobalPlan, GlobalWorld, Write } from '../domain/plan.js';
 import { ours } from '../domain/labels.js';
 import { derivedServiceName, isImportSlice } from '../domain/mcs.js';
 import type { ExportClaim } from '../domain/service-export.js';
+import { mergePatch } from './merge-patch.js';
 
 export class FakeNamespace {
   services = new Map<string, Service>();
@@ -43,6 +44,16 @@ export class FakeNamespace {
         if (!current) throw new Error(`delete of missing ${w.kind} ${w.name}`);
         if (w.uid && current.metadata.uid !== w.uid) throw new Error(`delete precondition failed for ${w.name}`);
         store.delete(w.name);
+        continue;
+      }
+      if (w.verb === 'patch') {
+        const current = store.get(w.name);
+        if (!current) throw new Error(`patch of missing ${w.kind} ${w.name}`);
+        if (w.patch.metadata.resourceVersion !== undefined && w.patch.metadata.resourceVersion !== current.metadata.resourceVersion)
+          throw new Error(`conflict on ${w.name}`);
+        const next = mergePatch(current, w.patch);
+        next.metadata.resourceVersion = String(++this.version);
+        store.set(w.name, next);
         continue;
       }
       const name = w.object.metadata.name!;
