@@ -174,8 +174,8 @@ export function resolveExports(claims: readonly ExportClaim[]): Resolution | und
   const dropped: string[] = [];
   for (const claim of ordered)
     for (const port of claim.ports) {
-      const id = `${port.name ?? ''}/${port.protocol ?? 'TCP'}`;
-      const held = byName.get(port.name ?? '') ?? byName.get(id);
+      // A Service's port names are unique within it: across exports, a name is one port.
+      const held = byName.get(port.name ?? '');
       if (held && portText(held.port) === portText(port)) continue;
       if (held) {
         dropped.push(`${claim.cluster}'s ${portText(port)} (${held.cluster}'s ${portText(held.port)} is older)`);
