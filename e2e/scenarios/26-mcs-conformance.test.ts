@@ -72,46 +72,63 @@ describeOnBed("sigs.k8s.io/mcs-api's conformance suite: the specs that need no p
   it(
     'passes every spec globalsvc says it meets, and those only',
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'mcs-conformance-'));
       const kubeconfigs = CLUSTERS.map((c) => bed.cluster(c).kubeconfig);
       const contexts = kubeconfigs.map((k) => /current-context: (\S+)/.exec(readFileSync(k, 'utf8'))![1]!);
-      const args = [
-        `-contexts=${contexts.join(',')}`,
-        `-ginkgo.label-filter=${LABEL_FILTER}`,
-        `-ginkgo.skip=${SKIP}`,
-        `-ginkgo.json-report=${join(dir, 'report.json')}`,
-        '-ginkgo.no-color',
-        '-organization=globalsvc',
-        '-project=globalsvc',
-        '-url=docs/mcs-api.md',
-      ];
-      const started = Date.now();
-      // The suite fails (exit 1) while any spec fails: the report says which.
-      const output = await new Promise<string>((resolve) =>
-        execFile(
-          bed.binaries.mcsConformance,
-          args,
-          { cwd: dir, env: { ...process.env, KUBECONFIG: kubeconfigs.join(':') }, maxBuffer: 64 << 20, timeout: 20 * 60_000 },
-          (_err, stdout, stderr) => resolve(`${stdout}${stderr}`),
-        ),
-      );
-      const reports = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { SpecReports: SpecReport[] }[];
-      const specs = reports.flatMap((r) => r.SpecReports).filter((s) => s.LeafNodeType === 'It' && s.State !== 'skipped');
-      expect(specs.length, output.slice(-4000)).toBe(16);
-      for (const s of specs)
-        console.log(
-          `mcs-conformance: ${s.State.padEnd(6)} ${(s.RunTime / 1e9).toFixed(1).padStart(5)} s  ${specName(s)}${
-            s.State === 'passed'
-              ? ''
-              : ` -- ${(s.Failure?.Message ?? '')
-                  .split('\n')
-                  .find((l) => l.trim() !== '')
-                  ?.trim()}`
-          }`,
+      /** One run of the suite, its specs narrowed by `focus` (a regexp of leaf texts) when given. */
+      const run = async (focus?: string): Promise<SpecReport[]> => {
+        const dir = mkdtempSync(join(tmpdir(), 'mcs-conformance-'));
+        const args = [
+          `-contexts=${contexts.join(',')}`,
+          `-ginkgo.label-filter=${LABEL_FILTER}`,
+          `-ginkgo.skip=${SKIP}`,
+          ...(focus ? [`-ginkgo.focus=${focus}`] : []),
+          `-ginkgo.json-report=${join(dir, 'report.json')}`,
+          '-ginkgo.no-color',
+          '-organization=globalsvc',
+          '-project=globalsvc',
+          '-url=docs/mcs-api.md',
+        ];
+        const started = Date.now();
+        // The suite fails (exit 1) while any spec fails: the report says which.
+        const output = await new Promise<string>((resolve) =>
+          execFile(
+            bed.binaries.mcsConformance,
+            args,
+            { cwd: dir, env: { ...process.env, KUBECONFIG: kubeconfigs.join(':') }, maxBuffer: 64 << 20, timeout: 20 * 60_000 },
+            (_err, stdout, stderr) => resolve(`${stdout}${stderr}`),
+          ),
         );
-      console.log(`mcs-conformance: ${specs.length} specs in ${((Date.now() - started) / 1000).toFixed(0)} s; report in ${dir}`);
-      const passed = specs.filter((s) => s.State === 'passed').map(specName);
-      expect(passed.sort()).toEqual([...MET].sort());
+        const reports = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { SpecReports: SpecReport[] }[];
+        const specs = reports.flatMap((r) => r.SpecReports).filter((s) => s.LeafNodeType === 'It' && s.State !== 'skipped');
+        expect(specs.length, output.slice(-4000)).toBeGreaterThan(0);
+        for (const s of specs)
+          console.log(
+            `mcs-conformance: ${s.State.padEnd(6)} ${(s.RunTime / 1e9).toFixed(1).padStart(5)} s  ${specName(s)}${
+              s.State === 'passed'
+                ? ''
+                : ` -- ${(s.Failure?.Message ?? '')
+                    .split('\n')
+                    .filter((l) => l.trim() !== '')
+                    .slice(0, 2)
+                    .join(' ')
+                    .trim()}`
+            }`,
+          );
+        console.log(`mcs-conformance: ${specs.length} specs in ${((Date.now() - started) / 1000).toFixed(0)} s; report in ${dir}`);
+        return specs;
+      };
+      const specs = await run();
+      expect(specs.length).toBe(16);
+      // The two-cluster specs give an export 20 s to reach the other cluster through Linkerd's mirror,
+      // whose client writes at 5 requests a second: late in the suite, its periodic repair of every
+      // earlier scenario's mirrors can hold a new export back longer than that (seen once in four
+      // runs: 21 s, a conflict not yet seen). A spec globalsvc meets that failed runs once more, alone,
+      // and both outcomes are printed; a spec that fails twice fails the test.
+      const failedMet = specs.filter((s) => s.State !== 'passed' && MET.includes(specName(s)));
+      const again =
+        failedMet.length > 0 ? await run(failedMet.map((s) => s.LeafNodeText.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')) : [];
+      const passed = new Set([...specs, ...again].filter((s) => s.State === 'passed').map(specName));
+      expect([...passed].sort()).toEqual([...MET].sort());
     },
     25 * 60_000,
   );
