@@ -6,25 +6,25 @@
 ARG BUILD_IMAGE=node:24-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-# Build: the locked dependencies, the TypeScript build, then the dev dependencies pruned away.
+# Build: the locked dependencies, the TypeScript build, and its bundles (hack/bundle.mjs): each CLI one
+# module with every dependency it reaches, so the runtime needs no node_modules.
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY hack/bundle.mjs ./hack/bundle.mjs
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build
 
 # Run: Node 24 and nothing else (no shell, no package manager), as uid 65532. Nothing is written at
 # runtime, so the root filesystem can be read-only (the manifests make it so).
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /app/package.json ./package.json
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/globalsvc.mjs /app/dist/globalsvc.mjs.LEGAL.txt /app/dist/kubectl-globalsvc.mjs ./dist/
 USER 65532:65532
 EXPOSE 9090 8081
 # As e2e/testbed/product.ts runs it, with the V8 flags of src/cli/node-flags.ts; the Deployment's args
 # are run's flags.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "dist/src/cli/main.js", "run"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "dist/globalsvc.mjs", "run"]

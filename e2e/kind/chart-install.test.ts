@@ -85,7 +85,7 @@ describeOnBed("globalsvc as its Helm chart installs it, in every kind-style clus
     // kubelet restarts the container, and the standby and the restarted process race for the Lease
     // once it expires (15 s).
     const killed = Date.now();
-    expect(await west.kill('dist/src/cli/mai[n].js', pod!.metadata.uid)).toBe(1);
+    expect(await west.kill('dist/globalsvc[.]mjs', pod!.metadata.uid)).toBe(1);
     await waitFor(
       "west's Lease held by another globalsvc than the one that crashed",
       async () => ![crashed, ''].includes(await lease()),

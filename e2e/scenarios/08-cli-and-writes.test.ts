@@ -9,13 +9,13 @@ import { ENDPOINT_SLICES } from '../../src/cluster/kube-api.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf, namespaceEverywhere } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
+import { ENTRYPOINT } from '../../src/cli/node-flags.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 const run = promisify(execFile);
 const NS = 'cli';
-const cli = (...args: string[]) =>
-  run(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...args], { maxBuffer: 16 * 1024 * 1024 });
+const cli = (...args: string[]) => run(process.execPath, [join(repoRoot, ENTRYPOINT), ...args], { maxBuffer: 16 * 1024 * 1024 });
 
 const ours = (slices: EndpointSlice[]) =>
   slices.filter((s) => s.metadata.labels!['endpointslice.kubernetes.io/managed-by'] === 'globalsvc.dev');

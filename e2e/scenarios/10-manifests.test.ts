@@ -7,6 +7,7 @@ import { OPTIONS } from '../../src/cli/options.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { repoRoot } from '../testbed/binaries.js';
+import { ENTRYPOINT } from '../../src/cli/node-flags.js';
 import { NAMESPACES } from '../testbed/kube.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -236,7 +237,7 @@ describeOnBed('the shipped manifests', () => {
     // The controller takes these arguments: `plan` validates them as `run` does, reads west, writes nothing.
     const plan = await run(
       process.execPath,
-      [join(repoRoot, 'dist/src/cli/main.js'), 'plan', ...container.args!, `--kubeconfig=${bed.cluster('west').kubeconfig}`],
+      [join(repoRoot, ENTRYPOINT), 'plan', ...container.args!, `--kubeconfig=${bed.cluster('west').kubeconfig}`],
       // --log-level=debug: stderr grows with what the cluster holds (the shared bed, after scenarios 01-09).
       { maxBuffer: 64 * 1024 * 1024 },
     );

@@ -7,6 +7,7 @@ import { describeOnBed, testBed } from '../support/bed.js';
 import { exec, status } from '../support/cli.js';
 import { deployStatefulSet, getService, slicesOf, squatterService, namespaceEverywhere } from '../support/workloads.js';
 import { repoRoot } from '../testbed/binaries.js';
+import { PLUGIN_ENTRYPOINT } from '../../src/cli/node-flags.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
 
@@ -128,7 +129,7 @@ describeOnBed('globalsvc status', () => {
   });
 
   it('runs as the kubectl plugin: `kubectl globalsvc status` with kubectl-globalsvc on PATH', async () => {
-    const plugin = join(repoRoot, 'dist/src/cli/kubectl-globalsvc.js');
+    const plugin = join(repoRoot, PLUGIN_ENTRYPOINT);
     chmodSync(plugin, 0o755);
     const bin = mkdtempSync(join(tmpdir(), 'kubectl-plugins-'));
     symlinkSync(plugin, join(bin, 'kubectl-globalsvc'));

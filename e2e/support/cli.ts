@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../testbed/binaries.js';
+import { ENTRYPOINT } from '../../src/cli/node-flags.js';
 import type { TestBed } from '../testbed/testbed.js';
 
 export interface Exit {
@@ -23,10 +24,10 @@ export async function exec(command: string, args: string[], env?: NodeJS.Process
   }
 }
 
-/** `node dist/src/cli/main.js status …` against one cluster, as its admin. */
+/** `node dist/globalsvc.mjs status …` against one cluster, as its admin. */
 export const status = (bed: TestBed, viewer: string, ...args: string[]) =>
   exec(process.execPath, [
-    join(repoRoot, 'dist/src/cli/main.js'),
+    join(repoRoot, ENTRYPOINT),
     'status',
     `--cluster-name=${viewer}`,
     `--kubeconfig=${bed.cluster(viewer).kubeconfig}`,

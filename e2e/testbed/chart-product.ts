@@ -54,7 +54,7 @@ interface Release {
 }
 
 /** globalsvc's command line in its container (the Dockerfile's ENTRYPOINT); `mai[n]` spares grep's own. */
-const PROCESS = 'dist/src/cli/mai[n].js';
+const PROCESS = 'dist/globalsvc[.]mjs';
 
 /** Two replicas, one writer: the chart's default. */
 const REPLICAS = 2;

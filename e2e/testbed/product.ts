@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { ENTRYPOINT, NODE_FLAGS } from '../../src/cli/node-flags.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot } from './binaries.js';
 import type { Cluster } from './cluster.js';
@@ -160,7 +160,7 @@ export function sumOfSamples(exposition: string, name: string, labels: Record<st
 }
 
 /**
- * Runs the built CLI (`node dist/src/cli/main.js run`), exactly as the container does. Each
+ * Runs the built CLI (`node dist/globalsvc.mjs run`), exactly as the container does. Each
  * process has an id: the cluster's name for its first replica, `<cluster>-<suffix>` for more.
  */
 export class ProcessProduct implements Product {
@@ -232,7 +232,7 @@ export class ProcessProduct implements Product {
     const command = [
       process.execPath,
       ...NODE_FLAGS,
-      join(repoRoot, 'dist/src/cli/main.js'),
+      join(repoRoot, ENTRYPOINT),
       'run',
       `--cluster-name=${i.cluster}`,
       `--kubeconfig=${kubeconfig}`,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Binaries } from './binaries.js';
 import { binaryPaths, ensureBinaries, repoRoot, serviceMirrorCommand, testbedDir } from './binaries.js';
+import { ENTRYPOINT } from '../../src/cli/node-flags.js';
 import { LocalCluster, type Cluster, type ClusterSpec } from './cluster.js';
 import { ClusterDns } from './dns.js';
 import { ChartProduct } from './chart-product.js';
@@ -70,10 +71,8 @@ export class TestBed {
       options.provider === 'kind'
         ? new ChartProduct(binaries.helm, binaries.kubectl, kindProductImage(), dir)
         : new ProcessProduct(this.procs, dir);
-    this.memory = new MemorySampler(
-      [dir, binaries.coredns, binaries.serviceMirror, join(repoRoot, 'dist/src/cli/main.js')],
-      2_000,
-      (peak) => writeFileSync(join(dir, 'stats.json'), JSON.stringify({ peakMemoryBytes: peak, timings: this.timings })),
+    this.memory = new MemorySampler([dir, binaries.coredns, binaries.serviceMirror, join(repoRoot, ENTRYPOINT)], 2_000, (peak) =>
+      writeFileSync(join(dir, 'stats.json'), JSON.stringify({ peakMemoryBytes: peak, timings: this.timings })),
     );
   }
 

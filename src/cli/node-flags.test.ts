@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NODE_FLAGS } from './node-flags.js';
+import { ENTRYPOINT, NODE_FLAGS } from './node-flags.js';
 
 describe('the V8 flags of the controller', () => {
   it('are the ones the image entrypoint runs it with', () => {
@@ -8,8 +8,8 @@ describe('the V8 flags of the controller', () => {
       .split('\n')
       .find((l) => l.startsWith('ENTRYPOINT'))!;
     const entrypoint = JSON.parse(line.slice('ENTRYPOINT'.length)) as string[];
-    const script = entrypoint.indexOf('dist/src/cli/main.js');
+    const script = entrypoint.indexOf(ENTRYPOINT);
     expect(entrypoint.slice(1, script)).toEqual(NODE_FLAGS);
-    expect(entrypoint.slice(script)).toEqual(['dist/src/cli/main.js', 'run']);
+    expect(entrypoint.slice(script)).toEqual([ENTRYPOINT, 'run']);
   });
 });

@@ -7,7 +7,13 @@ import { requestCounter, type Metrics } from '../observability/metrics.js';
 // What every entry point shares: the version, the connection to the cluster, and one policy for
 // exit statuses (usage, configuration and connection errors are 2; commands decide 0 and 1).
 
-export const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** Set by hack/bundle.mjs in the bundles the image ships, which have no package.json beside them. */
+declare const GLOBALSVC_VERSION: string | undefined;
+
+export const version =
+  typeof GLOBALSVC_VERSION === 'string'
+    ? GLOBALSVC_VERSION
+    : (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** An error the user can act on (an unreachable cluster, a refused list): its message, no stack, exit status 2. */
 export class UsageError extends Error {
