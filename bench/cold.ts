@@ -2,6 +2,8 @@ import type { BenchBed } from './bed.js';
 import { converged, waitUntil } from './converge.js';
 import { SOURCE_CLUSTERS, createMembers } from './fixtures.js';
 import { bestWriteFloor, informerFloor, writeFloor } from './floors.js';
+import { cpuSecondsByCommand, machineBusySeconds } from './proc.js';
+import { cpus } from 'node:os';
 
 export interface ColdResult {
   globals: number;
@@ -31,7 +33,23 @@ export interface ColdResult {
   /** Peak RSS of a bare informer holding the same namespace's objects, and its object count. */
   informerRssMiB: number;
   informerObjects: number;
+  /**
+   * CPU seconds the whole machine (API server, etcd, the client, everything) spent per wall second:
+   * during the floor's run after globalsvc, and during globalsvc's run. Near the core count, the
+   * run was bound by the machine's CPU, not by waiting.
+   */
+  floorBusyCores: number;
+  busyCores: number;
+  /** The machine's CPU seconds during globalsvc's run over its cores, over the floor: no faster run is possible on this machine without spending less CPU. */
+  cpuBoundRatio: number;
+  /** CPU seconds of the API server and etcd (kube-controller-manager and the rest aside) during the floor's run after globalsvc, and during globalsvc's. */
+  floorServerCpuS: number;
+  serverCpuS: number;
 }
+
+/** comm (at most 15 characters) of the processes whose CPU is the API server's side of a run. */
+const SERVER = ['kube-apiserver', 'etcd'];
+const serverCpu = () => Object.values(cpuSecondsByCommand(SERVER)).reduce((a, b) => a + b, 0);
 
 /**
  * Cold start: G globals' members already exist when globalsvc starts; wall time until every
@@ -60,6 +78,8 @@ export async function coldStart(
 
   const slicesPerCluster = Math.ceil(perMember / 100);
   const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
+  const busyBefore = machineBusySeconds();
+  const serverBefore = serverCpu();
   const product = await bed.startProduct(ns);
   // Counted at plan time, globals and endpoints run ahead of the writes still in flight: wait for those too.
   const { scrape, ageSeconds } = await waitUntil(
@@ -67,11 +87,25 @@ export async function coldStart(
     (s) => converged(s, globals, perMember) && s.value('globalsvc_api_writes_total', { result: 'success' }) >= objects,
     1_800_000,
   );
+  const busy = machineBusySeconds() - busyBefore;
+  const server = serverCpu() - serverBefore;
   const cpu = product.cpuSeconds();
   const mem = product.memory();
+  if (process.env.BENCH_HEAP_SNAPSHOT) {
+    // With --product-node-options "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>": a snapshot of
+    // the converged controller. Node writes it on its main thread, so the next scrape answers once it is written.
+    process.kill(product.pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1_000));
+    await product.scrape();
+    log(`cold ${globals}x${perMember}: heap snapshot written`);
+  }
   await product.stop();
 
+  const floorBusyBefore = machineBusySeconds();
+  const floorServerBefore = serverCpu();
   const after = withWriteFloor ? await writeFloor(admin, `${ns}-floor-after`, globals, perMember, best.inFlight) : NaN;
+  const floorBusy = machineBusySeconds() - floorBusyBefore;
+  const floorServer = serverCpu() - floorServerBefore;
   const floorS = (best.ms + after) / 2 / 1000;
   const informer = await informerFloor(bed.cluster.kubeconfig, ns);
   const writes = scrape.value('globalsvc_api_writes_total');
@@ -94,6 +128,11 @@ export async function coldStart(
     heapUsedMiB: scrape.value('globalsvc_nodejs_heap_size_used_bytes') / 2 ** 20,
     informerRssMiB: informer.peakRssMiB,
     informerObjects: informer.objects,
+    floorBusyCores: floorBusy / (after / 1000),
+    busyCores: busy / ageSeconds,
+    cpuBoundRatio: busy / cpus().length / floorS,
+    floorServerCpuS: floorServer,
+    serverCpuS: server,
   };
   log(
     `cold ${globals}x${perMember}: converged ${ageSeconds.toFixed(1)} s (floor ${floorS.toFixed(1)} s), peak RSS ${mem.peakRssMiB.toFixed(0)} MiB (informer ${informer.peakRssMiB.toFixed(0)} MiB)`,

@@ -1,6 +1,7 @@
 // npm run bench -- [--quick] [--json] [--only cold,churn,steady,growth] [sizes...]
 // The benchmark suite on the real test bed; every figure beside a floor measured in the same run.
 import { cpus, freemem, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { BenchBed } from './bed.js';
 import { coldStart, type ColdResult } from './cold.js';
@@ -8,6 +9,9 @@ import { churn, type ChurnResult } from './churn.js';
 import { steady, type SteadyResult } from './steady.js';
 import { growth, type GrowthResult } from './growth.js';
 import { renderTables } from './report.js';
+import { rssAtExitMiB } from './proc.js';
+import { ENTRYPOINT, NODE_FLAGS } from '../src/cli/node-flags.js';
+import { repoRoot } from '../e2e/testbed/binaries.js';
 
 const MEASUREMENTS = ['cold', 'churn', 'steady', 'growth'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
@@ -39,10 +43,10 @@ export interface Sizes {
 }
 
 const FULL: Sizes = {
-  coldGlobals: [100, 1000, 5000],
+  coldGlobals: [100, 1000, 5000, 10000],
   endpointsPerMember: 4,
-  churnGlobals: 1000,
-  churnRate: 20,
+  churnGlobals: 10000,
+  churnRate: 200,
   churnSeconds: 60,
   batchPeriods: [0, 10, 50, 200, 500],
   burst: 4,
@@ -131,10 +135,18 @@ export interface BenchResults {
   productMemoryLimitMiB: number | undefined;
   sizes: Sizes;
   wallSeconds: number;
+  /** RSS of Node alone and of globalsvc's bundle loaded (nothing listed yet), with globalsvc's V8 flags: the fixed cost under every size. */
+  fixedCost: { nodeMiB: number; loadedMiB: number; fileBackedMiB: number };
   cold?: ColdResult[];
   churn?: ChurnResult[];
   steady?: SteadyResult;
   growth?: GrowthResult;
+}
+
+function fixedCost(): BenchResults['fixedCost'] {
+  const node = rssAtExitMiB(NODE_FLAGS, ['-e', '0']);
+  const loaded = rssAtExitMiB(NODE_FLAGS, [join(repoRoot, ENTRYPOINT), '--version']);
+  return { nodeMiB: node.rssMiB, loadedMiB: loaded.rssMiB, fileBackedMiB: loaded.fileMiB };
 }
 
 const started = Date.now();
@@ -154,6 +166,7 @@ const results: BenchResults = {
   productMemoryLimitMiB: opts.productMemoryLimit,
   sizes,
   wallSeconds: 0,
+  fixedCost: fixedCost(),
 };
 
 const bed = await BenchBed.up(log);

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 
 // What /proc says about one process: the figures the benchmarks report, read from outside so that
 // measuring costs the measured process nothing.
@@ -36,4 +37,41 @@ export function memory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
   return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
+}
+
+/** CPU seconds the whole machine has been busy (every process, user and system) and its cores. */
+export function machineBusySeconds(): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number) as number[];
+  return (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * RSS (MiB) of a Node process that runs `args` with `nodeFlags`, read as it exits: the fixed cost
+ * of a process before it holds any object (Node alone: `-e 0`; globalsvc loaded: its bundle's `--version`).
+ */
+export function rssAtExitMiB(nodeFlags: readonly string[], args: readonly string[]): { rssMiB: number; fileMiB: number } {
+  const hook = `data:text/javascript,${encodeURIComponent(
+    "import{readFileSync}from'node:fs';process.on('exit',()=>process.stderr.write('\\nRSS '+readFileSync('/proc/self/status','utf8').match(/VmRSS:\\s+(\\d+)/)[1]+' '+readFileSync('/proc/self/status','utf8').match(/RssFile:\\s+(\\d+)/)[1]+'\\n'))",
+  )}`;
+  const out = spawnSync(process.execPath, [...nodeFlags, `--import=${hook}`, ...args], { encoding: 'utf8' });
+  const m = /RSS (\d+) (\d+)/.exec(out.stderr);
+  if (!m) throw new Error(`no RSS from node ${args.join(' ')}: ${out.stderr}`);
+  return { rssMiB: Number(m[1]) / 1024, fileMiB: Number(m[2]) / 1024 };
+}
+
+/** CPU seconds used so far by every process whose command name is one of `names`, by name. */
+export function cpuSecondsByCommand(names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const raw = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+      if (comm in out) out[comm]! += cpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
