@@ -96,7 +96,16 @@ export async function coldStart(
     // the converged controller. Node writes it on its main thread, so the next scrape answers once it is written.
     process.kill(product.pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 1_000));
-    await product.scrape();
+    for (let tries = 0; ; tries++) {
+      try {
+        await product.scrape();
+        break;
+      } catch (err) {
+        // The scrape that waited for the snapshot may time out: ask again.
+        if (tries === 30) throw err;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
     log(`cold ${globals}x${perMember}: heap snapshot written`);
   }
   await product.stop();

@@ -12,9 +12,7 @@ export function collectControllerMetrics(
     metrics.cachesSynced.set(from.ready() ? 1 : 0);
     metrics.leader.set(from.leading() ? 1 : 0);
     metrics.members.reset();
-    const counts = new Map<string, number>();
-    for (const c of from.index.classifications()) if (c.kind !== 'ignored') counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
-    for (const [state, n] of counts) metrics.members.set({ state }, n);
+    for (const [state, n] of from.index.classificationCounts()) if (state !== 'ignored' && n > 0) metrics.members.set({ state }, n);
     metrics.remoteClusterState.reset();
     for (const cluster of from.index.direct.clusterNames())
       for (const state of ['live', 'stale', 'expired', 'gone'] as const)

@@ -59,6 +59,8 @@ export class MemberIndex {
   private readonly mirrorsByKey = new Map<string, Set<string>>();
   /** mirror namespace/name → its classification. */
   private readonly mirrorClass = new Map<string, Classification>();
+  /** How many mirrors have each kind of classification (a gauge read at every scrape). */
+  private readonly mirrorKinds = new Map<Classification['kind'], number>();
   /** namespace/service-name → EndpointSlices (namespace/name) of that service, ours excluded. */
   private readonly slicesByService = new Map<string, Set<string>>();
   /** key → our EndpointSlices. */
@@ -109,8 +111,18 @@ export class MemberIndex {
     ]);
   }
 
-  classifications(): IterableIterator<Classification> {
-    return this.mirrorClass.values();
+  /** Mirrors by the kind of their classification. */
+  classificationCounts(): ReadonlyMap<Classification['kind'], number> {
+    return this.mirrorKinds;
+  }
+
+  private setClassification(id: string, c: Classification | undefined): void {
+    const before = this.mirrorClass.get(id);
+    if (before) this.mirrorKinds.set(before.kind, this.mirrorKinds.get(before.kind)! - 1);
+    if (c) {
+      this.mirrorClass.set(id, c);
+      this.mirrorKinds.set(c.kind, (this.mirrorKinds.get(c.kind) ?? 0) + 1);
+    } else this.mirrorClass.delete(id);
   }
 
   classificationOf(namespace: string, name: string): Classification | undefined {
@@ -139,8 +151,7 @@ export class MemberIndex {
     if (mirror) {
       const classification = add ? classifyMirror(service, { remoteDiscovery: this.settings.remoteDiscovery }) : undefined;
       const key = this.keyOfClassification(classification ?? this.mirrorClass.get(id));
-      if (classification) this.mirrorClass.set(id, classification);
-      else this.mirrorClass.delete(id);
+      this.setClassification(id, classification);
       if (key) {
         (add ? addTo : removeFrom)(this.mirrorsByKey, key, id);
         keys.add(key);

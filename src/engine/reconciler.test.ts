@@ -121,4 +121,40 @@ describe('reconciling one key against the cache', () => {
     expect(text).toContain('globalsvc_endpoints{source_cluster="east"} 2');
     expect(text).toMatch(/globalsvc_api_writes_total\{verb="create",kind="EndpointSlice",result="success"\} 1/);
   });
+
+  it('keeps its sums right as keys change and go (a scrape reads sums, not every key)', async () => {
+    const { index, reconciler, metrics } = engine();
+    const east = mirrorService({ name: 'db', cluster: 'east' });
+    const north = mirrorService({ name: 'cache', cluster: 'north' });
+    const slices = (dbEndpoints: number) => [
+      memberSlice(
+        east,
+        Array.from({ length: dbEndpoints }, (_, i) => endpoint(`10.96.0.${i + 1}`, { hostname: `db-${i}` })),
+      ),
+      memberSlice(north, [endpoint('10.97.0.1', { hostname: 'cache-0' })]),
+    ];
+    index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [east, north] }));
+    index.sliceChanges(index.slices.apply({ type: 'relisted', namespace: undefined, items: slices(3) }));
+    await reconciler.reconcile('data/db');
+    await reconciler.reconcile('data/cache');
+    let text = await metrics.render();
+    expect(text).toContain('globalsvc_globals{state="published"} 2');
+    expect(text).toContain('globalsvc_endpoints{source_cluster="east"} 3');
+    expect(text).toContain('globalsvc_endpoints{source_cluster="north"} 1');
+
+    const withVersion = <T extends KubeObject>(o: T, rv: string): T => ({ ...o, metadata: { ...o.metadata, resourceVersion: rv } });
+    index.sliceChanges(index.slices.apply({ type: 'modified', object: withVersion(slices(1)[0]!, '2') }));
+    await reconciler.reconcile('data/db');
+    await reconciler.reconcile('data/db');
+    text = await metrics.render();
+    expect(text).toContain('globalsvc_endpoints{source_cluster="east"} 1');
+
+    index.serviceChanges(index.services.apply({ type: 'deleted', object: north }));
+    index.sliceChanges(index.slices.apply({ type: 'deleted', object: slices(1)[1]! }));
+    await reconciler.reconcile('data/cache');
+    text = await metrics.render();
+    expect(text).toContain('globalsvc_globals{state="published"} 1');
+    expect(text).not.toContain('source_cluster="north"');
+    expect(index.classificationCounts().get('member')).toBe(1);
+  });
 });

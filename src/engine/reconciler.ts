@@ -28,8 +28,33 @@ const AWAIT_SERVICE_MS = 1_000;
  * reconcile(key): read the key's world from the cache, plan, write the plan. Level-triggered:
  * it never asks what event brought it here, so missed events, relists and restarts are harmless.
  */
+/** Sums of every key's KeyStats, kept as keys change so that a scrape costs nothing per key. */
+class Totals {
+  published = 0;
+  blocked = 0;
+  readonly endpointsByCluster = new Map<string, number>();
+  readonly unreachableByCluster = new Map<string, number>();
+  readonly unlinkedByCluster = new Map<string, number>();
+  readonly leftOut = new Map<string, number>();
+
+  add(s: KeyStats, sign: 1 | -1): void {
+    if (s.state === 'published') this.published += sign;
+    else if (s.state === 'blocked') this.blocked += sign;
+    const fields = ['endpointsByCluster', 'unreachableByCluster', 'unlinkedByCluster', 'leftOut'] as const;
+    for (const field of fields) {
+      const total = this[field];
+      for (const [k, n] of s[field]) {
+        const sum = (total.get(k) ?? 0) + sign * n;
+        if (sum === 0) total.delete(k);
+        else total.set(k, sum);
+      }
+    }
+  }
+}
+
 export class Reconciler {
   private readonly stats = new Map<string, KeyStats>();
+  private readonly totals = new Totals();
 
   constructor(
     private readonly index: MemberIndex,
@@ -82,19 +107,23 @@ export class Reconciler {
       if (l) leftOut.set(l.reason, (leftOut.get(l.reason) ?? 0) + l.endpoints);
       if (stale) unlinked.set(stale.cluster, (unlinked.get(stale.cluster) ?? 0) + stale.endpoints);
     }
+    const previous = this.stats.get(id);
+    if (previous) this.totals.add(previous, -1);
     if (!plan.desired && leftOut.size === 0) this.stats.delete(id);
     else {
       const endpointsByCluster = new Map<string, number>();
       if (plan.desired && !blocked)
         for (const g of plan.desired.groups) endpointsByCluster.set(g.cluster, (endpointsByCluster.get(g.cluster) ?? 0) + g.endpoints.size);
       const unreachable = plan.desired && !blocked ? unreachableByCluster(plan.desired.groups, this.settings.localCluster) : new Map();
-      this.stats.set(id, {
+      const stats: KeyStats = {
         state: !plan.desired ? undefined : blocked ? 'blocked' : 'published',
         endpointsByCluster,
         unreachableByCluster: unreachable,
         unlinkedByCluster: unlinked,
         leftOut,
-      });
+      };
+      this.stats.set(id, stats);
+      this.totals.add(stats, 1);
     }
     for (const problem of plan.problems) {
       // A problem of the global is told on the global Service, or on a mirror while there is none.
@@ -126,30 +155,17 @@ export class Reconciler {
   }
 
   private collect(): void {
+    const t = this.totals;
     this.metrics.globals.reset();
     this.metrics.endpoints.reset();
     this.metrics.leftOut.reset();
     this.metrics.unreachable.reset();
     this.metrics.unlinked.reset();
-    const unlinked = new Map<string, number>();
-    const byCluster = new Map<string, number>();
-    const unreachable = new Map<string, number>();
-    const leftOut = new Map<string, number>();
-    let published = 0;
-    let blocked = 0;
-    for (const s of this.stats.values()) {
-      if (s.state === 'blocked') blocked++;
-      else if (s.state === 'published') published++;
-      for (const [c, n] of s.endpointsByCluster) byCluster.set(c, (byCluster.get(c) ?? 0) + n);
-      for (const [r, n] of s.leftOut) leftOut.set(r, (leftOut.get(r) ?? 0) + n);
-      for (const [c, n] of s.unreachableByCluster) unreachable.set(c, (unreachable.get(c) ?? 0) + n);
-      for (const [c, n] of s.unlinkedByCluster) unlinked.set(c, (unlinked.get(c) ?? 0) + n);
-    }
-    for (const [c, n] of unlinked) this.metrics.unlinked.set({ source_cluster: c }, n);
-    for (const [c, n] of unreachable) this.metrics.unreachable.set({ source_cluster: c }, n);
-    for (const [r, n] of leftOut) this.metrics.leftOut.set({ reason: r }, n);
-    this.metrics.globals.set({ state: 'published' }, published);
-    this.metrics.globals.set({ state: 'blocked' }, blocked);
-    for (const [c, n] of byCluster) this.metrics.endpoints.set({ source_cluster: c }, n);
+    for (const [c, n] of t.unlinkedByCluster) this.metrics.unlinked.set({ source_cluster: c }, n);
+    for (const [c, n] of t.unreachableByCluster) this.metrics.unreachable.set({ source_cluster: c }, n);
+    for (const [r, n] of t.leftOut) this.metrics.leftOut.set({ reason: r }, n);
+    this.metrics.globals.set({ state: 'published' }, t.published);
+    this.metrics.globals.set({ state: 'blocked' }, t.blocked);
+    for (const [c, n] of t.endpointsByCluster) this.metrics.endpoints.set({ source_cluster: c }, n);
   }
 }
