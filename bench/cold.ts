@@ -45,11 +45,46 @@ export interface ColdResult {
   /** CPU seconds of the API server and etcd (kube-controller-manager and the rest aside) during the floor's run after globalsvc, and during globalsvc's. */
   floorServerCpuS: number;
   serverCpuS: number;
+  /** The same, by process: kube-apiserver, etcd and kube-controller-manager (its 15-character comm: kube-controller). */
+  floorCpuByProcess: Record<string, number>;
+  cpuByProcess: Record<string, number>;
+  /** Cores the API server and etcd use doing nothing for anyone (measured for IDLE_MS before globalsvc starts): the bed's own background. */
+  idleServerCores: number;
 }
 
 /** comm (at most 15 characters) of the processes whose CPU is the API server's side of a run. */
 const SERVER = ['kube-apiserver', 'etcd'];
-const serverCpu = () => Object.values(cpuSecondsByCommand(SERVER)).reduce((a, b) => a + b, 0);
+const BED = [...SERVER, 'kube-controller'];
+const serverCpu = () => SERVER.reduce((sum, c) => sum + cpuSecondsByCommand(SERVER)[c]!, 0);
+const since = (before: Record<string, number>) =>
+  Object.fromEntries(Object.entries(cpuSecondsByCommand(BED)).map(([c, s]) => [c, +(s - before[c]!).toFixed(2)]));
+
+const IDLE_MS = 5_000;
+/** A bed busier than this (cores of the API server, etcd and kube-controller-manager together) is not yet quiet. */
+const QUIET_CORES = 0.15;
+
+/**
+ * Waits until the bed has done with the last run's objects: kube-controller-manager's garbage
+ * collector and EndpointSlice controllers work through a burst of creates for tens of seconds after
+ * it, and a run started meanwhile would share the cores with that backlog.
+ */
+export async function settle(log: (l: string) => void, what: string, timeoutMs = 300_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const before = cpuSecondsByCommand(BED);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const after = cpuSecondsByCommand(BED);
+    const cores = BED.reduce((sum, c) => sum + after[c]! - before[c]!, 0) / 2;
+    if (cores < QUIET_CORES) {
+      if (Date.now() - started > 2_500) log(`${what}: the bed was quiet after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      return;
+    }
+    if (Date.now() - started > timeoutMs) {
+      log(`${what}: the bed is still busy (${cores.toFixed(2)} cores) after ${timeoutMs / 1000} s; measuring anyway`);
+      return;
+    }
+  }
+}
 
 /**
  * Cold start: G globals' members already exist when globalsvc starts; wall time until every
@@ -68,7 +103,9 @@ export async function coldStart(
   const setup = Date.now();
   await createMembers(admin, ns, globals, perMember);
   log(`cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s`);
-  const best = withWriteFloor ? await bestWriteFloor(admin, `${ns}-floor`, globals, perMember) : { ms: NaN, inFlight: NaN, byInFlight: {} };
+  const best = withWriteFloor
+    ? await bestWriteFloor(admin, `${ns}-floor`, globals, perMember, () => settle(log, `cold ${globals}x${perMember} floor`))
+    : { ms: NaN, inFlight: NaN, byInFlight: {} };
   if (withWriteFloor)
     log(
       `cold ${globals}x${perMember}: write floor ${Object.entries(best.byInFlight)
@@ -78,8 +115,13 @@ export async function coldStart(
 
   const slicesPerCluster = Math.ceil(perMember / 100);
   const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
+  await settle(log, `cold ${globals}x${perMember}`);
+  const idleBefore = serverCpu();
+  await new Promise((r) => setTimeout(r, IDLE_MS));
+  const idleServerCores = (serverCpu() - idleBefore) / (IDLE_MS / 1000);
   const busyBefore = machineBusySeconds();
   const serverBefore = serverCpu();
+  const bedBefore = cpuSecondsByCommand(BED);
   const product = await bed.startProduct(ns);
   // Counted at plan time, globals and endpoints run ahead of the writes still in flight: wait for those too.
   const { scrape, ageSeconds } = await waitUntil(
@@ -89,6 +131,7 @@ export async function coldStart(
   );
   const busy = machineBusySeconds() - busyBefore;
   const server = serverCpu() - serverBefore;
+  const cpuByProcess = since(bedBefore);
   const cpu = product.cpuSeconds();
   const mem = product.memory();
   if (process.env.BENCH_HEAP_SNAPSHOT) {
@@ -110,11 +153,14 @@ export async function coldStart(
   }
   await product.stop();
 
+  if (withWriteFloor) await settle(log, `cold ${globals}x${perMember} floor after`);
   const floorBusyBefore = machineBusySeconds();
   const floorServerBefore = serverCpu();
+  const floorBedBefore = cpuSecondsByCommand(BED);
   const after = withWriteFloor ? await writeFloor(admin, `${ns}-floor-after`, globals, perMember, best.inFlight) : NaN;
   const floorBusy = machineBusySeconds() - floorBusyBefore;
   const floorServer = serverCpu() - floorServerBefore;
+  const floorCpuByProcess = since(floorBedBefore);
   const floorS = (best.ms + after) / 2 / 1000;
   const informer = await informerFloor(bed.cluster.kubeconfig, ns);
   const writes = scrape.value('globalsvc_api_writes_total');
@@ -142,6 +188,9 @@ export async function coldStart(
     cpuBoundRatio: busy / cpus().length / floorS,
     floorServerCpuS: floorServer,
     serverCpuS: server,
+    idleServerCores,
+    floorCpuByProcess,
+    cpuByProcess,
   };
   log(
     `cold ${globals}x${perMember}: converged ${ageSeconds.toFixed(1)} s (floor ${floorS.toFixed(1)} s), peak RSS ${mem.peakRssMiB.toFixed(0)} MiB (informer ${informer.peakRssMiB.toFixed(0)} MiB)`,

@@ -76,9 +76,14 @@ export async function bestWriteFloor(
   namespace: string,
   globals: number,
   perMember: number,
+  /** Resolves when the bed is quiet enough for the next run. */
+  settle: () => Promise<void> = async () => {},
 ): Promise<{ ms: number; inFlight: number; byInFlight: Record<number, number> }> {
   const byInFlight: Record<number, number> = {};
-  for (const n of FLOOR_IN_FLIGHT) byInFlight[n] = await writeFloor(admin, `${namespace}-${n}`, globals, perMember, n);
+  for (const n of FLOOR_IN_FLIGHT) {
+    await settle();
+    byInFlight[n] = await writeFloor(admin, `${namespace}-${n}`, globals, perMember, n);
+  }
   const [inFlight, ms] = Object.entries(byInFlight).reduce((a, b) => (b[1] < a[1] ? b : a));
   return { ms, inFlight: Number(inFlight), byInFlight };
 }

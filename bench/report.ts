@@ -25,7 +25,7 @@ function coldRows(results: ColdResult[]): (string | number)[][] {
     r.requests,
     f(r.cpuSeconds),
     `${f(r.floorBusyCores)} / ${f(r.busyCores)}`,
-    `${f(r.floorServerCpuS)} / ${f(r.serverCpuS)}`,
+    `${f(r.floorServerCpuS)} / ${f(r.serverCpuS)} (idle ${f(r.idleServerCores, 2)}/s)`,
     f(r.cpuBoundRatio, 2),
     f(r.peakRssMiB, 0),
     f(r.informerRssMiB, 0),
