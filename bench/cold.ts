@@ -1,9 +1,9 @@
+import { cpus } from 'node:os';
 import type { BenchBed } from './bed.js';
 import { converged, waitUntil } from './converge.js';
 import { SOURCE_CLUSTERS, createMembers } from './fixtures.js';
 import { bestWriteFloor, informerFloor, writeFloor } from './floors.js';
 import { cpuSecondsByCommand, machineBusySeconds } from './proc.js';
-import { cpus } from 'node:os';
 
 export interface ColdResult {
   globals: number;
@@ -42,24 +42,19 @@ export interface ColdResult {
   busyCores: number;
   /** The machine's CPU seconds during globalsvc's run over its cores, over the floor: no faster run is possible on this machine without spending less CPU. */
   cpuBoundRatio: number;
-  /** CPU seconds of the API server and etcd (kube-controller-manager and the rest aside) during the floor's run after globalsvc, and during globalsvc's. */
-  floorServerCpuS: number;
-  serverCpuS: number;
-  /** The same, by process: kube-apiserver, etcd and kube-controller-manager (its 15-character comm: kube-controller). */
+  /**
+   * CPU seconds of the bed's processes during the floor's run after globalsvc, and during
+   * globalsvc's: kube-apiserver, etcd and kube-controller-manager (its 15-character comm: kube-controller).
+   */
   floorCpuByProcess: Record<string, number>;
   cpuByProcess: Record<string, number>;
-  /** Cores the API server and etcd use doing nothing for anyone (measured for IDLE_MS before globalsvc starts): the bed's own background. */
-  idleServerCores: number;
 }
 
-/** comm (at most 15 characters) of the processes whose CPU is the API server's side of a run. */
-const SERVER = ['kube-apiserver', 'etcd'];
-const BED = [...SERVER, 'kube-controller'];
-const serverCpu = () => SERVER.reduce((sum, c) => sum + cpuSecondsByCommand(SERVER)[c]!, 0);
+/** comm (at most 15 characters) of the bed's processes that do the API server's side of a run. */
+const BED = ['kube-apiserver', 'etcd', 'kube-controller'];
 const since = (before: Record<string, number>) =>
   Object.fromEntries(Object.entries(cpuSecondsByCommand(BED)).map(([c, s]) => [c, +(s - before[c]!).toFixed(2)]));
 
-const IDLE_MS = 5_000;
 /** A bed busier than this (cores of the API server, etcd and kube-controller-manager together) is not yet quiet. */
 const QUIET_CORES = 0.15;
 
@@ -116,11 +111,7 @@ export async function coldStart(
   const slicesPerCluster = Math.ceil(perMember / 100);
   const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
   await settle(log, `cold ${globals}x${perMember}`);
-  const idleBefore = serverCpu();
-  await new Promise((r) => setTimeout(r, IDLE_MS));
-  const idleServerCores = (serverCpu() - idleBefore) / (IDLE_MS / 1000);
   const busyBefore = machineBusySeconds();
-  const serverBefore = serverCpu();
   const bedBefore = cpuSecondsByCommand(BED);
   const product = await bed.startProduct(ns);
   // Counted at plan time, globals and endpoints run ahead of the writes still in flight: wait for those too.
@@ -130,7 +121,6 @@ export async function coldStart(
     1_800_000,
   );
   const busy = machineBusySeconds() - busyBefore;
-  const server = serverCpu() - serverBefore;
   const cpuByProcess = since(bedBefore);
   const cpu = product.cpuSeconds();
   const mem = product.memory();
@@ -155,11 +145,9 @@ export async function coldStart(
 
   if (withWriteFloor) await settle(log, `cold ${globals}x${perMember} floor after`);
   const floorBusyBefore = machineBusySeconds();
-  const floorServerBefore = serverCpu();
   const floorBedBefore = cpuSecondsByCommand(BED);
   const after = withWriteFloor ? await writeFloor(admin, `${ns}-floor-after`, globals, perMember, best.inFlight) : NaN;
   const floorBusy = machineBusySeconds() - floorBusyBefore;
-  const floorServer = serverCpu() - floorServerBefore;
   const floorCpuByProcess = since(floorBedBefore);
   const floorS = (best.ms + after) / 2 / 1000;
   const informer = await informerFloor(bed.cluster.kubeconfig, ns);
@@ -186,9 +174,6 @@ export async function coldStart(
     floorBusyCores: floorBusy / (after / 1000),
     busyCores: busy / ageSeconds,
     cpuBoundRatio: busy / cpus().length / floorS,
-    floorServerCpuS: floorServer,
-    serverCpuS: server,
-    idleServerCores,
     floorCpuByProcess,
     cpuByProcess,
   };

@@ -39,7 +39,7 @@ export function memory(pid: number): Memory {
   return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
 }
 
-/** CPU seconds the whole machine has been busy (every process, user and system) and its cores. */
+/** CPU seconds the whole machine has been busy so far, every core and process (user, system, interrupts). */
 export function machineBusySeconds(): number {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   const [user, nice, system, , , irq, softirq, steal] = fields.map(Number) as number[];
@@ -52,7 +52,7 @@ export function machineBusySeconds(): number {
  */
 export function rssAtExitMiB(nodeFlags: readonly string[], args: readonly string[]): { rssMiB: number; fileMiB: number } {
   const hook = `data:text/javascript,${encodeURIComponent(
-    "import{readFileSync}from'node:fs';process.on('exit',()=>process.stderr.write('\\nRSS '+readFileSync('/proc/self/status','utf8').match(/VmRSS:\\s+(\\d+)/)[1]+' '+readFileSync('/proc/self/status','utf8').match(/RssFile:\\s+(\\d+)/)[1]+'\\n'))",
+    "import{readFileSync}from'node:fs';process.on('exit',()=>{const s=readFileSync('/proc/self/status','utf8');process.stderr.write('\\nRSS '+s.match(/VmRSS:\\s+(\\d+)/)[1]+' '+s.match(/RssFile:\\s+(\\d+)/)[1]+'\\n')})",
   )}`;
   const out = spawnSync(process.execPath, [...nodeFlags, `--import=${hook}`, ...args], { encoding: 'utf8' });
   const m = /RSS (\d+) (\d+)/.exec(out.stderr);

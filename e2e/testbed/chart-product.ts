@@ -53,7 +53,7 @@ interface Release {
   replicas: number;
 }
 
-/** globalsvc's command line in its container (the Dockerfile's ENTRYPOINT); `mai[n]` spares grep's own. */
+/** globalsvc's command line in its container (the Dockerfile's ENTRYPOINT); `[.]` spares grep's own. */
 const PROCESS = 'dist/globalsvc[.]mjs';
 
 /** Two replicas, one writer: the chart's default. */

@@ -24,10 +24,6 @@ const MAX_PASSES = 3;
 /** How soon to look again at a key waiting for its Service to finish deleting. */
 const AWAIT_SERVICE_MS = 1_000;
 
-/**
- * reconcile(key): read the key's world from the cache, plan, write the plan. Level-triggered:
- * it never asks what event brought it here, so missed events, relists and restarts are harmless.
- */
 /** Sums of every key's KeyStats, kept as keys change so that a scrape costs nothing per key. */
 class Totals {
   published = 0;
@@ -52,6 +48,10 @@ class Totals {
   }
 }
 
+/**
+ * reconcile(key): read the key's world from the cache, plan, write the plan. Level-triggered:
+ * it never asks what event brought it here, so missed events, relists and restarts are harmless.
+ */
 export class Reconciler {
   private readonly stats = new Map<string, KeyStats>();
   private readonly totals = new Totals();
