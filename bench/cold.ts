@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import type { BenchBed } from './bed.js';
 import { converged, waitUntil } from './converge.js';
 import { SOURCE_CLUSTERS, createMembers } from './fixtures.js';
-import { bestWriteFloor, informerFloor, writeFloor } from './floors.js';
+import { bestWriteFloor, clearFloor, informerFloor, writeFloor } from './floors.js';
 import { cpuSecondsByCommand, machineBusySeconds } from './proc.js';
 
 export interface ColdResult {
@@ -99,7 +99,7 @@ export async function coldStart(
   await createMembers(admin, ns, globals, perMember);
   log(`cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s`);
   const best = withWriteFloor
-    ? await bestWriteFloor(admin, `${ns}-floor`, globals, perMember, () => settle(log, `cold ${globals}x${perMember} floor`))
+    ? await bestWriteFloor(admin, ns, globals, perMember, () => settle(log, `cold ${globals}x${perMember} floor`))
     : { ms: NaN, inFlight: NaN, byInFlight: {} };
   if (withWriteFloor)
     log(
@@ -146,9 +146,10 @@ export async function coldStart(
   if (withWriteFloor) await settle(log, `cold ${globals}x${perMember} floor after`);
   const floorBusyBefore = machineBusySeconds();
   const floorBedBefore = cpuSecondsByCommand(BED);
-  const after = withWriteFloor ? await writeFloor(admin, `${ns}-floor-after`, globals, perMember, best.inFlight) : NaN;
+  const after = withWriteFloor ? await writeFloor(admin, ns, 'after', globals, perMember, best.inFlight) : NaN;
   const floorBusy = machineBusySeconds() - floorBusyBefore;
   const floorCpuByProcess = since(floorBedBefore);
+  if (withWriteFloor) await clearFloor(admin, ns, 'after');
   const floorS = (best.ms + after) / 2 / 1000;
   const informer = await informerFloor(bed.cluster.kubeconfig, ns);
   const writes = scrape.value('globalsvc_api_writes_total');
