@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { ENDPOINT_SLICES, KubeApi } from '../src/cluster/kube-api.js';
+import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, type ResourceType } from '../src/cluster/kube-api.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
 import type { BenchBed } from './bed.js';
 import { settle } from './cold.js';
@@ -19,8 +19,16 @@ export interface ChurnResult {
   /** Changes whose global never reflected them within 10 s. */
   missed: number;
   latencyMs: Percentiles;
-  /** Per change: the bare informer's delivery of the member write plus that write's round trip. */
+  /**
+   * A bare relay, on a sample of the changes (one in RELAY_EVERY): from the member write to the bench
+   * seeing a write that the bench made as soon as its own informer saw the member write. The hops any
+   * controller's answer takes: the watch's delivery of the member write, a write's round trip, and
+   * the watch's delivery of that write.
+   */
   floorMs: Percentiles;
+  relaySamples: number;
+  /** Per change: the bare informer's delivery of the member write plus that write's round trip (the floor up to 2026-12-04). */
+  oneHopMs: Percentiles;
   /** Global writes (Services and slices) per member change: at most 1 is the target. */
   writesPerChange: number;
 }
@@ -35,10 +43,17 @@ interface Change {
   answeredAt?: number;
   informedAt?: number;
   reflectedAt?: number;
+  /** The bare relay's write seen by the bench (sampled changes only). */
+  relayedAt?: number;
 }
 
 const REFLECT_TIMEOUT_MS = 10_000;
 const BURST_GAP_MS = 5;
+/** One informed change in RELAY_EVERY is relayed: at 200 changes/s, 25 writes/s more on the bed. */
+const RELAY_EVERY = 8;
+/** The relay writes round-robin into this many ConfigMaps (globalsvc does not watch ConfigMaps). */
+const RELAY_OBJECTS = 64;
+const RELAY_LABEL = 'bench.globalsvc.dev/relay';
 
 /** address → ready of a set of endpoints. */
 const readiness = (endpoints: readonly Endpoint[] | null | undefined) =>
@@ -60,6 +75,10 @@ class Observer {
   /** address → how many of its changes the global has not reflected yet. */
   private readonly inFlight = new Map<string, number>();
   private readonly stops: AbortController[] = [];
+  /** Relayed changes by relay id, not yet seen back; how many informed changes so far. */
+  private readonly relays = new Map<string, Change>();
+  private informed = 0;
+  private relayed = 0;
 
   constructor(
     private readonly api: KubeApi,
@@ -100,16 +119,39 @@ class Observer {
       if (satisfied(state, c)) {
         c.informedAt = now;
         waiting.delete(c);
+        if (this.informed++ % RELAY_EVERY === 0) this.relay(c);
       }
   }
 
+  /** What a bare controller does with a change: write, at once, something of its own. */
+  private relay(c: Change) {
+    const id = String(this.relayed++);
+    this.relays.set(id, c);
+    const configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `bench-relay-${Number(id) % RELAY_OBJECTS}`, namespace: this.namespace, labels: { [RELAY_LABEL]: 'true' } },
+      data: { change: id },
+    };
+    // A failed relay is left out of the floor's sample (no relayedAt), as a missed change is.
+    this.api.apply(CONFIG_MAPS, configMap, 'globalsvc-bench-relay').catch(() => this.relays.delete(id));
+  }
+
+  private onRelay(o: KubeObject) {
+    const id = (o as KubeObject & { data?: Record<string, string> }).data?.change ?? '';
+    const c = this.relays.get(id);
+    if (!c) return;
+    c.relayedAt = performance.now();
+    this.relays.delete(id);
+  }
+
   async start(): Promise<void> {
-    const watch = async (selector: string, handle: (type: string, o: KubeObject) => void) => {
-      const list = await this.api.list(ENDPOINT_SLICES, this.namespace, { labelSelector: selector });
+    const watch = async (selector: string, handle: (type: string, o: KubeObject) => void, type: ResourceType = ENDPOINT_SLICES) => {
+      const list = await this.api.list(type, this.namespace, { labelSelector: selector });
       for (const o of list.items) handle('ADDED', o);
       this.stops.push(
         await this.api.watch(
-          ENDPOINT_SLICES,
+          type,
           this.namespace,
           { resourceVersion: list.resourceVersion, labelSelector: selector },
           {
@@ -121,6 +163,7 @@ class Observer {
     };
     await watch('endpointslice.kubernetes.io/managed-by=globalsvc.dev', (t, o) => this.onGlobal(t, o));
     await watch(`endpointslice.kubernetes.io/managed-by=${BENCH_MANAGER}`, (_t, o) => this.onMember(o));
+    await watch(`${RELAY_LABEL}=true`, (t, o) => t !== 'DELETED' && this.onRelay(o), CONFIG_MAPS);
   }
 
   track(c: Change): void {
@@ -155,6 +198,7 @@ class Observer {
     this.pending.clear();
     this.uninformed.clear();
     this.inFlight.clear();
+    this.relays.clear();
   }
 
   stop(): void {
@@ -288,8 +332,9 @@ async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<
 
 /**
  * Propagation under churn: member slices change at R changes per second; each change is timed
- * from the member write to the global slice reflecting it, against a bare informer's delivery of
- * the same write in this process plus that write's round trip. Once per --batch-period value.
+ * from the member write to the global slice reflecting it, against a bare relay in this process
+ * (Observer.relay: what the bench writes on seeing the member write, seen back). Once per
+ * --batch-period value.
  */
 export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult[]> {
   const G = sizes.churnGlobals;
@@ -315,18 +360,21 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       const writes = (await product.scrape()).value('globalsvc_api_writes_total') - writesBefore;
       const changes = observer.all();
       const done = changes.filter((c) => c.reflectedAt !== undefined && c.informedAt !== undefined && c.answeredAt !== undefined);
+      const relayed = changes.filter((c) => c.relayedAt !== undefined);
       results.push({
         batchPeriodMs,
         pattern,
         changes: changes.length,
         missed: changes.length - done.length,
         latencyMs: percentiles(done.map((c) => c.reflectedAt! - c.sentAt)),
-        floorMs: percentiles(done.map((c) => c.informedAt! - c.sentAt + (c.answeredAt! - c.sentAt))),
+        floorMs: percentiles(relayed.map((c) => c.relayedAt! - c.sentAt)),
+        relaySamples: relayed.length,
+        oneHopMs: percentiles(done.map((c) => c.informedAt! - c.sentAt + (c.answeredAt! - c.sentAt))),
         writesPerChange: writes / Math.max(1, changes.length),
       });
       const r = results.at(-1)!;
       log(
-        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (floor ${r.floorMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change`,
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change`,
       );
     }
     observer.stop();

@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import type { BenchBed } from './bed.js';
 import { converged, waitUntil } from './converge.js';
 import { SOURCE_CLUSTERS, createMembers } from './fixtures.js';
-import { bestWriteFloor, clearFloor, informerFloor, writeFloor } from './floors.js';
+import { bestWriteFloor, clearFloor, informedWriteFloor, informerFloor, writeFloor } from './floors.js';
 import { cpuSecondsByCommand, machineBusySeconds } from './proc.js';
 
 export interface ColdResult {
@@ -20,6 +20,13 @@ export interface ColdResult {
   floorInFlight: number;
   floorByInFlight: Record<number, number>;
   ratio: number;
+  /**
+   * Seconds a bare informer takes to start, list and watch the namespace, and the bare client then
+   * to write the same objects at the floor's concurrency while it watches: what any controller pays
+   * (floors.ts informedWriteFloor). Measured once, before globalsvc runs.
+   */
+  informedFloorS: number;
+  informedRatio: number;
   writes: number;
   /** Objects globalsvc had to create: G Services and the slices of 3 clusters. */
   objects: number;
@@ -108,6 +115,13 @@ export async function coldStart(
         .join(', ')}`,
     );
 
+  let informedMs = NaN;
+  if (withWriteFloor) {
+    await settle(log, `cold ${globals}x${perMember} informed floor`);
+    informedMs = await informedWriteFloor(bed.cluster.kubeconfig, admin, ns, globals, perMember, best.inFlight);
+    log(`cold ${globals}x${perMember}: informed write floor ${(informedMs / 1000).toFixed(1)} s @${best.inFlight}`);
+  }
+
   const slicesPerCluster = Math.ceil(perMember / 100);
   const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
   await settle(log, `cold ${globals}x${perMember}`);
@@ -162,6 +176,8 @@ export async function coldStart(
     floorInFlight: best.inFlight,
     floorByInFlight: Object.fromEntries(Object.entries(best.byInFlight).map(([n, ms]) => [n, ms / 1000])),
     ratio: ageSeconds / floorS,
+    informedFloorS: informedMs / 1000,
+    informedRatio: (ageSeconds * 1000) / informedMs,
     writes,
     objects,
     writesPerObject: writes / objects,

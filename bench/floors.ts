@@ -129,22 +129,55 @@ export interface InformerFloor extends Memory {
  * what any Node controller caching the same objects needs.
  */
 export async function informerFloor(kubeconfig: string, namespace: string, holdMs = 3_000): Promise<InformerFloor> {
-  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'bare-informer.js');
-  const child = spawn(process.execPath, [script, kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const informer = startInformer(kubeconfig, namespace);
   try {
-    const synced = await new Promise<{ objects: number; syncMs: number }>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const line = out.split('\n').find((l) => l.startsWith('{'));
-        if (line) resolve(JSON.parse(line) as { objects: number; syncMs: number });
-      });
-      child.once('exit', (code) => reject(new Error(`bare informer exited with ${code} before it synced`)));
-    });
+    const synced = await informer.synced;
     // Let it settle as the controller is measured settled: a few seconds watching.
     await new Promise((r) => setTimeout(r, holdMs));
-    return { ...synced, ...memory(child.pid!), cpuSeconds: cpuSeconds(child.pid!) };
+    return { ...synced, ...memory(informer.child.pid!), cpuSeconds: cpuSeconds(informer.child.pid!) };
   } finally {
-    child.kill('SIGKILL');
+    informer.child.kill('SIGKILL');
   }
+}
+
+/**
+ * The write floor of a controller, which must know the world before it writes: a bare informer
+ * (its own Node process, as informerFloor's) lists and watches the namespace, and once it has
+ * synced the bare client writes what writeFloor writes, at `inFlight`. What it adds to the write
+ * floor is what no controller can skip: a process start, the initial lists, and the API server
+ * serving the watch each write's echo. Returns ms from the informer's start to the last write's answer.
+ */
+export async function informedWriteFloor(
+  kubeconfig: string,
+  admin: Admin,
+  namespace: string,
+  globals: number,
+  perMember: number,
+  inFlight: number,
+): Promise<number> {
+  const started = Date.now();
+  const informer = startInformer(kubeconfig, namespace);
+  try {
+    await informer.synced;
+    await writeFloor(admin, namespace, 'informed', globals, perMember, inFlight);
+    return Date.now() - started;
+  } finally {
+    informer.child.kill('SIGKILL');
+    await clearFloor(admin, namespace, 'informed');
+  }
+}
+
+function startInformer(kubeconfig: string, namespace: string) {
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'bare-informer.js');
+  const child = spawn(process.execPath, [script, kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const synced = new Promise<{ objects: number; syncMs: number }>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line) as { objects: number; syncMs: number });
+    });
+    child.once('exit', (code) => reject(new Error(`bare informer exited with ${code} before it synced`)));
+  });
+  return { child, synced };
 }
