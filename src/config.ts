@@ -86,7 +86,7 @@ export const configSchema = z.object({
       'must be 1-20 characters of [-a-z0-9], ending in a letter or digit',
     ),
   maxEndpointsPerSlice: int(1, 1000).default(100),
-  workers: int(1, 64).default(4),
+  workers: int(1, 64).default(16),
   batchPeriod: duration(1000).default(50),
   retryInitial: duration().default(200),
   retryMax: duration().default(60_000),

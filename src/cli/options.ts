@@ -83,7 +83,7 @@ export const OPTIONS = [
     help: 'endpoints per EndpointSlice (1-1000)',
     default: '100',
   },
-  { key: 'workers', flag: '--workers <n>', env: 'GLOBALSVC_WORKERS', help: 'global services reconciled at once', default: '4' },
+  { key: 'workers', flag: '--workers <n>', env: 'GLOBALSVC_WORKERS', help: 'global services reconciled at once', default: '16' },
   {
     key: 'batchPeriod',
     flag: '--batch-period <duration>',
