@@ -31,6 +31,10 @@ export interface ChurnResult {
   oneHopMs: Percentiles;
   /** Global writes (Services and slices) per member change: at most 1 is the target. */
   writesPerChange: number;
+  /** globalsvc's reconciles during the pattern, their mean duration, and the deepest its queue was seen (scraped every 250 ms). */
+  reconciles: number;
+  reconcileMeanMs: number;
+  maxQueueDepth: number;
 }
 
 interface Change {
@@ -353,11 +357,24 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
     const churner = await Churner.load(api, namespace, observer);
     for (const pattern of ['spread', 'burst'] as const) {
       observer.reset();
-      const writesBefore = (await product.scrape()).value('globalsvc_api_writes_total');
+      const before = await product.scrape();
+      let maxQueueDepth = 0;
+      let driving = true;
+      const sampling = (async () => {
+        while (driving) {
+          maxQueueDepth = Math.max(maxQueueDepth, (await product.scrape()).value('globalsvc_queue_depth'));
+          await sleep(250);
+        }
+      })();
       await drive(churner, pattern, sizes);
       await observer.drained(REFLECT_TIMEOUT_MS);
+      driving = false;
+      await sampling;
       await sleep(Math.max(200, batchPeriodMs * 2));
-      const writes = (await product.scrape()).value('globalsvc_api_writes_total') - writesBefore;
+      const after = await product.scrape();
+      const delta = (name: string) => after.value(name) - before.value(name);
+      const writes = delta('globalsvc_api_writes_total');
+      const reconciles = delta('globalsvc_reconcile_duration_seconds_count');
       const changes = observer.all();
       const done = changes.filter((c) => c.reflectedAt !== undefined && c.informedAt !== undefined && c.answeredAt !== undefined);
       const relayed = changes.filter((c) => c.relayedAt !== undefined);
@@ -371,10 +388,13 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
         relaySamples: relayed.length,
         oneHopMs: percentiles(done.map((c) => c.informedAt! - c.sentAt + (c.answeredAt! - c.sentAt))),
         writesPerChange: writes / Math.max(1, changes.length),
+        reconciles,
+        reconcileMeanMs: (1000 * delta('globalsvc_reconcile_duration_seconds_sum')) / Math.max(1, reconciles),
+        maxQueueDepth,
       });
       const r = results.at(-1)!;
       log(
-        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change`,
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}`,
       );
     }
     observer.stop();

@@ -85,6 +85,8 @@ export function renderTables(r: BenchResults): string {
           'one hop p99',
           'p99 ≤ floor+batch+50',
           'writes/change (≤1)',
+          'reconcile mean ms',
+          'max queue depth',
         ],
         r.churn.map((c) => [
           c.batchPeriodMs,
@@ -99,6 +101,8 @@ export function renderTables(r: BenchResults): string {
           f(c.oneHopMs.p99, 0),
           `${f(c.floorMs.p99 + c.batchPeriodMs + 50, 0)} ${mark(c.latencyMs.p99 <= c.floorMs.p99 + c.batchPeriodMs + 50)}`,
           `${f(c.writesPerChange, 2)} ${mark(c.writesPerChange <= 1)}`,
+          f(c.reconcileMeanMs, 1),
+          c.maxQueueDepth,
         ]),
       ),
       '',
@@ -140,7 +144,7 @@ export function renderTables(r: BenchResults): string {
       f(c.floorS),
     ]);
     out.push(
-      'Growth (cold start per point; floor: a bare informer holding the same objects; target: peak RSS ≤ 200 MB at 10,000 globals)',
+      'Growth (cold start per point; floor: a bare informer holding the same objects; target: peak RSS ≤ 150 MB at 10,000 globals, ≤ 80 MB at 100)',
       table(
         [
           'globals',
