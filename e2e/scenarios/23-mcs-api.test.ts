@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENDPOINT_SLICES, SERVICE_IMPORTS, SERVICES } from '../../src/cluster/kube-api.js';
 import type { EndpointSlice, ServiceImport } from '../../src/domain/k8s-types.js';
 import { describeOnBed, testBed } from '../support/bed.js';
+import { explained } from '../support/diagnose.js';
 import { eventAbout } from '../support/events.js';
 import { withMcsApi } from '../support/mcs.js';
 import { deployStatefulSet, deployWeb, expectedAddresses, fqdn, getService, namespaceEverywhere, sorted } from '../support/workloads.js';
@@ -38,18 +39,22 @@ describeOnBed('KEP-1645 out: a ServiceImport per global, served on clusterset.lo
   it('writes a Headless ServiceImport db in every cluster, and db.<ns>.svc.clusterset.local answers every member', async () => {
     for (const viewer of CLUSTERS) {
       let expected: string[] = [];
-      await waitFor(
-        `db's ServiceImport and clusterset.local name in ${viewer}`,
-        async () => {
-          const imp = await importOf(viewer, 'db');
-          expected = sorted((await expectedAddresses(bed, viewer, NS, 'db')).values());
-          return (
-            imp?.status?.clusters?.map((c) => c.cluster).join(',') === 'east,north,west' &&
-            expected.length === 6 &&
-            JSON.stringify(await bed.dnsOf(viewer).a(clusterset('db'))) === JSON.stringify(expected)
-          );
-        },
-        120_000,
+      // A timeout prints what the viewer held (Linkerd's mirrors, our slices, the mirrors' and globalsvc's logs):
+      // CI once saw north's member missing in east after 120 s, with nothing to read.
+      await explained(bed, viewer, NS, () =>
+        waitFor(
+          `db's ServiceImport and clusterset.local name in ${viewer}`,
+          async () => {
+            const imp = await importOf(viewer, 'db');
+            expected = sorted((await expectedAddresses(bed, viewer, NS, 'db')).values());
+            return (
+              imp?.status?.clusters?.map((c) => c.cluster).join(',') === 'east,north,west' &&
+              expected.length === 6 &&
+              JSON.stringify(await bed.dnsOf(viewer).a(clusterset('db'))) === JSON.stringify(expected)
+            );
+          },
+          120_000,
+        ),
       );
       const imp = (await importOf(viewer, 'db'))!;
       expect(imp.spec).toMatchObject({ type: 'Headless', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] });

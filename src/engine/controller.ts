@@ -72,7 +72,9 @@ export class Controller {
     });
     this.reconciler = new Reconciler(
       this.index,
-      new PlanWriter(api, this.index, metrics, leadership),
+      new PlanWriter(api, this.index, metrics, leadership, (keys) => {
+        if (this.gate.open) for (const key of keys) this.queue.add(key);
+      }),
       settings,
       recorder,
       metrics,

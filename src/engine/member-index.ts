@@ -4,7 +4,7 @@ import { podsOfHeadlessMirror, type EndpointMirror } from '../domain/headless-mi
 import type { Classification, GlobalKey } from '../domain/members.js';
 import { classifyLocal, classifyMirror, isExported, isMirror, isOurs, keyString, parseKey } from '../domain/members.js';
 import { NO_LINK_STATE, type LinkState, type MemberView } from '../domain/desired.js';
-import type { GlobalWorld } from '../domain/plan.js';
+import type { GlobalWorld, Kind } from '../domain/plan.js';
 import { globalServiceName } from '../domain/naming.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
 import type { Change } from './object-store.js';
@@ -412,6 +412,25 @@ export class MemberIndex {
       service,
       slices: this.slicesOfService(service.metadata.namespace ?? '', service.metadata.name ?? ''),
     }));
+  }
+
+  /** Says our write of this object is being sent: the watch's events of it wait for its answer (ObjectStore.beginWrite). */
+  beginWrite(kind: Kind, namespace: string, name: string): void {
+    this.storeOf(kind).beginWrite(namespace, name);
+  }
+
+  /**
+   * Ends that write, its answer recorded: the events held meanwhile are applied, the write's echo
+   * as no change. Returns the keys what others changed meanwhile may affect.
+   */
+  endWrite(kind: Kind, namespace: string, name: string): Set<string> {
+    if (kind === 'ServiceImport') return this.importChanges(this.imports.endWrite(namespace, name));
+    if (kind === 'Service') return this.serviceChanges(this.services.endWrite(namespace, name));
+    return this.sliceChanges(this.slices.endWrite(namespace, name));
+  }
+
+  private storeOf(kind: Kind): ObjectStore<KubeObject> {
+    return (kind === 'Service' ? this.services : kind === 'ServiceImport' ? this.imports : this.slices) as ObjectStore<KubeObject>;
   }
 
   /** Records an object our own write returned, before the watch brings it. */

@@ -78,4 +78,72 @@ describe('the object store', () => {
     expect(store.apply({ type: 'added', object: other })).toHaveLength(1);
     expect(store.apply({ type: 'modified', object: { metadata: { ...other.metadata, resourceVersion: '13' } } })).toHaveLength(1);
   });
+
+  describe('while our write of an object is in flight', () => {
+    it("holds the watch's events of it, and takes the write's own echo as no change once the answer is recorded", () => {
+      const store = new ObjectStore<Service>();
+      store.apply({ type: 'added', object: svc('a', '5') });
+      store.beginWrite('data', 'a');
+      expect(store.apply({ type: 'modified', object: svc('a', '7') })).toEqual([]);
+      // Other objects are not held.
+      expect(store.apply({ type: 'added', object: svc('b', '8') })).toHaveLength(1);
+      expect(store.recordWrite(svc('a', '7'))).toMatchObject({ after: { metadata: { resourceVersion: '7' } } });
+      expect(store.endWrite('data', 'a')).toEqual([]);
+      // After the write, events flow as before.
+      expect(store.apply({ type: 'modified', object: svc('a', '9') })).toHaveLength(1);
+    });
+
+    it('gives back a change that was not ours, in order, after the answer', () => {
+      const store = new ObjectStore<Service>();
+      store.beginWrite('data', 'a');
+      store.apply({ type: 'added', object: svc('a', '7') });
+      store.apply({ type: 'modified', object: svc('a', '8') });
+      store.recordWrite(svc('a', '7'));
+      const changes = store.endWrite('data', 'a');
+      expect(changes.map((c) => `${c.before?.metadata.resourceVersion}→${c.after?.metadata.resourceVersion}`)).toEqual(['7→8']);
+      expect(store.get('data', 'a')?.metadata.resourceVersion).toBe('8');
+    });
+
+    it('replays what it held when the write failed (no answer to recognise an echo by)', () => {
+      const store = new ObjectStore<Service>();
+      store.beginWrite('data', 'a');
+      store.apply({ type: 'added', object: svc('a', '3') });
+      expect(store.endWrite('data', 'a')).toMatchObject([{ before: undefined, after: { metadata: { resourceVersion: '3' } } }]);
+    });
+
+    it("takes a delete's echo as no change once the delete is recorded", () => {
+      const store = new ObjectStore<Service>();
+      store.apply({ type: 'added', object: svc('a', '3') });
+      store.beginWrite('data', 'a');
+      store.apply({ type: 'deleted', object: svc('a', '4') });
+      expect(store.recordDelete('data', 'a', 'uid-a')).toBeDefined();
+      expect(store.endWrite('data', 'a')).toEqual([]);
+      expect(store.get('data', 'a')).toBeUndefined();
+    });
+
+    it('drops what it held when a relist of its scope comes: the relist is newer', () => {
+      const store = new ObjectStore<Service>();
+      store.apply({ type: 'added', object: svc('a', '3') });
+      store.beginWrite('data', 'a');
+      store.apply({ type: 'deleted', object: svc('a', '4') });
+      store.apply({
+        type: 'relisted',
+        namespace: 'data',
+        items: [{ ...svc('a', '6'), metadata: { ...svc('a', '6').metadata, uid: 'uid-again' } }],
+      });
+      expect(store.endWrite('data', 'a')).toEqual([]);
+      expect(store.get('data', 'a')?.metadata.uid).toBe('uid-again');
+    });
+
+    it('holds until the last of two writes of one object ends', () => {
+      const store = new ObjectStore<Service>();
+      store.beginWrite('data', 'a');
+      store.beginWrite('data', 'a');
+      store.apply({ type: 'added', object: svc('a', '3') });
+      expect(store.endWrite('data', 'a')).toEqual([]);
+      expect(store.get('data', 'a')).toBeUndefined();
+      expect(store.endWrite('data', 'a')).toHaveLength(1);
+      expect(store.endWrite('data', 'a')).toEqual([]);
+    });
+  });
 });

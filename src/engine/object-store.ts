@@ -8,6 +8,9 @@ export interface Change<T> {
   after: T | undefined;
 }
 
+/** A watch event of one object (not a relist). */
+type ObjectEvent<T extends KubeObject> = Exclude<ResourceEvent<T>, { type: 'relisted' }>;
+
 /** resourceVersions are opaque to clients, but etcd's are integers: use that to ignore stale copies. */
 function isNewer(candidate: string | undefined, current: string | undefined): boolean {
   if (!candidate || !current) return true;
@@ -31,6 +34,12 @@ export class ObjectStore<T extends KubeObject> {
    * events of the object would otherwise bring it back.
    */
   private readonly removed = new Map<string, string | undefined>();
+  /**
+   * Objects our own writes are changing (by key, how many writes), with the watch events of them
+   * that arrived meanwhile: held until the write's answer is recorded, so the echo of the write
+   * (often delivered before its answer) is known as ours and changes nothing.
+   */
+  private readonly writing = new Map<string, { writes: number; held: ObjectEvent<T>[] }>();
 
   constructor(readonly transform: (object: T) => T = (object) => object) {}
 
@@ -49,8 +58,10 @@ export class ObjectStore<T extends KubeObject> {
   /** Applies a watch event; a relist replaces every object of its namespace scope. */
   apply(event: ResourceEvent<T>): Change<T>[] {
     if (event.type === 'relisted') {
-      for (const key of this.removed.keys())
-        if (event.namespace === undefined || key.startsWith(`${event.namespace}/`)) this.removed.delete(key);
+      const inScope = (key: string) => event.namespace === undefined || key.startsWith(`${event.namespace}/`);
+      for (const key of this.removed.keys()) if (inScope(key)) this.removed.delete(key);
+      // A relist is the truth as of after every event held so far: those are dropped, not replayed.
+      for (const [key, w] of this.writing) if (inScope(key)) w.held = [];
       const changes: Change<T>[] = [];
       const seen = new Set<string>();
       for (const item of event.items) {
@@ -67,8 +78,17 @@ export class ObjectStore<T extends KubeObject> {
       }
       return changes;
     }
+    const key = objectKey(event.object);
+    const writing = this.writing.get(key);
+    if (writing) {
+      writing.held.push(event);
+      return [];
+    }
+    return this.applyOne(key, event);
+  }
+
+  private applyOne(key: string, event: ObjectEvent<T>): Change<T>[] {
     const object = event.object;
-    const key = objectKey(object);
     const before = this.objects.get(key);
     if (this.removed.has(key)) {
       const uid = this.removed.get(key);
@@ -87,6 +107,31 @@ export class ObjectStore<T extends KubeObject> {
       return [];
     this.objects.set(key, object);
     return [{ before, after: object }];
+  }
+
+  /**
+   * Says a write of this object is being sent: its watch events are held until `endWrite`, by
+   * which time the write's answer (or failure) is known.
+   */
+  beginWrite(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const writing = this.writing.get(key);
+    if (writing) writing.writes++;
+    else this.writing.set(key, { writes: 1, held: [] });
+  }
+
+  /**
+   * Ends a write `beginWrite` announced (call it after recording the answer, success or not) and
+   * applies the events held meanwhile: the write's own echo changes nothing now, anyone else's
+   * change is returned as a watch event's would have been.
+   */
+  endWrite(namespace: string, name: string): Change<T>[] {
+    const key = `${namespace}/${name}`;
+    const writing = this.writing.get(key);
+    if (!writing) return [];
+    if (--writing.writes > 0) return [];
+    this.writing.delete(key);
+    return writing.held.flatMap((event) => this.applyOne(key, event));
   }
 
   /**

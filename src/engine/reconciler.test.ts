@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../domain/k8s-types.js';
+import type { EndpointSlice, KubeObject } from '../domain/k8s-types.js';
 import type { ResourceType } from '../cluster/kube-api.js';
+import type { ResourceEvent } from '../cluster/watch-stream.js';
 import { EventRecorder } from '../observability/events.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -14,6 +15,8 @@ import { PlanWriter, type ClusterWriter } from './writer.js';
 class FakeApi implements ClusterWriter {
   readonly calls: string[] = [];
   readonly objects = new Map<string, KubeObject>();
+  /** Called with what a write stored, before its answer returns: the watch's echo, delivered first as it often is. */
+  echo: (type: ResourceType, stored: KubeObject, deleted: boolean) => void = () => {};
   private version = 1000;
 
   async create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
@@ -25,6 +28,7 @@ class FakeApi implements ClusterWriter {
       metadata: { ...object.metadata, uid: `uid-${object.metadata.name}`, resourceVersion: String(++this.version) },
     };
     this.objects.set(key, stored);
+    this.echo(type, stored, false);
     return stored;
   }
 
@@ -36,6 +40,7 @@ class FakeApi implements ClusterWriter {
       metadata: { ...object.metadata, uid: this.objects.get(key)?.metadata.uid, resourceVersion: String(++this.version) },
     };
     this.objects.set(key, stored);
+    this.echo(type, stored, false);
     return stored;
   }
 
@@ -52,11 +57,13 @@ class FakeApi implements ClusterWriter {
 
   async delete(type: ResourceType, namespace: string, name: string): Promise<void> {
     this.calls.push(`delete ${type.kind}/${namespace}/${name}`);
+    const gone = this.objects.get(`${type.kind}/${namespace}/${name}`);
     this.objects.delete(`${type.kind}/${namespace}/${name}`);
+    if (gone) this.echo(type, gone, true);
   }
 }
 
-function engine() {
+function engine(changed: (keys: Set<string>) => void = () => {}) {
   const metrics = new Metrics();
   const log = createLogger('silent');
   const settings = { localCluster: 'west', globalSuffix: '-global', maxEndpointsPerSlice: 100 };
@@ -64,7 +71,7 @@ function engine() {
   const api = new FakeApi();
   const reconciler = new Reconciler(
     index,
-    new PlanWriter(api, index, metrics),
+    new PlanWriter(api, index, metrics, undefined, changed),
     settings,
     new EventRecorder(undefined, log, metrics, 'test'),
     metrics,
@@ -73,22 +80,27 @@ function engine() {
   return { index, api, reconciler, metrics };
 }
 
+/** db: a local Service and east's mirror, one pod each, listed into the cache. */
+function localAndEast(index: MemberIndex): void {
+  const local = localService('db');
+  const east = mirrorService({ name: 'db', cluster: 'east' });
+  index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [local, east] }));
+  index.sliceChanges(
+    index.slices.apply({
+      type: 'relisted',
+      namespace: undefined,
+      items: [
+        memberSlice(local, [endpoint('10.1.0.1', { hostname: 'db-0' })]),
+        memberSlice(east, [endpoint('10.96.0.9', { hostname: 'db-0' })]),
+      ],
+    }),
+  );
+}
+
 describe('reconciling one key against the cache', () => {
   it('creates the Service and, in the same reconcile, its slices owned by it; then rests', async () => {
     const { index, api, reconciler } = engine();
-    const local = localService('db');
-    const east = mirrorService({ name: 'db', cluster: 'east' });
-    index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [local, east] }));
-    index.sliceChanges(
-      index.slices.apply({
-        type: 'relisted',
-        namespace: undefined,
-        items: [
-          memberSlice(local, [endpoint('10.1.0.1', { hostname: 'db-0' })]),
-          memberSlice(east, [endpoint('10.96.0.9', { hostname: 'db-0' })]),
-        ],
-      }),
-    );
+    localAndEast(index);
     await reconciler.reconcile('data/db');
     expect(api.calls).toEqual([
       'create Service/data/db-global',
@@ -156,5 +168,65 @@ describe('reconciling one key against the cache', () => {
     expect(text).toContain('globalsvc_globals{state="published"} 1');
     expect(text).not.toContain('source_cluster="north"');
     expect(index.classificationCounts().get('member')).toBe(1);
+  });
+
+  describe("the watch's echo of a write, delivered before the write's answer", () => {
+    /** The echo as the controller takes a watch event: into the index, its keys marked dirty. */
+    function echoing(dirty: string[], edit?: (stored: KubeObject) => KubeObject | undefined) {
+      const e = engine((keys) => dirty.push(...keys));
+      const deliver = (kind: string, event: ResourceEvent<KubeObject>) =>
+        dirty.push(
+          ...(kind === 'Service'
+            ? e.index.serviceChanges(e.index.services.apply(event))
+            : e.index.sliceChanges(e.index.slices.apply(event as ResourceEvent<EndpointSlice>))),
+        );
+      e.api.echo = (type, stored, deleted) => {
+        deliver(type.kind, { type: deleted ? 'deleted' : 'modified', object: structuredClone(stored) });
+        // Someone else's change of the same object, right after ours and before our answer.
+        const theirs = edit?.(stored);
+        if (theirs) deliver(type.kind, { type: 'modified', object: theirs });
+      };
+      return e;
+    }
+
+    it('is known as ours: it dirties no key, and the cache holds what was written', async () => {
+      const dirty: string[] = [];
+      const { index, api, reconciler } = echoing(dirty);
+      localAndEast(index);
+      await reconciler.reconcile('data/db');
+      expect(api.calls).toHaveLength(3);
+      expect(dirty).toEqual([]);
+      for (const o of api.objects.values()) {
+        const store = o.kind === 'Service' ? index.services : index.slices;
+        expect(store.get('data', o.metadata.name!)?.metadata.resourceVersion).toBe(o.metadata.resourceVersion);
+      }
+      // The same goes for a delete's echo: the last remote member gone, the global goes with its slices.
+      index.serviceChanges(index.services.apply({ type: 'deleted', object: mirrorService({ name: 'db', cluster: 'east' }) }));
+      api.calls.length = 0;
+      await reconciler.reconcile('data/db');
+      expect(api.calls).toEqual([
+        'delete Service/data/db-global',
+        expect.stringMatching(/^delete EndpointSlice\/data\/db-global-east-/),
+        expect.stringMatching(/^delete EndpointSlice\/data\/db-global-west-/),
+      ]);
+      expect(index.services.get('data', 'db-global')).toBeUndefined();
+      expect(dirty).toEqual([]);
+    });
+
+    it("still dirties the key for someone else's change that came while we wrote", async () => {
+      const dirty: string[] = [];
+      let edited = false;
+      const { index, reconciler } = echoing(dirty, (stored) => {
+        if (edited || stored.kind !== 'EndpointSlice') return undefined;
+        edited = true;
+        const theirs = structuredClone(stored) as KubeObject & { endpoints: unknown[] };
+        theirs.endpoints = [];
+        theirs.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 500);
+        return theirs;
+      });
+      localAndEast(index);
+      await reconciler.reconcile('data/db');
+      expect(dirty).toEqual(['data/db']);
+    });
   });
 });
