@@ -400,5 +400,8 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
     observer.stop();
     await product.stop();
   }
+  // The relay floor's ConfigMaps go with the run: the namespace holds only the members between runs.
+  for (const cm of (await api.list(CONFIG_MAPS, namespace, { labelSelector: `${RELAY_LABEL}=true` })).items)
+    await api.delete(CONFIG_MAPS, namespace, cm.metadata.name ?? '', { uid: cm.metadata.uid });
   return results;
 }
