@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EndpointSlice, KubeObject } from '../domain/k8s-types.js';
 import type { ResourceType } from '../cluster/kube-api.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
@@ -69,15 +69,9 @@ function engine(changed: (keys: Set<string>) => void = () => {}) {
   const settings = { localCluster: 'west', globalSuffix: '-global', maxEndpointsPerSlice: 100 };
   const index = new MemberIndex({ ...settings, includeLocal: true });
   const api = new FakeApi();
-  const reconciler = new Reconciler(
-    index,
-    new PlanWriter(api, index, metrics, undefined, changed),
-    settings,
-    new EventRecorder(undefined, log, metrics, 'test'),
-    metrics,
-    log,
-  );
-  return { index, api, reconciler, metrics };
+  const recorder = new EventRecorder(undefined, log, metrics, 'test');
+  const reconciler = new Reconciler(index, new PlanWriter(api, index, metrics, undefined, changed), settings, recorder, metrics, log);
+  return { index, api, reconciler, metrics, recorder };
 }
 
 /** db: a local Service and east's mirror, one pod each, listed into the cache. */
@@ -114,6 +108,26 @@ describe('reconciling one key against the cache', () => {
     api.calls.length = 0;
     await reconciler.reconcile('data/db');
     expect(api.calls).toEqual([]);
+  });
+
+  it("tells a new global's problems on the global it creates, not on a mirror", async () => {
+    const { index, reconciler, recorder } = engine();
+    const told = vi.spyOn(recorder, 'record');
+    const local = localService('db');
+    const east = mirrorService({ name: 'db', cluster: 'east' });
+    index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [local, east] }));
+    // 60 characters: with "-west" over a DNS label's 63.
+    const hostname = `h${'y'.repeat(59)}`;
+    index.sliceChanges(
+      index.slices.apply({
+        type: 'relisted',
+        namespace: undefined,
+        items: [memberSlice(local, [endpoint('10.1.0.1', { hostname })]), memberSlice(east, [endpoint('10.96.0.9', { hostname: 'db-0' })])],
+      }),
+    );
+    await reconciler.reconcile('data/db');
+    expect(told.mock.calls.map(([target, , reason]) => `${reason} on ${target.name}`)).toEqual(['HostnameRewritten on db-global']);
+    expect(told.mock.calls[0]![0].uid).toBe('uid-db-global');
   });
 
   it('counts what it publishes for the metrics', async () => {

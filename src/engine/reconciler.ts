@@ -85,10 +85,17 @@ export class Reconciler {
   }
 
   private async converge(key: string): Promise<ReconcileOutcome> {
+    let told = false;
     for (let pass = 1; ; pass++) {
       const world = this.index.world(parseKey(key));
       const plan = planGlobal(world, this.settings);
-      if (pass === 1) this.report(plan, world);
+      // Problems are told once a reconcile, on the global Service: a pass that creates it tells them
+      // on the next, where it exists (told now, they would land on a mirror).
+      const creating = plan.awaitingService && !world.atGlobalName && plan.writes.length > 0 && pass < MAX_PASSES;
+      if (!told && !creating) {
+        this.report(plan, world);
+        told = true;
+      }
       if (plan.writes.length > 0) {
         this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
         await this.writer.execute(plan.writes);
