@@ -1,17 +1,18 @@
-// A bare informer (the memory floor of bench/floors.ts): list and watch one namespace's Services
-// and EndpointSlices into Maps; prints {"objects","syncMs"} once both are listed.
-//   node dist/bench/bare-informer.js <kubeconfig> <namespace>
+// A bare informer (the memory floor of bench/floors.ts): list and watch the Services and
+// EndpointSlices of one namespace, or of each of a comma-separated list, into Maps; prints
+// {"objects","syncMs"} once all are listed.
+//   node dist/bench/bare-informer.js <kubeconfig> <namespace>[,<namespace>...]
 import { KubeConfig } from '@kubernetes/client-node';
 import { ENDPOINT_SLICES, KubeApi, SERVICES, type ResourceType } from '../src/cluster/kube-api.js';
 import type { KubeObject } from '../src/domain/k8s-types.js';
 
-const [kubeconfig, namespace] = process.argv.slice(2);
+const [kubeconfig, namespaces] = process.argv.slice(2);
 const config = new KubeConfig();
 config.loadFromFile(kubeconfig!);
 const api = new KubeApi(config, undefined, 'globalsvc-bench-informer');
 const started = Date.now();
 
-async function inform(type: ResourceType): Promise<Map<string, KubeObject>> {
+async function inform(type: ResourceType, namespace: string): Promise<Map<string, KubeObject>> {
   const store = new Map<string, KubeObject>();
   const list = async (): Promise<string> => {
     for (let token: string | undefined; ;) {
@@ -37,6 +38,6 @@ async function inform(type: ResourceType): Promise<Map<string, KubeObject>> {
   return store;
 }
 
-const stores = await Promise.all([inform(SERVICES), inform(ENDPOINT_SLICES)]);
-process.stdout.write(`${JSON.stringify({ objects: stores[0].size + stores[1].size, syncMs: Date.now() - started })}\n`);
+const stores = await Promise.all(namespaces!.split(',').flatMap((ns) => [inform(SERVICES, ns), inform(ENDPOINT_SLICES, ns)]));
+process.stdout.write(`${JSON.stringify({ objects: stores.reduce((n, s) => n + s.size, 0), syncMs: Date.now() - started })}\n`);
 setInterval(() => {}, 60_000);

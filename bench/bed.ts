@@ -81,7 +81,7 @@ export class BenchBed {
     return bed;
   }
 
-  /** Starts globalsvc watching `namespace` only, so that each measurement sees its own objects. */
+  /** Starts globalsvc watching `namespace` only (or a comma-separated list), so that each measurement sees its own objects. */
   async startProduct(namespace: string, args: string[] = []): Promise<ProductRun> {
     const saved = process.env.NODE_OPTIONS;
     if (this.productNodeOptions) process.env.NODE_OPTIONS = this.productNodeOptions;

@@ -7,6 +7,8 @@ import { cpuSecondsByCommand, machineBusySeconds } from './proc.js';
 
 export interface ColdResult {
   globals: number;
+  /** Namespaces the globals' members were spread over (1 but for large growth points). */
+  namespaces: number;
   endpointsPerMember: number;
   clusters: number;
   /** Seconds from the controller's process start until every global is converged. */
@@ -99,12 +101,20 @@ export async function coldStart(
   log: (l: string) => void,
   /** Measure the write floor (the cold table); growth's points do without (their floor is the informer's). */
   withWriteFloor = true,
+  /** Globals per namespace: more spread over namespaces `<ns>-<i>` of this many (not with the write floor, which writes one). */
+  perNamespace = Infinity,
 ): Promise<ColdResult> {
   const ns = `cold-${globals}x${perMember}`;
+  const spread = globals > perNamespace;
+  if (spread && withWriteFloor) throw new Error('the write floor writes into one namespace: spread only growth points');
+  const namespaces = spread ? Array.from({ length: Math.ceil(globals / perNamespace) }, (_, i) => `${ns}-${i}`) : [ns];
   const admin = bed.cluster.admin;
   const setup = Date.now();
-  await createMembers(admin, ns, globals, perMember);
-  log(`cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s`);
+  for (const [i, namespace] of namespaces.entries())
+    await createMembers(admin, namespace, Math.min(perNamespace, globals - i * perNamespace), perMember);
+  log(
+    `cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s${spread ? ` (${namespaces.length} namespaces)` : ''}`,
+  );
   const best = withWriteFloor
     ? await bestWriteFloor(admin, ns, globals, perMember, () => settle(log, `cold ${globals}x${perMember} floor`))
     : { ms: NaN, inFlight: NaN, byInFlight: {} };
@@ -127,7 +137,7 @@ export async function coldStart(
   await settle(log, `cold ${globals}x${perMember}`);
   const busyBefore = machineBusySeconds();
   const bedBefore = cpuSecondsByCommand(BED);
-  const product = await bed.startProduct(ns);
+  const product = await bed.startProduct(namespaces.join(','));
   // Counted at plan time, globals and endpoints run ahead of the writes still in flight: wait for those too.
   const { scrape, ageSeconds } = await waitUntil(
     product,
@@ -165,10 +175,11 @@ export async function coldStart(
   const floorCpuByProcess = since(floorBedBefore);
   if (withWriteFloor) await clearFloor(admin, ns, 'after');
   const floorS = (best.ms + after) / 2 / 1000;
-  const informer = await informerFloor(bed.cluster.kubeconfig, ns);
+  const informer = await informerFloor(bed.cluster.kubeconfig, namespaces.join(','));
   const writes = scrape.value('globalsvc_api_writes_total');
   const result: ColdResult = {
     globals,
+    namespaces: namespaces.length,
     endpointsPerMember: perMember,
     clusters: SOURCE_CLUSTERS.length,
     convergedS: ageSeconds,

@@ -40,6 +40,13 @@ export interface Sizes {
   growthGlobals: number[];
   growthEndpoints: number[];
   growthEndpointsGlobals: number;
+  /**
+   * Growth: globals per namespace. A larger point spreads its members over namespaces of this many
+   * globals, as real clusters spread Services: kube-controller-manager's EndpointSlice mirroring
+   * controller lists a namespace's slices at each sync of a selectorless Service, so one namespace
+   * costs it in proportion to the square of its globals (docs/benchmarks.md).
+   */
+  growthNamespaceGlobals: number;
 }
 
 const FULL: Sizes = {
@@ -54,6 +61,7 @@ const FULL: Sizes = {
   growthGlobals: [100, 1000, 5000, 10000],
   growthEndpoints: [1, 10, 100, 1000],
   growthEndpointsGlobals: 100,
+  growthNamespaceGlobals: 10_000,
 };
 
 const QUICK: Sizes = {
@@ -68,6 +76,7 @@ const QUICK: Sizes = {
   growthGlobals: [100, 1000],
   growthEndpoints: [1, 100],
   growthEndpointsGlobals: 20,
+  growthNamespaceGlobals: 10_000,
 };
 
 const program = new Command('bench')
@@ -84,6 +93,7 @@ const program = new Command('bench')
   .option('--steady-seconds <n>', 'steady state: seconds without changes', (v) => list(v)[0]!)
   .option('--growth-globals <list>', 'growth: global counts', list)
   .option('--growth-endpoints <list>', 'growth: endpoints per member', list)
+  .option('--growth-namespace-globals <n>', 'growth: globals per namespace (a larger point spreads over namespaces)', (v) => list(v)[0]!)
   .option('--product-node-options <flags>', "NODE_OPTIONS for globalsvc's process (e.g. V8 heap flags)", '')
   .option('--product-args <flags>', 'more flags for `globalsvc run` (e.g. "--workers=16"), space separated', '')
   .option(
@@ -106,6 +116,7 @@ const opts = program.opts<{
   steadySeconds?: number;
   growthGlobals?: number[];
   growthEndpoints?: number[];
+  growthNamespaceGlobals?: number;
   productNodeOptions: string;
   productArgs: string;
   productMemoryLimit?: number;
@@ -122,6 +133,7 @@ const sizes: Sizes = {
   steadySeconds: opts.steadySeconds ?? base.steadySeconds,
   growthGlobals: opts.growthGlobals ?? base.growthGlobals,
   growthEndpoints: opts.growthEndpoints ?? base.growthEndpoints,
+  growthNamespaceGlobals: opts.growthNamespaceGlobals ?? base.growthNamespaceGlobals,
 };
 const selected = new Set<Measurement>(opts.only ?? MEASUREMENTS);
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -177,7 +189,9 @@ try {
   const cold = new Map<string, ColdResult>();
   const coldOf = async (g: number, e: number, withWriteFloor = false) => {
     const id = `${g}x${e}`;
-    if (!cold.has(id)) cold.set(id, await coldStart(bed, g, e, log, withWriteFloor));
+    // The cold table's points (write floors) stay in one namespace; growth's spread beyond growthNamespaceGlobals.
+    const perNamespace = withWriteFloor ? Infinity : sizes.growthNamespaceGlobals;
+    if (!cold.has(id)) cold.set(id, await coldStart(bed, g, e, log, withWriteFloor, perNamespace));
     return cold.get(id)!;
   };
   if (selected.has('cold')) {

@@ -131,7 +131,7 @@ export function renderTables(r: BenchResults): string {
   }
   if (r.growth) {
     const rows = [...r.growth.byGlobals, ...r.growth.byEndpoints].map((c) => [
-      c.globals,
+      c.namespaces > 1 ? `${c.globals} (${c.namespaces} namespaces)` : c.globals,
       c.endpointsPerMember,
       f(c.peakRssMiB, 0),
       f(c.rssMiB, 0),
