@@ -68,9 +68,15 @@ export interface GlobalPlan {
 
 /** `<verb> <kind> <namespace>/<name>`, for logs and the CLI. */
 export function describeWrite(w: Write): string {
-  const target =
-    w.verb === 'delete' || w.verb === 'patch' ? `${w.namespace}/${w.name}` : `${w.object.metadata.namespace}/${w.object.metadata.name}`;
-  return `${w.verb} ${w.kind}${w.verb === 'apply' && w.subresource ? `/${w.subresource}` : ''} ${target}`;
+  const { namespace, name } = targetOf(w);
+  return `${w.verb} ${w.kind}${w.verb === 'apply' && w.subresource ? `/${w.subresource}` : ''} ${namespace}/${name}`;
+}
+
+/** The namespace and name of the object a write changes. */
+export function targetOf(w: Write): { namespace: string; name: string } {
+  return w.verb === 'delete' || w.verb === 'patch'
+    ? { namespace: w.namespace, name: w.name }
+    : { namespace: w.object.metadata.namespace ?? '', name: w.object.metadata.name ?? '' };
 }
 
 function deleteOf(kind: Kind, obj: KubeObject): Write {

@@ -75,7 +75,7 @@ function engine(changed: (keys: Set<string>) => void = () => {}) {
 }
 
 /** db: a local Service and east's mirror, one pod each, listed into the cache. */
-function localAndEast(index: MemberIndex): void {
+function localAndEast(index: MemberIndex, localHostname = 'db-0'): void {
   const local = localService('db');
   const east = mirrorService({ name: 'db', cluster: 'east' });
   index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [local, east] }));
@@ -84,7 +84,7 @@ function localAndEast(index: MemberIndex): void {
       type: 'relisted',
       namespace: undefined,
       items: [
-        memberSlice(local, [endpoint('10.1.0.1', { hostname: 'db-0' })]),
+        memberSlice(local, [endpoint('10.1.0.1', { hostname: localHostname })]),
         memberSlice(east, [endpoint('10.96.0.9', { hostname: 'db-0' })]),
       ],
     }),
@@ -110,24 +110,25 @@ describe('reconciling one key against the cache', () => {
     expect(api.calls).toEqual([]);
   });
 
+  // 60 characters: with "-west" over a DNS label's 63.
+  const longHostname = `h${'y'.repeat(59)}`;
+
   it("tells a new global's problems on the global it creates, not on a mirror", async () => {
     const { index, reconciler, recorder } = engine();
     const told = vi.spyOn(recorder, 'record');
-    const local = localService('db');
-    const east = mirrorService({ name: 'db', cluster: 'east' });
-    index.serviceChanges(index.services.apply({ type: 'relisted', namespace: undefined, items: [local, east] }));
-    // 60 characters: with "-west" over a DNS label's 63.
-    const hostname = `h${'y'.repeat(59)}`;
-    index.sliceChanges(
-      index.slices.apply({
-        type: 'relisted',
-        namespace: undefined,
-        items: [memberSlice(local, [endpoint('10.1.0.1', { hostname })]), memberSlice(east, [endpoint('10.96.0.9', { hostname: 'db-0' })])],
-      }),
-    );
+    localAndEast(index, longHostname);
     await reconciler.reconcile('data/db');
     expect(told.mock.calls.map(([target, , reason]) => `${reason} on ${target.name}`)).toEqual(['HostnameRewritten on db-global']);
     expect(told.mock.calls[0]![0].uid).toBe('uid-db-global');
+  });
+
+  it("still tells a new global's problems when creating it fails, on the mirror there is", async () => {
+    const { index, api, reconciler, recorder } = engine();
+    const told = vi.spyOn(recorder, 'record');
+    vi.spyOn(api, 'create').mockRejectedValue(new Error('503 ServiceUnavailable'));
+    localAndEast(index, longHostname);
+    await expect(reconciler.reconcile('data/db')).rejects.toThrow('503');
+    expect(told.mock.calls.map(([target, , reason]) => `${reason} on ${target.name}`)).toEqual(['HostnameRewritten on db-east']);
   });
 
   it('counts what it publishes for the metrics', async () => {

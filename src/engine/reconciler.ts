@@ -85,23 +85,30 @@ export class Reconciler {
   }
 
   private async converge(key: string): Promise<ReconcileOutcome> {
-    let told = false;
-    for (let pass = 1; ; pass++) {
-      const world = this.index.world(parseKey(key));
-      const plan = planGlobal(world, this.settings);
-      // Problems are told once a reconcile, on the global Service: a pass that creates it tells them
-      // on the next, where it exists (told now, they would land on a mirror).
-      const creating = plan.awaitingService && !world.atGlobalName && plan.writes.length > 0 && pass < MAX_PASSES;
-      if (!told && !creating) {
-        this.report(plan, world);
-        told = true;
+    // Problems are told once a reconcile, on the global Service: a pass that creates it tells them on
+    // the next, where it exists (told then, they would land on a mirror), or as it ends if the create failed.
+    let untold: [GlobalPlan, GlobalWorld] | undefined;
+    try {
+      for (let pass = 1; ; pass++) {
+        const world = this.index.world(parseKey(key));
+        const plan = planGlobal(world, this.settings);
+        if (pass === 1 || untold) {
+          untold = [plan, world];
+          const creating = plan.awaitingService && !world.atGlobalName && plan.writes.length > 0 && pass < MAX_PASSES;
+          if (!creating) {
+            this.report(plan, world);
+            untold = undefined;
+          }
+        }
+        if (plan.writes.length > 0) {
+          this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
+          await this.writer.execute(plan.writes);
+        }
+        if (!plan.awaitingService) return {};
+        if (plan.writes.length === 0 || pass === MAX_PASSES) return { requeueAfterMs: AWAIT_SERVICE_MS };
       }
-      if (plan.writes.length > 0) {
-        this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
-        await this.writer.execute(plan.writes);
-      }
-      if (!plan.awaitingService) return {};
-      if (plan.writes.length === 0 || pass === MAX_PASSES) return { requeueAfterMs: AWAIT_SERVICE_MS };
+    } finally {
+      if (untold) this.report(...untold);
     }
   }
 

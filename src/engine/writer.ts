@@ -1,6 +1,6 @@
 import type { KubeObject } from '../domain/k8s-types.js';
 import type { Write } from '../domain/plan.js';
-import { describeWrite } from '../domain/plan.js';
+import { describeWrite, targetOf } from '../domain/plan.js';
 import type { KubeApi, ResourceType } from '../cluster/kube-api.js';
 import { ENDPOINT_SLICES, KubeApiError, SERVICE_IMPORTS, SERVICES } from '../cluster/kube-api.js';
 import { ours } from '../domain/labels.js';
@@ -93,8 +93,7 @@ export class PlanWriter {
    * again for nothing (a third of the reconciles under churn did).
    */
   private async one(w: Write): Promise<void> {
-    const namespace = w.verb === 'delete' || w.verb === 'patch' ? w.namespace : (w.object.metadata.namespace ?? '');
-    const name = w.verb === 'delete' || w.verb === 'patch' ? w.name : (w.object.metadata.name ?? '');
+    const { namespace, name } = targetOf(w);
     this.index.beginWrite(w.kind, namespace, name);
     try {
       await this.send(w);
