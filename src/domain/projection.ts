@@ -20,7 +20,7 @@ import { discovery, linkerd, mcs, ours } from './labels.js';
 // needs. projection.test.ts plans over whole and projected worlds and expects the same plan:
 // a field read by the domain but dropped here fails it.
 
-const SERVICE_LABELS = [
+export const SERVICE_LABELS = [
   linkerd.mirroredService,
   linkerd.clusterName,
   linkerd.headlessMirrorServiceName,
@@ -31,7 +31,7 @@ const SERVICE_LABELS = [
   ours.exclude,
   ours.derivedFor,
 ];
-const SERVICE_ANNOTATIONS = [
+export const SERVICE_ANNOTATIONS = [
   linkerd.remoteServiceFqName,
   ours.exclude,
   ours.gatewayDown,
@@ -39,7 +39,7 @@ const SERVICE_ANNOTATIONS = [
   ours.exportType,
   ours.exportProperties,
 ];
-const SLICE_LABELS = [
+export const SLICE_LABELS = [
   discovery.serviceName,
   discovery.managedBy,
   discovery.sourceCluster,
@@ -164,7 +164,7 @@ export function projectServiceExport(exp: ServiceExport): ServiceExport {
 
 /** Conditions are one of 27 combinations: every endpoint shares its combination's frozen object. */
 const conditionsPool = new Map<string, EndpointConditions>();
-function projectConditions(c: EndpointConditions | undefined): EndpointConditions | undefined {
+export function projectConditions(c: EndpointConditions | undefined): EndpointConditions | undefined {
   if (c === undefined) return undefined;
   const id = `${c.ready}|${c.serving}|${c.terminating}`;
   let shared = conditionsPool.get(id);

@@ -45,7 +45,7 @@ export class Controller {
   /** Logs and counts a watch's lifecycle; bursting's watches report here too. */
   readonly lifecycle: (event: WatchLifecycle) => void;
   /** The Service cache, read by bursting for the mirrors of its replicas. */
-  readonly mirrors = { has: (namespace: string, name: string) => this.index.services.get(namespace, name) !== undefined };
+  readonly mirrors = { has: (namespace: string, name: string) => this.index.services.has(namespace, name) };
 
   constructor(
     private readonly api: KubeApi,

@@ -6,6 +6,7 @@ import { projectService, projectSlice } from '../domain/projection.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
 import { objectKey } from '../shared.js';
 import { ObjectStore, type Change } from './object-store.js';
+import { compactServices, compactSlices } from '../domain/compact.js';
 
 /**
  * How a linked cluster read straight from answers (remote-discovery.ts): `live` while its watches
@@ -16,8 +17,8 @@ export type RemoteState = 'live' | 'stale' | 'expired' | 'gone';
 
 /** One linked cluster's remote-discovery Services and EndpointSlices, as read from it. */
 class RemoteCache {
-  readonly services = new ObjectStore<Service>(projectService);
-  readonly slices = new ObjectStore<EndpointSlice>(projectSlice);
+  readonly services = new ObjectStore<Service>(projectService, compactServices);
+  readonly slices = new ObjectStore<EndpointSlice>(projectSlice, compactSlices);
   /** namespace/service-name → its slices (namespace/name), the remote's own globals excluded. */
   readonly slicesByService = new Map<string, Set<string>>();
   state: RemoteState = 'live';
@@ -94,14 +95,14 @@ export class DirectMembers {
       else ids.delete(objectKey(slice));
       if (ids.size > 0) cache.slicesByService.set(serviceId, ids);
       else cache.slicesByService.delete(serviceId);
-      if (cache.services.get(slice.metadata.namespace ?? '', service)) keys.add(serviceId);
+      if (cache.services.has(slice.metadata.namespace ?? '', service)) keys.add(serviceId);
     }
   }
 
   /** Whether a linked cluster has a Service for this key (namespace/name). */
   has(key: string): boolean {
     const slash = key.indexOf('/');
-    for (const cache of this.clusters.values()) if (cache.services.get(key.slice(0, slash), key.slice(slash + 1))) return true;
+    for (const cache of this.clusters.values()) if (cache.services.has(key.slice(0, slash), key.slice(slash + 1))) return true;
     return false;
   }
 

@@ -14,6 +14,7 @@ import { projectService, projectServiceExport, projectServiceImport, projectSlic
 import { claimOfLocal, claimOfMember, type ExportClaim } from '../domain/service-export.js';
 import { derivedServiceName, isImportSlice, mcsMembers } from '../domain/mcs.js';
 import { objectKey } from '../shared.js';
+import { compactServices, compactSlices } from '../domain/compact.js';
 
 export interface IndexSettings {
   localCluster: string;
@@ -49,8 +50,8 @@ const ref = objectKey;
  * those keys dirty.
  */
 export class MemberIndex {
-  readonly services = new ObjectStore<Service>(projectService);
-  readonly slices = new ObjectStore<EndpointSlice>(projectSlice);
+  readonly services = new ObjectStore<Service>(projectService, compactServices);
+  readonly slices = new ObjectStore<EndpointSlice>(projectSlice, compactSlices);
   /** ServiceImports (--mcs-api only): ours, and any at a global's import name. */
   readonly imports = new ObjectStore<ServiceImport>(projectServiceImport);
   /** ServiceExports (--mcs-api only): each marks the Service of its name for export. */
@@ -376,7 +377,7 @@ export class MemberIndex {
       members,
       atGlobalName: this.services.get(key.namespace, this.globalName(key)),
       ownedSlices: owned.filter((slice) => !isImportSlice(slice)),
-      sliceNameTaken: (name) => this.slices.get(key.namespace, name) !== undefined,
+      sliceNameTaken: (name) => this.slices.has(key.namespace, name),
       links: this.links,
       ...(exported ? { exported: { service: exported, slices: this.slicesOfService(key.namespace, key.name) } } : {}),
       ...(this.settings.mcsApi && this.importsServed

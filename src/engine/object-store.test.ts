@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../domain/k8s-types.js';
 import { ObjectStore } from './object-store.js';
+import { asObjects, compactServices, type StoreCodec } from '../domain/compact.js';
+import { projectService } from '../domain/projection.js';
 
 const svc = (name: string, rv: string, namespace = 'data'): Service => ({
   metadata: { name, namespace, resourceVersion: rv, uid: `uid-${name}` },
 });
 
-describe('the object store', () => {
+// Every behaviour holds whether the store keeps objects as they are or packed (the member caches).
+describe.each([
+  ['as objects', () => new ObjectStore<Service>(undefined, asObjects as StoreCodec<Service>)],
+  ['packed', () => new ObjectStore<Service>(projectService, compactServices)],
+])('the object store, %s', (_how, newStore) => {
   it('replaces a namespace scope on relist and reports what appeared, changed and vanished', () => {
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     store.apply({ type: 'relisted', namespace: undefined, items: [svc('a', '1'), svc('b', '1'), svc('c', '1', 'other')] });
     const changes = store.apply({ type: 'relisted', namespace: 'data', items: [svc('a', '1'), svc('b', '2'), svc('d', '3')] });
     expect(changes.map((c) => `${c.before?.metadata.name ?? '-'}→${c.after?.metadata.name ?? '-'}`).sort()).toEqual(['-→d', 'b→b']);
@@ -18,19 +24,19 @@ describe('the object store', () => {
   });
 
   it('ignores a delete of an object it never held', () => {
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     expect(store.apply({ type: 'deleted', object: svc('x', '5') })).toEqual([]);
   });
 
   it('takes the watch echo of our own write as no change', () => {
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     store.recordWrite(svc('a', '7'));
     expect(store.apply({ type: 'modified', object: svc('a', '7') })).toEqual([]);
     expect(store.apply({ type: 'modified', object: svc('a', '8') })).toHaveLength(1);
   });
 
   it('keeps the newer copy when a write response arrives after the watch', () => {
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     store.apply({ type: 'added', object: svc('a', '10') });
     expect(store.recordWrite(svc('a', '9'))).toBeUndefined();
     expect(store.recordWrite(svc('a', '11'))).toBeDefined();
@@ -40,7 +46,7 @@ describe('the object store', () => {
   it('keeps what our write recorded when the lagging watch brings an older version of it', () => {
     // A policy's finalizer taken off (rv 12) while the watch still delivers its deletion mark (rv 11):
     // the older copy, finalizer and all, would have the next pass take the finalizer off again.
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     store.apply({ type: 'added', object: svc('a', '10') });
     store.recordWrite(svc('a', '12'));
     expect(store.apply({ type: 'modified', object: svc('a', '11') })).toEqual([]);
@@ -52,7 +58,7 @@ describe('the object store', () => {
   });
 
   it('drops an object once our write takes off its last finalizer while it is being deleted', () => {
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     const deleting = (rv: string, finalizers: string[]): Service => ({
       metadata: { ...svc('a', rv).metadata, deletionTimestamp: '2026-12-02T18:44:51Z', finalizers },
     });
@@ -68,7 +74,7 @@ describe('the object store', () => {
   });
 
   it('does not bring back what our own delete removed when the watch still delivers its last change', () => {
-    const store = new ObjectStore<Service>();
+    const store = newStore();
     store.apply({ type: 'added', object: svc('a', '10') });
     store.recordDelete('data', 'a', 'uid-a');
     expect(store.apply({ type: 'modified', object: svc('a', '11') })).toEqual([]);
@@ -81,7 +87,7 @@ describe('the object store', () => {
 
   describe('while our write of an object is in flight', () => {
     it("holds the watch's events of it, and takes the write's own echo as no change once the answer is recorded", () => {
-      const store = new ObjectStore<Service>();
+      const store = newStore();
       store.apply({ type: 'added', object: svc('a', '5') });
       store.beginWrite('data', 'a');
       expect(store.apply({ type: 'modified', object: svc('a', '7') })).toEqual([]);
@@ -94,7 +100,7 @@ describe('the object store', () => {
     });
 
     it('gives back a change that was not ours, in order, after the answer', () => {
-      const store = new ObjectStore<Service>();
+      const store = newStore();
       store.beginWrite('data', 'a');
       store.apply({ type: 'added', object: svc('a', '7') });
       store.apply({ type: 'modified', object: svc('a', '8') });
@@ -105,14 +111,14 @@ describe('the object store', () => {
     });
 
     it('replays what it held when the write failed (no answer to recognise an echo by)', () => {
-      const store = new ObjectStore<Service>();
+      const store = newStore();
       store.beginWrite('data', 'a');
       store.apply({ type: 'added', object: svc('a', '3') });
       expect(store.endWrite('data', 'a')).toMatchObject([{ before: undefined, after: { metadata: { resourceVersion: '3' } } }]);
     });
 
     it("takes a delete's echo as no change once the delete is recorded", () => {
-      const store = new ObjectStore<Service>();
+      const store = newStore();
       store.apply({ type: 'added', object: svc('a', '3') });
       store.beginWrite('data', 'a');
       store.apply({ type: 'deleted', object: svc('a', '4') });
@@ -122,7 +128,7 @@ describe('the object store', () => {
     });
 
     it('drops what it held when a relist of its scope comes: the relist is newer', () => {
-      const store = new ObjectStore<Service>();
+      const store = newStore();
       store.apply({ type: 'added', object: svc('a', '3') });
       store.beginWrite('data', 'a');
       store.apply({ type: 'deleted', object: svc('a', '4') });
@@ -136,7 +142,7 @@ describe('the object store', () => {
     });
 
     it('holds until the last of two writes of one object ends', () => {
-      const store = new ObjectStore<Service>();
+      const store = newStore();
       store.beginWrite('data', 'a');
       store.beginWrite('data', 'a');
       store.apply({ type: 'added', object: svc('a', '3') });

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../domain/k8s-types.js';
 import { objectKey } from '../domain/k8s-types.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
+import { asObjects, type StoreCodec } from '../domain/compact.js';
 
 /** One object's change as the store saw it: before and after (undefined when absent). */
 export interface Change<T> {
@@ -28,7 +29,8 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
  * transformed here.
  */
 export class ObjectStore<T extends KubeObject> {
-  private readonly objects = new Map<string, T>();
+  /** By `namespace/name`, each as the codec keeps it (src/domain/compact.ts): read back with `unpack`. */
+  private readonly objects = new Map<string, unknown>();
   /**
    * What our own writes removed (by key, the uid removed) until the watch says so too: its lagging
    * events of the object would otherwise bring it back.
@@ -41,18 +43,45 @@ export class ObjectStore<T extends KubeObject> {
    */
   private readonly writing = new Map<string, { writes: number; held: ObjectEvent<T>[] }>();
 
-  constructor(readonly transform: (object: T) => T = (object) => object) {}
+  constructor(
+    readonly transform: (object: T) => T = (object) => object,
+    private readonly codec: StoreCodec<T> = asObjects as StoreCodec<T>,
+  ) {}
 
   get size(): number {
     return this.objects.size;
   }
 
   get(namespace: string, name: string): T | undefined {
-    return this.objects.get(`${namespace}/${name}`);
+    return this.read(`${namespace}/${name}`);
   }
 
-  values(): IterableIterator<T> {
-    return this.objects.values();
+  has(namespace: string, name: string): boolean {
+    return this.objects.has(`${namespace}/${name}`);
+  }
+
+  /** Every object, each read back as it is reached. */
+  *values(): IterableIterator<T> {
+    for (const [key, packed] of this.objects) yield this.codec.unpack(packed, key);
+  }
+
+  private read(key: string): T | undefined {
+    const packed = this.objects.get(key);
+    return packed === undefined ? undefined : this.codec.unpack(packed, key);
+  }
+
+  private keep(key: string, object: T): void {
+    this.objects.set(key, this.codec.pack(object));
+  }
+
+  /** Whether the kept copy at `key` is this object (same uid) at this resourceVersion or newer. */
+  private holdsAtLeast(key: string, object: T): boolean {
+    const packed = this.objects.get(key);
+    return (
+      packed !== undefined &&
+      this.codec.uid(packed) === object.metadata.uid &&
+      !isNewer(object.metadata.resourceVersion, this.codec.resourceVersion(packed))
+    );
   }
 
   /** Applies a watch event; a relist replaces every object of its namespace scope. */
@@ -67,12 +96,14 @@ export class ObjectStore<T extends KubeObject> {
       for (const item of event.items) {
         const key = objectKey(item);
         seen.add(key);
-        const before = this.objects.get(key);
-        if (!before || before.metadata.resourceVersion !== item.metadata.resourceVersion) changes.push({ before, after: item });
-        this.objects.set(key, item);
+        const packed = this.objects.get(key);
+        if (packed === undefined || this.codec.resourceVersion(packed) !== item.metadata.resourceVersion)
+          changes.push({ before: this.read(key), after: item });
+        this.keep(key, item);
       }
-      for (const [key, before] of this.objects) {
-        if (seen.has(key) || (event.namespace !== undefined && before.metadata.namespace !== event.namespace)) continue;
+      for (const key of [...this.objects.keys()]) {
+        if (seen.has(key) || !inScope(key)) continue;
+        const before = this.read(key);
         this.objects.delete(key);
         changes.push({ before, after: undefined });
       }
@@ -89,7 +120,6 @@ export class ObjectStore<T extends KubeObject> {
 
   private applyOne(key: string, event: ObjectEvent<T>): Change<T>[] {
     const object = event.object;
-    const before = this.objects.get(key);
     if (this.removed.has(key)) {
       const uid = this.removed.get(key);
       if (event.type === 'deleted' || uid !== object.metadata.uid) this.removed.delete(key);
@@ -97,15 +127,16 @@ export class ObjectStore<T extends KubeObject> {
     }
     if (event.type === 'deleted') {
       // A delete of something never seen (e.g. after our own write-through removal) changes nothing.
+      const before = this.read(key);
       if (!before) return [];
       this.objects.delete(key);
       return [{ before, after: undefined }];
     }
     // The watch bringing back a version our own write already recorded, or one older than it (the watch
     // lags our writes), is no change at all: the older copy would undo what the cache knows.
-    if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))
-      return [];
-    this.objects.set(key, object);
+    if (this.holdsAtLeast(key, object)) return [];
+    const before = this.read(key);
+    this.keep(key, object);
     return [{ before, after: object }];
   }
 
@@ -141,23 +172,22 @@ export class ObjectStore<T extends KubeObject> {
   recordWrite(written: T): Change<T> | undefined {
     const object = this.transform(written);
     const key = objectKey(object);
-    const before = this.objects.get(key);
-    if (before && before.metadata.uid === object.metadata.uid && !isNewer(object.metadata.resourceVersion, before.metadata.resourceVersion))
-      return undefined;
+    if (this.holdsAtLeast(key, object)) return undefined;
+    const before = this.read(key);
     if (object.metadata.deletionTimestamp && !object.metadata.finalizers?.length) {
       if (!before || before.metadata.uid !== object.metadata.uid) return undefined;
       this.objects.delete(key);
       this.removed.set(key, object.metadata.uid);
       return { before, after: undefined };
     }
-    this.objects.set(key, object);
+    this.keep(key, object);
     return { before, after: object };
   }
 
   /** Records a delete we made (the watch will confirm it). */
   recordDelete(namespace: string, name: string, uid: string | undefined): Change<T> | undefined {
     const key = `${namespace}/${name}`;
-    const before = this.objects.get(key);
+    const before = this.read(key);
     if (!before || (uid && before.metadata.uid !== uid)) return undefined;
     this.objects.delete(key);
     this.removed.set(key, before.metadata.uid);

@@ -310,7 +310,7 @@ export function statusReport(listed: Listed, settings: StatusSettings): StatusRe
     for (const u of link.unmirrored) {
       const mirror = `${u.name}-${link.cluster}`;
       // Linkerd marks every headless export InvalidService, also those it mirrors pod by pod.
-      if (index.services.get(u.namespace, mirror)) continue;
+      if (index.services.has(u.namespace, mirror)) continue;
       if (listed.namespaces.length > 0 && !listed.namespaces.includes(u.namespace)) continue;
       problems.push({ ...notMirrored(link, u, listed.existingNamespaces), object: serviceRef(u.namespace, mirror) });
     }
