@@ -9,6 +9,7 @@ import { globalServiceName } from '../domain/naming.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
 import type { Change } from './object-store.js';
 import { ObjectStore } from './object-store.js';
+import { KeyedSets } from './keyed-sets.js';
 import { DirectMembers } from './direct-members.js';
 import { projectService, projectServiceExport, projectServiceImport, projectSlice } from '../domain/projection.js';
 import { claimOfLocal, claimOfMember, type ExportClaim } from '../domain/service-export.js';
@@ -28,19 +29,6 @@ export interface IndexSettings {
   sources?: { linkerd: boolean; mcs: boolean };
 }
 
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (set) set.add(value);
-  else map.set(key, new Set([value]));
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
-}
-
 const ref = objectKey;
 
 /**
@@ -57,21 +45,21 @@ export class MemberIndex {
   /** ServiceExports (--mcs-api only): each marks the Service of its name for export. */
   readonly exports = new ObjectStore<ServiceExport>(projectServiceExport);
   /** key → mirror Services (namespace/name) whose classification names that key. */
-  private readonly mirrorsByKey = new Map<string, Set<string>>();
+  private readonly mirrorsByKey = new KeyedSets();
   /** mirror namespace/name → its classification. */
   private readonly mirrorClass = new Map<string, Classification>();
   /** How many mirrors have each kind of classification (a gauge read at every scrape). */
   private readonly mirrorKinds = new Map<Classification['kind'], number>();
   /** namespace/service-name → EndpointSlices (namespace/name) of that service, ours excluded. */
-  private readonly slicesByService = new Map<string, Set<string>>();
+  private readonly slicesByService = new KeyedSets();
   /** key → our EndpointSlices. */
-  private readonly ownedSlicesByKey = new Map<string, Set<string>>();
+  private readonly ownedSlicesByKey = new KeyedSets();
   /** key → our Services labelled for it. */
-  private readonly ownedServicesByKey = new Map<string, Set<string>>();
+  private readonly ownedServicesByKey = new KeyedSets();
   /** key → our ServiceImports labelled for it. */
-  private readonly ownedImportsByKey = new Map<string, Set<string>>();
+  private readonly ownedImportsByKey = new KeyedSets();
   /** Headless mirror (namespace/name) → its per-pod endpoint mirrors (namespace/name): their readiness is the pods' reachability. */
-  private readonly endpointMirrorsByRoot = new Map<string, Set<string>>();
+  private readonly endpointMirrorsByRoot = new KeyedSets();
   /** Endpoint mirror (namespace/name) → the headless mirror it belongs to. */
   private readonly rootOfEndpointMirror = new Map<string, string>();
   /** ServiceImports another MCS implementation wrote (--source=mcs), by key: their slices are members. */
@@ -79,7 +67,7 @@ export class MemberIndex {
   /** namespace/derived Service name → the foreign ServiceImport (key) that names it (Cilium's slices name the derived Service). */
   private readonly importOfDerived = new Map<string, string>();
   /** key → slices labelled multicluster.kubernetes.io/service-name and source-cluster, ours excluded (--source=mcs). */
-  private readonly mcsSlicesByKey = new Map<string, Set<string>>();
+  private readonly mcsSlicesByKey = new KeyedSets();
   /** Local Services (namespace/name, which is their key) exported to other clusters: what Linkerd cannot mirror of them is told. */
   private readonly exported = new Set<string>();
 
@@ -143,7 +131,7 @@ export class MemberIndex {
     const root = mirror ? service.metadata.labels?.[linkerd.headlessMirrorServiceName] : undefined;
     if (root !== undefined) {
       const rootId = `${ns}/${root}`;
-      (add ? addTo : removeFrom)(this.endpointMirrorsByRoot, rootId, id);
+      this.endpointMirrorsByRoot.update(rootId, id, add);
       if (add) this.rootOfEndpointMirror.set(id, rootId);
       else this.rootOfEndpointMirror.delete(id);
       const key = this.keyOfClassification(this.mirrorClass.get(rootId));
@@ -154,7 +142,7 @@ export class MemberIndex {
       const key = this.keyOfClassification(classification ?? this.mirrorClass.get(id));
       this.setClassification(id, classification);
       if (key) {
-        (add ? addTo : removeFrom)(this.mirrorsByKey, key, id);
+        this.mirrorsByKey.update(key, id, add);
         keys.add(key);
       }
     }
@@ -163,7 +151,7 @@ export class MemberIndex {
     if (derivedFor !== undefined) keys.add(`${ns}/${derivedFor}`);
     if (isOurs(service)) {
       const key = `${ns}/${service.metadata.labels?.[ours.globalOf] ?? ''}`;
-      (add ? addTo : removeFrom)(this.ownedServicesByKey, key, id);
+      this.ownedServicesByKey.update(key, id, add);
       keys.add(key);
     }
     if (isExported(service)) {
@@ -183,14 +171,14 @@ export class MemberIndex {
     const labels = slice.metadata.labels ?? {};
     if (labels[discovery.managedBy] === ours.sliceManager) {
       const key = `${ns}/${labels[ours.globalOf] ?? ''}`;
-      (add ? addTo : removeFrom)(this.ownedSlicesByKey, key, id);
+      this.ownedSlicesByKey.update(key, id, add);
       keys.add(key);
       return;
     }
     if (this.settings.sources?.mcs && labels[discovery.sourceCluster] !== undefined) {
       const mcsName = labels[mcs.serviceName];
       if (mcsName !== undefined) {
-        (add ? addTo : removeFrom)(this.mcsSlicesByKey, `${ns}/${mcsName}`, id);
+        this.mcsSlicesByKey.update(`${ns}/${mcsName}`, id, add);
         keys.add(`${ns}/${mcsName}`);
       }
       const derivedOf = labels[discovery.serviceName] && this.importOfDerived.get(`${ns}/${labels[discovery.serviceName]}`);
@@ -199,7 +187,7 @@ export class MemberIndex {
     const serviceName = labels[discovery.serviceName];
     if (serviceName === undefined) return;
     const serviceId = `${ns}/${serviceName}`;
-    (add ? addTo : removeFrom)(this.slicesByService, serviceId, id);
+    this.slicesByService.update(serviceId, id, add);
     const key = this.keyOfClassification(this.mirrorClass.get(this.rootOfEndpointMirror.get(serviceId) ?? serviceId));
     if (key) keys.add(key);
     if (this.hasRemoteMembers(serviceId) || this.exported.has(serviceId)) keys.add(serviceId);
@@ -258,11 +246,7 @@ export class MemberIndex {
     return this.affected(changes, (imp, add, keys) => {
       const id = ref(imp);
       if (isOurs(imp))
-        (add ? addTo : removeFrom)(
-          this.ownedImportsByKey,
-          `${imp.metadata.namespace ?? ''}/${imp.metadata.labels?.[ours.globalOf] ?? ''}`,
-          id,
-        );
+        this.ownedImportsByKey.update(`${imp.metadata.namespace ?? ''}/${imp.metadata.labels?.[ours.globalOf] ?? ''}`, id, add);
       else if (this.settings.sources?.mcs) {
         if (add) this.foreignImports.add(id);
         else this.foreignImports.delete(id);
@@ -310,7 +294,6 @@ export class MemberIndex {
 
   private slicesOfService(namespace: string, name: string): EndpointSlice[] {
     const ids = this.slicesByService.get(`${namespace}/${name}`);
-    if (!ids) return [];
     const out: EndpointSlice[] = [];
     for (const id of ids) {
       const slash = id.indexOf('/');
@@ -320,9 +303,9 @@ export class MemberIndex {
     return out;
   }
 
-  private resolve<T extends KubeObject>(store: ObjectStore<T>, ids: Set<string> | undefined): T[] {
+  private resolve<T extends KubeObject>(store: ObjectStore<T>, ids: Iterable<string>): T[] {
     const out: T[] = [];
-    for (const id of ids ?? []) {
+    for (const id of ids) {
       const slash = id.indexOf('/');
       const obj = store.get(id.slice(0, slash), id.slice(slash + 1));
       if (obj) out.push(obj);
