@@ -26,7 +26,8 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
  * It keeps what `transform` leaves of an object (src/domain/projection.ts). Watch events arrive
  * transformed already: the stream that feeds the store applies the same transform page by page,
  * so a relist never holds whole objects (watchResource's `transform`). Write responses are
- * transformed here.
+ * transformed here. The codec decides how each is kept: as it is, or packed into one string
+ * (the member caches, src/domain/compact.ts) and read back by `get` and `values`.
  */
 export class ObjectStore<T extends KubeObject> {
   /** By `namespace/name`, each as the codec keeps it (src/domain/compact.ts): read back with `unpack`. */
