@@ -2,12 +2,11 @@ import type { Endpoint, EndpointPort, EndpointSlice, KubeObject, ObjectMeta, Own
 import { projectConditions, SERVICE_ANNOTATIONS, SERVICE_LABELS, SLICE_LABELS } from './projection.js';
 
 // How the cache stores the Services and EndpointSlices it holds by the tens of thousands: each
-// projected object (projection.ts) as one string of JSON tuples, its identity first. As
-// objects, a member slice of 4 endpoints costs about 1,200 bytes of heap (some twenty JS objects,
-// arrays and strings); packed, one string of 230 characters, its uid and resourceVersion
-// first (bench/heap-model.ts measures the whole index). A reconcile reads a handful of objects, each parsed back
-// when read: the planner sees exactly the projected object (compact.test.ts: unpack(pack(o))
-// equals o for any projected Service or slice), so it reads no differently.
+// projected object (projection.ts) as one string of JSON tuples, its identity first. As objects, a
+// member slice of 4 endpoints costs about 1,200 bytes of heap (some twenty JS objects, arrays and
+// strings); packed, one string of 230 characters (bench/heap-model.ts measures the whole index). A
+// reconcile reads a handful of objects, each parsed back when read: the planner sees exactly the
+// projected object (compact.test.ts: unpack(pack(o)) equals o for any Service or slice).
 //
 // In the tuples an absent field is `null` (JSON turns an undefined array element into null) and
 // trailing absent fields are cut (a list that is null, not absent, stays null); labels and
@@ -19,9 +18,24 @@ import { projectConditions, SERVICE_ANNOTATIONS, SERVICE_LABELS, SLICE_LABELS } 
  * one JSON.stringify so that it is one flat string (a template literal joining the parts would
  * keep them as a rope, each part and each join an object of its own).
  */
-function packed(meta: ObjectMeta, body: Json[]): string {
+function withIdentity(meta: ObjectMeta, body: Json[]): string {
   return JSON.stringify([meta.uid ?? null, meta.resourceVersion ?? null, ...body]);
 }
+
+/** A packed object parsed: its identity, and the fields after it. */
+function parse(p: unknown): { identity: { uid?: string; resourceVersion?: string }; fields: Json[] } {
+  const [uid, resourceVersion, ...fields] = JSON.parse(p as string) as Json[];
+  const identity: { uid?: string; resourceVersion?: string } = {};
+  if (typeof uid === 'string') identity.uid = uid;
+  if (typeof resourceVersion === 'string') identity.resourceVersion = resourceVersion;
+  return { identity, fields };
+}
+
+/** What both packed codecs read off the string's head. */
+const packedIdentity = {
+  uid: (p: unknown) => identity(p as string, 0),
+  resourceVersion: (p: unknown) => identity(p as string, 1),
+};
 
 /** The uid (0) or resourceVersion (1) of a packed object, read without parsing the rest. */
 function identity(p: string, field: 0 | 1): string | undefined {
@@ -50,7 +64,7 @@ export interface StoreCodec<T extends KubeObject> {
   resourceVersion(packed: unknown): string | undefined;
 }
 
-/** Objects kept as they are (a few hundred policies or workloads). */
+/** Objects kept as they are: policies, workloads, ServiceImports and ServiceExports. */
 export const asObjects: StoreCodec<KubeObject> = {
   pack: (object) => object,
   unpack: (packed) => packed as KubeObject,
@@ -185,11 +199,13 @@ export const compactSlices: StoreCodec<EndpointSlice> = {
       packList(endpoints, packEndpoint),
       other,
     );
-    return packed(metadata, body);
+    return withIdentity(metadata, body);
   },
   unpack(packed, key) {
-    const [uid, resourceVersion, meta, addressType, ports, endpoints, other] = JSON.parse(packed as string) as Json[];
-    const item = { uid: (uid as string | null) ?? undefined, resourceVersion: (resourceVersion as string | null) ?? undefined };
+    const {
+      identity: item,
+      fields: [meta, addressType, ports, endpoints, other],
+    } = parse(packed);
     const slice: EndpointSlice = {
       ...(present(other) ? (other as object) : {}),
       metadata: unpackMeta(meta as Json[], key, item, SLICE_LABELS, []),
@@ -199,8 +215,7 @@ export const compactSlices: StoreCodec<EndpointSlice> = {
     };
     return slice;
   },
-  uid: (p) => identity(p as string, 0),
-  resourceVersion: (p) => identity(p as string, 1),
+  ...packedIdentity,
 };
 
 const packServicePort = (p: ServicePort): Json[] => tuple(p.port, p.name, p.protocol, p.targetPort, p.appProtocol, p.nodePort);
@@ -226,11 +241,13 @@ export const compactServices: StoreCodec<Service> = {
       packedSpec = tuple(Object.keys(fields).length ? (fields as Json) : undefined, packList(ports, packServicePort));
     }
     const body = tuple(packMeta(metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS), packedSpec, other);
-    return packed(metadata, body);
+    return withIdentity(metadata, body);
   },
   unpack(packed, key) {
-    const [uid, resourceVersion, meta, spec, other] = JSON.parse(packed as string) as Json[];
-    const item = { uid: (uid as string | null) ?? undefined, resourceVersion: (resourceVersion as string | null) ?? undefined };
+    const {
+      identity: item,
+      fields: [meta, spec, other],
+    } = parse(packed);
     const service: Service = {
       ...(present(other) ? (other as object) : {}),
       metadata: unpackMeta(meta as Json[], key, item, SERVICE_LABELS, SERVICE_ANNOTATIONS),
@@ -243,6 +260,5 @@ export const compactServices: StoreCodec<Service> = {
     }
     return service;
   },
-  uid: (p) => identity(p as string, 0),
-  resourceVersion: (p) => identity(p as string, 1),
+  ...packedIdentity,
 };

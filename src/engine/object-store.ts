@@ -98,11 +98,12 @@ export class ObjectStore<T extends KubeObject> {
         const key = objectKey(item);
         seen.add(key);
         const packed = this.objects.get(key);
-        if (packed === undefined || this.codec.resourceVersion(packed) !== item.metadata.resourceVersion)
-          changes.push({ before: this.read(key), after: item });
+        // The same resourceVersion is the same object: kept as it is, not packed again.
+        if (packed !== undefined && this.codec.resourceVersion(packed) === item.metadata.resourceVersion) continue;
+        changes.push({ before: this.read(key), after: item });
         this.keep(key, item);
       }
-      for (const key of [...this.objects.keys()]) {
+      for (const key of this.objects.keys()) {
         if (seen.has(key) || !inScope(key)) continue;
         const before = this.read(key);
         this.objects.delete(key);
