@@ -29,6 +29,17 @@ export default tseslint.config(
         'error',
         { object: 'process', property: 'env', message: 'Read configuration once, in src/config.ts via the CLI options.' },
       ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^zod(/v4|/v3|/v4/classic.*)?$',
+              message: "zod's classic build costs 13 MiB of RSS to load: import * as z from src/zod.ts (zod/mini).",
+            },
+          ],
+        },
+      ],
     },
   },
   {

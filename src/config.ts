@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 import { isDnsLabel } from './domain/naming.js';
 import { parseAddress } from './shared.js';
 
@@ -13,48 +13,56 @@ export function parseDuration(value: string | number): number {
 }
 
 const duration = (max?: number) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    try {
-      const ms = parseDuration(v);
-      if (max !== undefined && ms > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max}ms` });
-      return ms;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+  z.pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((v: string | number, ctx) => {
+      try {
+        const ms = parseDuration(v);
+        if (max !== undefined && ms > max) ctx.issues.push({ code: 'custom', message: `must be at most ${max}ms`, input: v });
+        return ms;
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: v });
+        return z.NEVER;
+      }
+    }),
+  );
 
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const address = z.string().refine((v) => {
-  try {
-    parseAddress(v);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be host:port, like :9090 or 127.0.0.1:9090');
+const boolInput = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]);
+const bool = z.pipe(
+  boolInput,
+  z.transform((v: z.output<typeof boolInput>) => v === true || v === 'true' || v === '1' || v === 'yes'),
+);
+const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
+const address = z.string().check(
+  z.refine((v) => {
+    try {
+      parseAddress(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be host:port, like :9090 or 127.0.0.1:9090'),
+);
+/** A list given as one comma-separated string or as an array, its items trimmed, empty ones dropped. */
+const list = (fallback: string[]) =>
+  z.pipe(
+    z._default(z.union([z.string(), z.array(z.string())]), fallback),
+    z.transform((v: string | string[]) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean)),
+  );
 
 /** The controller's whole configuration, validated once at start-up. */
 export const configSchema = z.object({
   clusterName: z
     .string({ error: 'is required: the name this cluster has in the Links (--cluster-name or GLOBALSVC_CLUSTER_NAME)' })
-    .refine(isDnsLabel, 'must be a DNS label (lower-case letters, digits and "-", at most 63)'),
-  kubeconfig: z.string().optional(),
-  context: z.string().optional(),
-  namespaces: z
-    .union([z.string(), z.array(z.string())])
-    .default([])
-    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-    .refine((v) => v.every(isDnsLabel), 'must be a comma-separated list of namespace names'),
-  includeLocal: bool.default(true),
-  gatewayProbe: bool.default(true),
-  gatewayProbeAddresses: z
-    .string()
-    .default('')
-    .transform((v, ctx) => {
+    .check(z.refine(isDnsLabel, 'must be a DNS label (lower-case letters, digits and "-", at most 63)')),
+  kubeconfig: z.optional(z.string()),
+  context: z.optional(z.string()),
+  namespaces: list([]).check(z.refine((v) => v.every(isDnsLabel), 'must be a comma-separated list of namespace names')),
+  includeLocal: z._default(bool, true),
+  gatewayProbe: z._default(bool, true),
+  gatewayProbeAddresses: z.pipe(
+    z._default(z.string(), ''),
+    z.transform((v: string, ctx) => {
       const out: Record<string, string[]> = {};
       for (const entry of v
         .split(',')
@@ -62,72 +70,75 @@ export const configSchema = z.object({
         .filter(Boolean)) {
         const [cluster, address] = entry.split('=').map((s) => s.trim());
         if (!cluster || !address || !isDnsLabel(cluster)) {
-          ctx.addIssue({ code: 'custom', message: `"${entry}" is not <cluster>=<address>` });
+          ctx.issues.push({ code: 'custom', message: `"${entry}" is not <cluster>=<address>`, input: v });
           return z.NEVER;
         }
         (out[cluster] ??= []).push(address);
       }
       return out;
     }),
-  remoteDiscovery: bool.default(false),
-  remoteStaleAfter: duration().default(60_000),
-  mcsApi: bool.default(false),
-  source: z
-    .union([z.string(), z.array(z.string())])
-    .default('linkerd')
-    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-    .refine((v) => v.length > 0 && v.every((s) => s === 'linkerd' || s === 'mcs'), 'must be linkerd, mcs or linkerd,mcs')
-    .transform((v) => ({ linkerd: v.includes('linkerd'), mcs: v.includes('mcs') })),
-  globalSuffix: z
-    .string()
-    .default('-global')
-    .refine(
-      (v) => v.length >= 1 && v.length <= 20 && /^[-a-z0-9]*[a-z0-9]$/.test(v),
-      'must be 1-20 characters of [-a-z0-9], ending in a letter or digit',
+  ),
+  remoteDiscovery: z._default(bool, false),
+  remoteStaleAfter: z._default(duration(), 60_000),
+  mcsApi: z._default(bool, false),
+  source: z.pipe(
+    list(['linkerd']).check(
+      z.refine((v) => v.length > 0 && v.every((s) => s === 'linkerd' || s === 'mcs'), 'must be linkerd, mcs or linkerd,mcs'),
     ),
-  maxEndpointsPerSlice: int(1, 1000).default(100),
-  workers: int(1, 64).default(16),
-  batchPeriod: duration(1000).default(50),
-  retryInitial: duration().default(200),
-  retryMax: duration().default(60_000),
-  resyncPeriod: duration().default(600_000),
-  leaderElect: bool.default(false),
-  leaderElectNamespace: z.string().default('globalsvc').refine(isDnsLabel, 'must be a namespace name'),
+    z.transform((v: string[]) => ({ linkerd: v.includes('linkerd'), mcs: v.includes('mcs') })),
+  ),
+  globalSuffix: z
+    ._default(z.string(), '-global')
+    .check(
+      z.refine(
+        (v) => v.length >= 1 && v.length <= 20 && /^[-a-z0-9]*[a-z0-9]$/.test(v),
+        'must be 1-20 characters of [-a-z0-9], ending in a letter or digit',
+      ),
+    ),
+  maxEndpointsPerSlice: z._default(int(1, 1000), 100),
+  workers: z._default(int(1, 64), 16),
+  batchPeriod: z._default(duration(1000), 50),
+  retryInitial: z._default(duration(), 200),
+  retryMax: z._default(duration(), 60_000),
+  resyncPeriod: z._default(duration(), 600_000),
+  leaderElect: z._default(bool, false),
+  leaderElectNamespace: z._default(z.string(), 'globalsvc').check(z.refine(isDnsLabel, 'must be a namespace name')),
   leaderElectLeaseName: z
-    .string()
-    .default('globalsvc')
-    .refine((v) => /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(v), 'must be a DNS subdomain'),
-  leaseDuration: duration().default(15_000),
-  renewDeadline: duration().default(10_000),
-  retryPeriod: duration().default(2_000),
-  metricsAddr: address.default(':9090'),
-  healthAddr: address.default(':8081'),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-  burst: bool.default(false),
+    ._default(z.string(), 'globalsvc')
+    .check(z.refine((v) => /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(v), 'must be a DNS subdomain')),
+  leaseDuration: z._default(duration(), 15_000),
+  renewDeadline: z._default(duration(), 10_000),
+  retryPeriod: z._default(duration(), 2_000),
+  metricsAddr: z._default(address, ':9090'),
+  healthAddr: z._default(address, ':8081'),
+  logLevel: z._default(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'info'),
+  burst: z._default(bool, false),
   prometheusUrl: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || /^https?:\/\/[^/]/.test(v), 'must be an http:// or https:// URL'),
+    .optional(z.string())
+    .check(z.refine((v) => v === undefined || /^https?:\/\/[^/]/.test(v), 'must be an http:// or https:// URL')),
   peerSecret: z
-    .string()
-    .default('linkerd-multicluster/cluster-credentials-{peer}')
-    .refine(
-      (v) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[-.a-z0-9{}]+$/.test(v) && v.includes('{peer}'),
-      'must be <namespace>/<name> with {peer} in the name',
+    ._default(z.string(), 'linkerd-multicluster/cluster-credentials-{peer}')
+    .check(
+      z.refine(
+        (v) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[-.a-z0-9{}]+$/.test(v) && v.includes('{peer}'),
+        'must be <namespace>/<name> with {peer} in the name',
+      ),
     ),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
 
-const withLeaseRules = configSchema.superRefine((c, ctx) => {
-  // client-go's rules: a leader must give up before its lease can expire under it.
-  if (c.renewDeadline >= c.leaseDuration)
-    ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be shorter than --lease-duration' });
-  if (c.retryPeriod >= c.renewDeadline)
-    ctx.addIssue({ code: 'custom', path: ['retryPeriod'], message: 'must be shorter than --renew-deadline' });
-  if (c.burst && c.prometheusUrl === undefined)
-    ctx.addIssue({ code: 'custom', path: ['prometheusUrl'], message: 'is required with --burst=true: the metric comes from there' });
-});
+const withLeaseRules = configSchema.check(
+  z.superRefine((c, ctx) => {
+    // client-go's rules: a leader must give up before its lease can expire under it.
+    if (c.renewDeadline >= c.leaseDuration)
+      ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: 'must be shorter than --lease-duration' });
+    if (c.retryPeriod >= c.renewDeadline)
+      ctx.addIssue({ code: 'custom', path: ['retryPeriod'], message: 'must be shorter than --renew-deadline' });
+    if (c.burst && c.prometheusUrl === undefined)
+      ctx.addIssue({ code: 'custom', path: ['prometheusUrl'], message: 'is required with --burst=true: the metric comes from there' });
+  }),
+);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -3,7 +3,7 @@
 // again, because an API server older than 1.25 skips CEL rules, and adds what the CRD cannot: a query
 // template with known placeholders, timings that make sense together, peers that are not this
 // cluster. Durations become milliseconds.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { parseDuration } from '../config.js';
 import type { KubeObject } from '../domain/k8s-types.js';
 import { isDnsLabel } from '../domain/naming.js';
@@ -11,38 +11,44 @@ import { DEFAULT_RPS_QUERY, templateProblems } from './query.js';
 
 const DURATION = /^[0-9]+(ms|s|m|h)$/;
 const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => DURATION.test(v), 'must be a duration like 500ms, 15s, 2m or 1h')
-    .transform((v) => parseDuration(v));
+  z.pipe(
+    z._default(z.string(), fallback).check(z.refine((v) => DURATION.test(v), 'must be a duration like 500ms, 15s, 2m or 1h')),
+    z.transform((v: string) => parseDuration(v)),
+  );
 /** A range for rate(): PromQL's own syntax, kept as written. */
-const promDuration = z.string().regex(/^[1-9][0-9]*(s|m|h)$/, 'must be a PromQL duration like 30s, 1m or 1h');
+const promDuration = z.string().check(z.regex(/^[1-9][0-9]*(s|m|h)$/, 'must be a PromQL duration like 30s, 1m or 1h'));
 
 const labelSelector = z
   .object({
-    matchLabels: z.record(z.string(), z.string()).optional(),
-    matchExpressions: z
-      .array(
+    matchLabels: z.optional(z.record(z.string(), z.string())),
+    matchExpressions: z.optional(
+      z.array(
         z.object({
           key: z.string(),
           operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-          values: z.array(z.string()).optional(),
+          values: z.optional(z.array(z.string())),
         }),
-      )
-      .optional(),
+      ),
+    ),
   })
-  .refine(
-    (s) => Object.keys(s.matchLabels ?? {}).length + (s.matchExpressions?.length ?? 0) > 0,
-    'an empty selector would select every Deployment of the namespace',
+  .check(
+    z.refine(
+      (s) => Object.keys(s.matchLabels ?? {}).length + (s.matchExpressions?.length ?? 0) > 0,
+      'an empty selector would select every Deployment of the namespace',
+    ),
   );
 
-const weights = z
-  .discriminatedUnion('mode', [
-    z.object({ mode: z.literal('Fixed'), local: z.number().int().min(0).max(99), peers: z.number().int().min(1).max(100) }),
+const weights = z._default(
+  z.discriminatedUnion('mode', [
+    z.object({
+      mode: z.literal('Fixed'),
+      local: z.number().check(z.int(), z.minimum(0), z.maximum(99)),
+      peers: z.number().check(z.int(), z.minimum(1), z.maximum(100)),
+    }),
     z.object({ mode: z.literal('ReadyReplicas') }),
-  ])
-  .default({ mode: 'ReadyReplicas' });
+  ]),
+  { mode: 'ReadyReplicas' },
+);
 
 /** The APIs a burst can split traffic with: Gateway API (what Linkerd reads), or SMI for meshes without it. */
 export const TRAFFIC_APIS = ['HTTPRoute', 'TrafficSplit'] as const;
@@ -51,27 +57,30 @@ export type TrafficApi = (typeof TRAFFIC_APIS)[number];
 const specSchema = z.object({
   target: z
     .object({
-      kind: z.literal('Deployment', { error: 'only Deployment can burst for now' }).default('Deployment'),
-      name: z.string().min(1).optional(),
-      selector: labelSelector.optional(),
+      kind: z._default(z.literal('Deployment', { error: 'only Deployment can burst for now' }), 'Deployment'),
+      name: z.optional(z.string().check(z.minLength(1))),
+      selector: z.optional(labelSelector),
     })
-    .refine((t) => (t.name === undefined) !== (t.selector === undefined), 'exactly one of target.name and target.selector must be set'),
-  metric: z
-    .object({
-      type: z.enum(['RequestsPerSecond', 'PromQL']).default('RequestsPerSecond'),
-      query: z.string().min(1).optional(),
-      window: promDuration.default('1m'),
+    .check(
+      z.refine((t) => (t.name === undefined) !== (t.selector === undefined), 'exactly one of target.name and target.selector must be set'),
+    ),
+  metric: z.prefault(
+    z.object({
+      type: z._default(z.enum(['RequestsPerSecond', 'PromQL']), 'RequestsPerSecond'),
+      query: z.optional(z.string().check(z.minLength(1))),
+      window: z._default(promDuration, '1m'),
       interval: duration('15s'),
-    })
-    .prefault({}),
-  burstValue: z.number().positive().finite(),
-  reconcileValue: z.number().min(0).finite(),
+    }),
+    {},
+  ),
+  burstValue: z.number().check(z.positive()),
+  reconcileValue: z.number().check(z.minimum(0)),
   throttleDelay: duration('2m'),
-  peers: z.array(z.string().refine(isDnsLabel, 'must be a cluster name (a DNS label)')).min(1),
-  replicate: z.object({ services: z.boolean().default(true), configMaps: z.boolean().default(true) }).prefault({}),
+  peers: z.array(z.string().check(z.refine(isDnsLabel, 'must be a cluster name (a DNS label)'))).check(z.minLength(1)),
+  replicate: z.prefault(z.object({ services: z._default(z.boolean(), true), configMaps: z._default(z.boolean(), true) }), {}),
   weights,
-  traffic: z.object({ api: z.enum(TRAFFIC_APIS).default('HTTPRoute') }).prefault({}),
-  readinessDeadline: duration('60s').refine((ms) => ms > 0, 'must be longer than 0'),
+  traffic: z.prefault(z.object({ api: z._default(z.enum(TRAFFIC_APIS), 'HTTPRoute') }), {}),
+  readinessDeadline: duration('60s').check(z.refine((ms) => ms > 0, 'must be longer than 0')),
   cooldown: duration('5m'),
 });
 
@@ -79,20 +88,22 @@ type Spec = z.output<typeof specSchema>;
 
 /** The rules across fields, with the local cluster's name for the one that needs it. */
 const withRules = (localCluster: string) =>
-  specSchema.superRefine((s: Spec, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if (s.reconcileValue >= s.burstValue) issue(['reconcileValue'], 'must be less than burstValue (between the two nothing changes)');
-    if (s.weights.mode === 'Fixed' && s.weights.local + s.weights.peers !== 100)
-      issue(['weights'], `local and peers must sum to 100, not ${s.weights.local + s.weights.peers}`);
-    if (s.metric.type === 'PromQL' && s.metric.query === undefined) issue(['metric', 'query'], 'is required with type PromQL');
-    if (s.metric.type !== 'PromQL' && s.metric.query !== undefined) issue(['metric', 'query'], 'is only allowed with type PromQL');
-    for (const problem of templateProblems(s.metric.query ?? '')) issue(['metric', 'query'], problem);
-    if (s.peers.includes(localCluster)) issue(['peers'], `must not name this cluster (${localCluster}): it is where the target runs`);
-    if (new Set(s.peers).size !== s.peers.length) issue(['peers'], 'names a cluster twice');
-    // With readings every interval, a shorter delay still waits a whole interval: say so rather than surprise.
-    if (s.throttleDelay > 0 && s.throttleDelay < s.metric.interval)
-      issue(['throttleDelay'], `must be 0 or at least metric.interval (${s.metric.interval}ms): it is measured between readings`);
-  });
+  specSchema.check(
+    z.superRefine((s: Spec, ctx) => {
+      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+      if (s.reconcileValue >= s.burstValue) issue(['reconcileValue'], 'must be less than burstValue (between the two nothing changes)');
+      if (s.weights.mode === 'Fixed' && s.weights.local + s.weights.peers !== 100)
+        issue(['weights'], `local and peers must sum to 100, not ${s.weights.local + s.weights.peers}`);
+      if (s.metric.type === 'PromQL' && s.metric.query === undefined) issue(['metric', 'query'], 'is required with type PromQL');
+      if (s.metric.type !== 'PromQL' && s.metric.query !== undefined) issue(['metric', 'query'], 'is only allowed with type PromQL');
+      for (const problem of templateProblems(s.metric.query ?? '')) issue(['metric', 'query'], problem);
+      if (s.peers.includes(localCluster)) issue(['peers'], `must not name this cluster (${localCluster}): it is where the target runs`);
+      if (new Set(s.peers).size !== s.peers.length) issue(['peers'], 'names a cluster twice');
+      // With readings every interval, a shorter delay still waits a whole interval: say so rather than surprise.
+      if (s.throttleDelay > 0 && s.throttleDelay < s.metric.interval)
+        issue(['throttleDelay'], `must be 0 or at least metric.interval (${s.metric.interval}ms): it is measured between readings`);
+    }),
+  );
 
 export type Weights = Spec['weights'];
 export type LabelSelector = z.output<typeof labelSelector>;
