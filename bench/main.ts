@@ -10,7 +10,7 @@ import { steady, type SteadyResult } from './steady.js';
 import { growth, type GrowthResult } from './growth.js';
 import { renderTables } from './report.js';
 import { rssAtExitMiB } from './proc.js';
-import { ENTRYPOINT, NODE_FLAGS } from '../src/cli/node-flags.js';
+import { ENTRYPOINT, NODE_FLAGS, PROCESS_ENV } from '../src/cli/node-flags.js';
 import { repoRoot } from '../e2e/testbed/binaries.js';
 
 const MEASUREMENTS = ['cold', 'churn', 'steady', 'growth'] as const;
@@ -147,7 +147,7 @@ export interface BenchResults {
   productMemoryLimitMiB: number | undefined;
   sizes: Sizes;
   wallSeconds: number;
-  /** RSS of Node alone and of globalsvc's bundle loaded (nothing listed yet), with globalsvc's V8 flags: the fixed cost under every size. */
+  /** RSS of Node alone and of globalsvc's bundle loaded (nothing listed yet), with globalsvc's V8 flags and environment: the fixed cost under every size. */
   fixedCost: { nodeMiB: number; loadedMiB: number; fileBackedMiB: number };
   cold?: ColdResult[];
   churn?: ChurnResult[];
@@ -156,8 +156,8 @@ export interface BenchResults {
 }
 
 function fixedCost(): BenchResults['fixedCost'] {
-  const node = rssAtExitMiB(NODE_FLAGS, ['-e', '0']);
-  const loaded = rssAtExitMiB(NODE_FLAGS, [join(repoRoot, ENTRYPOINT), '--version']);
+  const node = rssAtExitMiB(NODE_FLAGS, ['-e', '0'], PROCESS_ENV);
+  const loaded = rssAtExitMiB(NODE_FLAGS, [join(repoRoot, ENTRYPOINT), '--version'], PROCESS_ENV);
   return { nodeMiB: node.rssMiB, loadedMiB: loaded.rssMiB, fileBackedMiB: loaded.fileMiB };
 }
 

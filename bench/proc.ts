@@ -50,11 +50,18 @@ export function machineBusySeconds(): number {
  * RSS (MiB) of a Node process that runs `args` with `nodeFlags`, read as it exits: the fixed cost
  * of a process before it holds any object (Node alone: `-e 0`; globalsvc loaded: its bundle's `--version`).
  */
-export function rssAtExitMiB(nodeFlags: readonly string[], args: readonly string[]): { rssMiB: number; fileMiB: number } {
+export function rssAtExitMiB(
+  nodeFlags: readonly string[],
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): { rssMiB: number; fileMiB: number } {
   const hook = `data:text/javascript,${encodeURIComponent(
     "import{readFileSync}from'node:fs';process.on('exit',()=>{const s=readFileSync('/proc/self/status','utf8');process.stderr.write('\\nRSS '+s.match(/VmRSS:\\s+(\\d+)/)[1]+' '+s.match(/RssFile:\\s+(\\d+)/)[1]+'\\n')})",
   )}`;
-  const out = spawnSync(process.execPath, [...nodeFlags, `--import=${hook}`, ...args], { encoding: 'utf8' });
+  const out = spawnSync(process.execPath, [...nodeFlags, `--import=${hook}`, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   const m = /RSS (\d+) (\d+)/.exec(out.stderr);
   if (!m) throw new Error(`no RSS from node ${args.join(' ')}: ${out.stderr}`);
   return { rssMiB: Number(m[1]) / 1024, fileMiB: Number(m[2]) / 1024 };

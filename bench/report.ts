@@ -58,7 +58,7 @@ export function renderTables(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
     `globalsvc bench${r.quick ? ' --quick' : ''}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB (${m.freeMemoryGiB} free), node ${m.node}, load ${m.load.join(' ')}; ${f(r.wallSeconds, 0)} s${r.productNodeOptions ? `; globalsvc with NODE_OPTIONS=${r.productNodeOptions}` : ''}${r.productArgs ? `; globalsvc ${r.productArgs}` : ''}${r.productMemoryLimitMiB ? `; globalsvc held to ${r.productMemoryLimitMiB} MiB (cgroup)` : ''}`,
-    `Fixed cost (RSS before anything is listed, with globalsvc's V8 flags): Node alone ${f(r.fixedCost.nodeMiB, 0)} MiB; globalsvc's bundle loaded ${f(r.fixedCost.loadedMiB, 0)} MiB, of which ${f(r.fixedCost.fileBackedMiB, 0)} MiB file-backed (the node binary's pages)`,
+    `Fixed cost (RSS before anything is listed, with globalsvc's V8 flags and environment): Node alone ${f(r.fixedCost.nodeMiB, 0)} MiB; globalsvc's bundle loaded ${f(r.fixedCost.loadedMiB, 0)} MiB, of which ${f(r.fixedCost.fileBackedMiB, 0)} MiB file-backed (the node binary's pages)`,
     '',
   ];
   if (r.cold) {

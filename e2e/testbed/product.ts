@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ENTRYPOINT, NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { ENTRYPOINT, NODE_FLAGS, PROCESS_ENV } from '../../src/cli/node-flags.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import { repoRoot } from './binaries.js';
 import type { Cluster } from './cluster.js';
@@ -243,8 +243,8 @@ export class ProcessProduct implements Product {
     ];
     // Into the memory cgroup before Node starts, so that V8 sizes its heap from the cgroup's limit.
     if (this.cgroupProcs)
-      this.procs.start(`globalsvc-${id}`, '/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', this.cgroupProcs, ...command]);
-    else this.procs.start(`globalsvc-${id}`, command[0]!, command.slice(1));
+      this.procs.start(`globalsvc-${id}`, '/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', this.cgroupProcs, ...command], PROCESS_ENV);
+    else this.procs.start(`globalsvc-${id}`, command[0]!, command.slice(1), PROCESS_ENV);
     await waitFor(`globalsvc ${id} ready`, async () => (await fetch(`http://127.0.0.1:${i.healthPort}/readyz`)).ok, 60_000);
   }
 

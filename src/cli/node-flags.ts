@@ -7,6 +7,15 @@
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
+ * The environment globalsvc runs with, wherever it runs (the image's ENV lines, checked by
+ * node-flags.test.ts; the test bed and the benchmarks). glibc gives each thread that allocates an
+ * arena of its own, up to eight per core, and keeps what it frees there: Node's compiler and GC
+ * threads left 3-4 MiB each. Two arenas, the same CPU: peak RSS at 100 globals 107-109 -> 103-104 MiB,
+ * at 10,000 globals 236-240 -> 224-227 MiB (docs/benchmarks.md, Issue 18, 2026-12-06).
+ */
+export const PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
  * What runs: the bundles hack/bundle.mjs makes of the TypeScript build (one module each, with only
  * what their imports reach: about 40 MiB less RSS than Node loading client-node's ~1,900 modules).
  */
