@@ -1,5 +1,6 @@
 import type { KubeObject, Service } from '../../src/domain/k8s-types.js';
 import { SERVICES } from '../../src/cluster/kube-api.js';
+import { linkerd } from '../../src/domain/labels.js';
 import { NAMESPACES } from '../testbed/kube.js';
 import { waitFor } from '../testbed/processes.js';
 import type { TestBed } from '../testbed/testbed.js';
@@ -23,7 +24,7 @@ export async function quietMesh(bed: TestBed): Promise<string[]> {
     const services = await cluster.admin.list<Service>(SERVICES);
     const scenarioNamespaces = new Set(
       services
-        .filter((s) => s.metadata.labels?.['mirror.linkerd.io/exported'] || s.metadata.labels?.['mirror.linkerd.io/mirrored-service'])
+        .filter((s) => s.metadata.labels?.[linkerd.exported] || s.metadata.labels?.[linkerd.mirroredService])
         .map((s) => s.metadata.namespace!)
         .filter((ns) => !BED_NAMESPACES.has(ns) && !ns.startsWith('kube-')),
     );
@@ -58,7 +59,7 @@ export async function mirrorsCaughtUp(bed: TestBed): Promise<void> {
     await cluster.admin.apply<Service>({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'barrier', namespace, labels: { 'mirror.linkerd.io/exported': 'true' } },
+      metadata: { name: 'barrier', namespace, labels: { [linkerd.exported]: 'true' } },
       spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
     });
   for (const viewer of clusters)
