@@ -37,6 +37,7 @@ describe('the leadership gate', () => {
     gate.set(true);
     recorder.record(target, 'Warning', 'MissingRemoteName', 'no remote name');
     recorder.record(target, 'Warning', 'MissingRemoteName', 'no remote name');
+    await recorder.flushed();
     expect(written).toEqual([{ reason: 'MissingRemoteName', instance: 'b' }]);
   });
 });

@@ -117,6 +117,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventsDropped = new Counter({
+    name: 'globalsvc_events_dropped_total',
+    help: 'Events not written because too many were already waiting (the problem is still logged and counted in globalsvc_problems_total), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly leader = new Gauge({
     name: 'globalsvc_leader',
     help: '1 while this replica may write (it holds the Lease, or leader election is off), 0 while it stands by.',
