@@ -8,11 +8,34 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// client-node's modules do nothing when imported but define what they export, yet its package.json
+// does not say so ("sideEffects": false, the upstream change proposed in docs/benchmarks.md, Memory
+// point 3). Without it esbuild must keep every module the entry point reaches for its top-level
+// code, the generated models among them (~600 KB, 10 MiB of RSS). This declares it, as that line
+// would: nothing of client-node is replaced, rewritten or resolved elsewhere; a module whose exports
+// globalsvc uses is kept whole.
+const CLIENT_NODE = /[\\/]node_modules[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/;
+const RESOLVING = Symbol('client-node side-effect free');
+const clientNodeSideEffectFree = {
+  name: 'client-node-side-effect-free',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async ({ path, importer, kind, resolveDir, pluginData }) => {
+      if (pluginData === RESOLVING || !(path === '@kubernetes/client-node' || CLIENT_NODE.test(importer))) return undefined;
+      const resolved = await b.resolve(path, { importer, kind, resolveDir, pluginData: RESOLVING });
+      if (resolved.errors.length > 0 || !CLIENT_NODE.test(resolved.path)) return resolved;
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
-const entries = { globalsvc: 'dist/src/cli/main.js', 'kubectl-globalsvc': 'dist/src/cli/kubectl-globalsvc.js' };
+const entries = {
+  globalsvc: 'dist/src/cli/main.js',
+  'kubectl-globalsvc': 'dist/src/cli/kubectl-globalsvc.js',
+};
 
-const { outputFiles } = await build({
+const { outputFiles, metafile } = await build({
   entryPoints: entries,
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
@@ -24,10 +47,19 @@ const { outputFiles } = await build({
   legalComments: 'linked',
   logLevel: 'warning',
   write: false,
+  metafile: true,
+  plugins: [clientNodeSideEffectFree],
   define: { GLOBALSVC_VERSION: JSON.stringify(version) },
   // Some dependencies are CommonJS and call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __globalsvcRequire } from 'node:module'; const require = __globalsvcRequire(import.meta.url);" },
 });
+
+// The declaration above is what keeps client-node's generated API out; say so if it stops working.
+for (const [out, { inputs }] of Object.entries(metafile.outputs)) {
+  const generated = Object.keys(inputs).filter((f) => /client-node\/dist\/gen\/(models|apis)\//.test(f));
+  if (generated.length > 0)
+    throw new Error(`${out} carries client-node's generated API (${generated.length} modules, e.g. ${generated[0]})`);
+}
 
 // V8 keeps a module's source for as long as the module lives, as one byte per character only if
 // every character is ASCII. esbuild escapes strings and identifiers but keeps comments as they are,
