@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject, Service } from '../domain/k8s-types.js';
 import { burst } from '../domain/labels.js';
-import { canonicalJson } from '../shared.js';
+import { canonicalJson, compareStrings } from '../shared.js';
 import type { Decision, ReplicaState } from './decide.js';
 import type { BurstPolicy, TrafficApi } from './policy.js';
 import { deploymentReady, toReplica, type Deployment, type ReplicaSource } from './replica.js';
@@ -114,7 +114,7 @@ export function observeReplicas(world: BurstWorld, wanted: readonly string[]): R
     }
     for (const s of world.workload.services) if (!world.mirrored(s.metadata.name ?? '', peer)) ready = false;
   }
-  inventory.sort((a, b) => a.cluster.localeCompare(b.cluster) || kindOrder(a.kind) - kindOrder(b.kind) || a.name.localeCompare(b.name));
+  inventory.sort((a, b) => compareStrings(a.cluster, b.cluster) || kindOrder(a.kind) - kindOrder(b.kind) || compareStrings(a.name, b.name));
   const state: ReplicaState = inventory.length === 0 ? 'Absent' : ready ? 'Ready' : 'Starting';
   return { state, readyReplicas, inventory };
 }

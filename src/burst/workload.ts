@@ -5,6 +5,7 @@ import type { KubeObject, Service } from '../domain/k8s-types.js';
 import { ours } from '../domain/labels.js';
 import type { BurstPolicy, LabelSelector } from './policy.js';
 import { references, selects, type Deployment } from './replica.js';
+import { compareStrings } from '../shared.js';
 
 export interface Workload {
   readonly deployments: readonly Deployment[];
@@ -33,7 +34,7 @@ export function matches(selector: LabelSelector, labels: Readonly<Record<string,
   return true;
 }
 
-const byName = <T extends KubeObject>(a: T, b: T) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+const byName = <T extends KubeObject>(a: T, b: T) => compareStrings(a.metadata.name ?? '', b.metadata.name ?? '');
 
 export function workloadOf(policy: BurstPolicy, here: NamespaceObjects): Workload {
   const deployments = here.deployments

@@ -1,4 +1,5 @@
 import type { Endpoint, EndpointPort, ServicePort } from './k8s-types.js';
+import { compareStrings } from '../shared.js';
 
 // Canonical forms, so that "is this slice already what we want?" is a plain comparison and
 // defaulting by the API server (protocol TCP, unset conditions) never reads as a change.
@@ -85,7 +86,7 @@ export function canonicalSlicePorts(ports: readonly EndpointPort[] | null | unde
     })
     .sort(
       (a, b) =>
-        (a.name ?? '').localeCompare(b.name ?? '') || (a.port ?? 0) - (b.port ?? 0) || (a.protocol ?? '').localeCompare(b.protocol ?? ''),
+        compareStrings(a.name ?? '', b.name ?? '') || (a.port ?? 0) - (b.port ?? 0) || compareStrings(a.protocol ?? '', b.protocol ?? ''),
     );
 }
 
@@ -100,5 +101,5 @@ export function canonicalServicePorts(ports: readonly ServicePort[] | undefined)
       if (p.appProtocol) out.appProtocol = p.appProtocol;
       return out;
     })
-    .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.port - b.port);
+    .sort((a, b) => compareStrings(a.name ?? '', b.name ?? '') || a.port - b.port);
 }

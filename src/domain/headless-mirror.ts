@@ -1,6 +1,7 @@
 import type { Endpoint, EndpointPort, EndpointSlice, Service } from './k8s-types.js';
 import { isReady, unreachableEndpoint } from './endpoints.js';
 import { linkerd } from './labels.js';
+import { compareStrings } from '../shared.js';
 
 // How a remote headless service's pods are read from what Linkerd's mirror writes
 // (linkerd-mirror-real.md, cluster_watcher_headless.go). Per pod, an endpoint mirror: a ClusterIP
@@ -75,6 +76,6 @@ export function podsOfHeadlessMirror(
     metadata: { name: `${root.metadata.name}-${addressType.toLowerCase()}-endpoint-mirrors`, namespace: root.metadata.namespace },
     addressType,
     ports,
-    endpoints: endpoints.sort((a, b) => (a.hostname ?? '').localeCompare(b.hostname ?? '')),
+    endpoints: endpoints.sort((a, b) => compareStrings(a.hostname ?? '', b.hostname ?? '')),
   }));
 }

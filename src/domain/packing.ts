@@ -1,5 +1,6 @@
 import type { Endpoint, EndpointSlice } from './k8s-types.js';
 import { endpointFingerprint, endpointKey } from './endpoints.js';
+import { compareStrings } from '../shared.js';
 
 /** One run of slices to lay out: the desired endpoints of a group and the slices it has now. */
 export interface PackingInput {
@@ -58,7 +59,7 @@ export function packSlices(input: PackingInput): PackingResult {
   const { desired, maxPerSlice } = input;
   const placed = new Set<string>();
   const slices: Working[] = [...input.existing]
-    .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+    .sort((a, b) => compareStrings(a.metadata.name ?? '', b.metadata.name ?? ''))
     .map((slice) => {
       const name = slice.metadata.name ?? '';
       const kept: Endpoint[] = [];

@@ -1,6 +1,7 @@
 import type { EndpointPort, ServicePort } from './k8s-types.js';
 import { canonicalServicePorts } from './endpoints.js';
 import type { MemberView, Problem } from './desired.js';
+import { compareStrings } from '../shared.js';
 
 /**
  * Members in the same order in every cluster: by cluster name (never "local first"), so that
@@ -8,7 +9,7 @@ import type { MemberView, Problem } from './desired.js';
  */
 export function ordered(members: readonly MemberView[]): MemberView[] {
   return [...members].sort(
-    (a, b) => a.member.cluster.localeCompare(b.member.cluster) || a.member.serviceName.localeCompare(b.member.serviceName),
+    (a, b) => compareStrings(a.member.cluster, b.member.cluster) || compareStrings(a.member.serviceName, b.member.serviceName),
   );
 }
 
@@ -61,7 +62,7 @@ export function unionPorts(members: readonly MemberView[], problems: Problem[]):
     numbers.add(number);
     ports.push(port);
   }
-  return ports.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
+  return ports.sort((a, b) => compareStrings(a.name ?? '', b.name ?? ''));
 }
 
 export interface MappedPorts {

@@ -9,6 +9,7 @@ import { discovery, linkerd, ours } from '../domain/labels.js';
 import { linkInfo, type LinkInfo, type LinkObject, type Unmirrored } from '../domain/links.js';
 import type { IndexSettings } from '../engine/member-index.js';
 import { MemberIndex } from '../engine/member-index.js';
+import { compareStrings } from '../shared.js';
 
 // `globalsvc status`: what one read of a cluster says about every global, computed by the same
 // index, classification and planner the controller uses, so "out of date" means exactly "the
@@ -235,7 +236,7 @@ function globalStatus(index: MemberIndex, key: GlobalKey, settings: StatusSettin
     global: plan.globalName,
     state,
     endpoints: { members: membersEndpoints, published: publishedTotal },
-    members: rows.sort((a, b) => a.cluster.localeCompare(b.cluster) || (a.origin ?? '').localeCompare(b.origin ?? '')),
+    members: rows.sort((a, b) => compareStrings(a.cluster, b.cluster) || compareStrings(a.origin ?? '', b.origin ?? '')),
     pendingWrites,
     problems,
   };
@@ -314,7 +315,7 @@ export function statusReport(listed: Listed, settings: StatusSettings): StatusRe
       if (listed.namespaces.length > 0 && !listed.namespaces.includes(u.namespace)) continue;
       problems.push({ ...notMirrored(link, u, listed.existingNamespaces), object: serviceRef(u.namespace, mirror) });
     }
-  problems.sort((a, b) => keyString(a.object).localeCompare(keyString(b.object)));
+  problems.sort((a, b) => compareStrings(keyString(a.object), keyString(b.object)));
   return {
     schema: STATUS_SCHEMA,
     cluster: settings.localCluster,
