@@ -13,8 +13,12 @@ export type Pattern = 'spread' | 'burst';
 
 export interface ChurnResult {
   batchPeriodMs: number;
-  /** spread: one change to a random member at a time; burst: B changes to one member, back to back (a rolling restart). */
-  pattern: Pattern;
+  /**
+   * spread: one change to a random member at a time; burst: B changes to one member, back to back (a
+   * rolling restart); capacity: spread with no globalsvc running and the relay on every change, the
+   * bed's own latency for one write per change (latency is the relay's).
+   */
+  pattern: Pattern | 'capacity';
   changes: number;
   /** Changes whose global never reflected them within 10 s. */
   missed: number;
@@ -87,7 +91,21 @@ class Observer {
   constructor(
     private readonly api: KubeApi,
     private readonly namespace: string,
+    /** Relay one informed change in this many. */
+    private readonly relayEvery = RELAY_EVERY,
+    /** No controller runs: a change is done once relayed. */
+    private readonly alone = false,
   ) {}
+
+  private done(c: Change): boolean {
+    return (this.alone ? c.relayedAt : c.reflectedAt) !== undefined;
+  }
+
+  private settled(c: Change) {
+    const n = (this.inFlight.get(c.address) ?? 1) - 1;
+    if (n > 0) this.inFlight.set(c.address, n);
+    else this.inFlight.delete(c.address);
+  }
 
   private globalState(key: string): Map<string, boolean> {
     const merged = new Map<string, boolean>();
@@ -107,9 +125,7 @@ class Observer {
     for (const c of this.pending.get(key) ?? [])
       if (c.reflectedAt === undefined && satisfied(state, c)) {
         c.reflectedAt = now;
-        const n = (this.inFlight.get(c.address) ?? 1) - 1;
-        if (n > 0) this.inFlight.set(c.address, n);
-        else this.inFlight.delete(c.address);
+        if (!this.alone) this.settled(c);
       }
   }
 
@@ -123,7 +139,7 @@ class Observer {
       if (satisfied(state, c)) {
         c.informedAt = now;
         waiting.delete(c);
-        if (this.informed++ % RELAY_EVERY === 0) this.relay(c);
+        if (this.informed++ % this.relayEvery === 0) this.relay(c);
       }
   }
 
@@ -147,6 +163,7 @@ class Observer {
     if (!c) return;
     c.relayedAt = performance.now();
     this.relays.delete(id);
+    if (this.alone) this.settled(c);
   }
 
   async start(): Promise<void> {
@@ -195,7 +212,7 @@ class Observer {
 
   async drained(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && this.all().some((c) => c.reflectedAt === undefined)) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && this.all().some((c) => !this.done(c))) await new Promise((r) => setTimeout(r, 50));
   }
 
   reset(): void {
@@ -335,6 +352,46 @@ async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<
 }
 
 /**
+ * The bed's capacity for one write per change, before globalsvc runs: the spread pattern at the same
+ * rate, the bare relay answering every change. The relay floor of the runs with globalsvc answers one
+ * change in RELAY_EVERY, which a saturated API server serves as fast as ever; this says whether the
+ * bed can carry the writes a controller's answers add at all.
+ */
+async function capacity(api: KubeApi, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult> {
+  await settle(log, `churn ${sizes.churnGlobals} globals, capacity`);
+  const observer = new Observer(api, namespace, 1, true);
+  await observer.start();
+  try {
+    const churner = await Churner.load(api, namespace, observer);
+    await drive(churner, 'spread', sizes);
+    await observer.drained(REFLECT_TIMEOUT_MS);
+    const changes = observer.all();
+    const relayed = changes.filter((c) => c.relayedAt !== undefined);
+    const latencyMs = percentiles(relayed.map((c) => c.relayedAt! - c.sentAt));
+    log(
+      `churn capacity: ${changes.length} changes, the relay on each: p50 ${latencyMs.p50.toFixed(0)} ms, p99 ${latencyMs.p99.toFixed(0)} ms`,
+    );
+    return {
+      batchPeriodMs: 0,
+      pattern: 'capacity',
+      changes: changes.length,
+      missed: changes.length - relayed.length,
+      latencyMs,
+      floorMs: latencyMs,
+      relaySamples: relayed.length,
+      oneHopMs: percentiles(changes.filter((c) => c.informedAt !== undefined).map((c) => c.informedAt! - c.sentAt)),
+      writesPerChange: relayed.length / Math.max(1, changes.length),
+      reconciles: 0,
+      reconcileMeanMs: NaN,
+      maxQueueDepth: 0,
+    };
+  } finally {
+    observer.stop();
+    await deleteRelays(api, namespace);
+  }
+}
+
+/**
  * Propagation under churn: member slices change at R changes per second; each change is timed
  * from the member write to the global slice reflecting it, against a bare relay in this process
  * (Observer.relay: what the bench writes on seeing the member write, seen back). Once per
@@ -345,7 +402,7 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
   const E = sizes.endpointsPerMember;
   await ensureMembers(bed, namespace, G, E, log);
   const api = bed.cluster.admin.api;
-  const results: ChurnResult[] = [];
+  const results: ChurnResult[] = [await capacity(api, namespace, sizes, log)];
   for (const batchPeriodMs of sizes.batchPeriods) {
     const product = await bed.startProduct(namespace, [`--batch-period=${batchPeriodMs}ms`]);
     await waitUntil(product, (s) => converged(s, G), 1_800_000);
@@ -400,8 +457,12 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
     observer.stop();
     await product.stop();
   }
-  // The relay floor's ConfigMaps go with the run: the namespace holds only the members between runs.
+  await deleteRelays(api, namespace);
+  return results;
+}
+
+/** The relay floor's ConfigMaps go with the run: the namespace holds only the members between runs. */
+async function deleteRelays(api: KubeApi, namespace: string): Promise<void> {
   for (const cm of (await api.list(CONFIG_MAPS, namespace, { labelSelector: `${RELAY_LABEL}=true` })).items)
     await api.delete(CONFIG_MAPS, namespace, cm.metadata.name ?? '', { uid: cm.metadata.uid });
-  return results;
 }

@@ -39,9 +39,11 @@ export interface ColdResult {
   /** RSS and V8 heap in use once converged. */
   rssMiB: number;
   heapUsedMiB: number;
-  /** Peak RSS of a bare informer holding the same namespace's objects, and its object count. */
+  /** Peak RSS of a bare informer on globalsvc's client stack holding the same namespace's objects, and its object count. */
   informerRssMiB: number;
   informerObjects: number;
+  /** Peak RSS of the same informer on Node's https alone (no library). */
+  rawInformerRssMiB: number;
   /**
    * CPU seconds the whole machine (API server, etcd, the client, everything) spent per wall second:
    * during the floor's run after globalsvc, and during globalsvc's run. Near the core count, the
@@ -175,7 +177,8 @@ export async function coldStart(
   const floorCpuByProcess = since(floorBedBefore);
   if (withWriteFloor) await clearFloor(admin, ns, 'after');
   const floorS = (best.ms + after) / 2 / 1000;
-  const informer = await informerFloor(bed.cluster.kubeconfig, namespaces.join(','));
+  const informer = await informerFloor(bed.cluster.kubeconfig, namespaces.join(','), 'client');
+  const raw = await informerFloor(bed.cluster.kubeconfig, namespaces.join(','), 'raw');
   const writes = scrape.value('globalsvc_api_writes_total');
   const result: ColdResult = {
     globals,
@@ -199,6 +202,7 @@ export async function coldStart(
     heapUsedMiB: scrape.value('globalsvc_nodejs_heap_size_used_bytes') / 2 ** 20,
     informerRssMiB: informer.peakRssMiB,
     informerObjects: informer.objects,
+    rawInformerRssMiB: raw.peakRssMiB,
     floorBusyCores: floorBusy / (after / 1000),
     busyCores: busy / ageSeconds,
     cpuBoundRatio: busy / cpus().length / floorS,
@@ -206,7 +210,7 @@ export async function coldStart(
     cpuByProcess,
   };
   log(
-    `cold ${globals}x${perMember}: converged ${ageSeconds.toFixed(1)} s (floor ${floorS.toFixed(1)} s), peak RSS ${mem.peakRssMiB.toFixed(0)} MiB (informer ${informer.peakRssMiB.toFixed(0)} MiB)`,
+    `cold ${globals}x${perMember}: converged ${ageSeconds.toFixed(1)} s (floor ${floorS.toFixed(1)} s), peak RSS ${mem.peakRssMiB.toFixed(0)} MiB (informer ${informer.peakRssMiB.toFixed(0)} MiB, raw ${raw.peakRssMiB.toFixed(0)} MiB)`,
   );
   return result;
 }

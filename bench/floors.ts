@@ -6,6 +6,7 @@ import { ENDPOINT_SLICES, SERVICES } from '../src/cluster/kube-api.js';
 import type { EndpointSlice, Service } from '../src/domain/k8s-types.js';
 import { globalServiceLabels, globalSliceLabels } from '../src/domain/desired.js';
 import type { Admin } from '../e2e/testbed/kube.js';
+import { NODE_FLAGS, PROCESS_ENV } from '../src/cli/node-flags.js';
 import { cpuSeconds, memory, type Memory } from './proc.js';
 import { SOURCE_CLUSTERS, endpoint } from './fixtures.js';
 
@@ -125,11 +126,18 @@ export interface InformerFloor extends Memory {
 
 /**
  * A bare informer in its own Node process: lists (pages of 500) and watches the namespace's
- * Services and EndpointSlices into two Maps, nothing else. Its memory once synced is the floor of
- * what any Node controller caching the same objects needs.
+ * Services and EndpointSlices into two Maps, nothing else, with globalsvc's V8 flags and
+ * environment. `client`: globalsvc's own client stack (client-node's KubeConfig and Watch, undici),
+ * bundled as globalsvc is; `raw`: Node's https and JSON.parse alone, the least any Node controller
+ * caching the same objects needs. Its memory once synced is that floor.
  */
-export async function informerFloor(kubeconfig: string, namespace: string, holdMs = 3_000): Promise<InformerFloor> {
-  const informer = startInformer(kubeconfig, namespace);
+export async function informerFloor(
+  kubeconfig: string,
+  namespace: string,
+  kind: InformerKind = 'client',
+  holdMs = 3_000,
+): Promise<InformerFloor> {
+  const informer = startInformer(kubeconfig, namespace, kind);
   try {
     const synced = await informer.synced;
     // Let it settle as the controller is measured settled: a few seconds watching.
@@ -167,9 +175,15 @@ export async function informedWriteFloor(
   }
 }
 
-function startInformer(kubeconfig: string, namespace: string) {
-  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'bare-informer.js');
-  const child = spawn(process.execPath, [script, kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'] });
+export type InformerKind = 'client' | 'raw';
+
+function startInformer(kubeconfig: string, namespace: string, kind: InformerKind = 'client') {
+  // hack/bundle.mjs bundles the client-stack informer as it bundles globalsvc; the raw one imports only Node's modules.
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), kind === 'client' ? 'bare-informer.mjs' : 'raw-informer.js');
+  const child = spawn(process.execPath, [...NODE_FLAGS, script, kubeconfig, namespace], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...PROCESS_ENV },
+  });
   const synced = new Promise<{ objects: number; syncMs: number }>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {

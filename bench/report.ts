@@ -70,7 +70,7 @@ export function renderTables(r: BenchResults): string {
   }
   if (r.churn) {
     out.push(
-      `Propagation under churn (${r.sizes.churnGlobals} globals, ${r.sizes.churnRate} changes/s; floor: a bare relay — the bench's write on seeing the member write, seen back — on 1 change in 8; ms)`,
+      `Propagation under churn (${r.sizes.churnGlobals} globals, ${r.sizes.churnRate} changes/s; floor: a bare relay — the bench's write on seeing the member write, seen back — on 1 change in 8; *capacity*: the bed alone, before globalsvc runs, the relay on every change; ms)`,
       table(
         [
           'batch ms',
@@ -99,7 +99,9 @@ export function renderTables(r: BenchResults): string {
           f(c.floorMs.p50, 0),
           `${f(c.floorMs.p99, 0)} (${c.relaySamples})`,
           f(c.oneHopMs.p99, 0),
-          `${f(c.floorMs.p99 + c.batchPeriodMs + 50, 0)} ${mark(c.latencyMs.p99 <= c.floorMs.p99 + c.batchPeriodMs + 50)}`,
+          c.pattern === 'capacity'
+            ? '-'
+            : `${f(c.floorMs.p99 + c.batchPeriodMs + 50, 0)} ${mark(c.latencyMs.p99 <= c.floorMs.p99 + c.batchPeriodMs + 50)}`,
           `${f(c.writesPerChange, 2)} ${mark(c.writesPerChange <= 1)}`,
           f(c.reconcileMeanMs, 1),
           c.maxQueueDepth,
@@ -138,13 +140,14 @@ export function renderTables(r: BenchResults): string {
       f(c.heapUsedMiB, 0),
       f(c.informerRssMiB, 0),
       f(c.peakRssMiB / c.informerRssMiB, 2),
+      f(c.rawInformerRssMiB, 0),
       f(c.cpuSeconds),
       f((c.cpuSeconds / c.globals) * 1000, 2),
       f(c.convergedS),
       f(c.floorS),
     ]);
     out.push(
-      'Growth (cold start per point; floor: a bare informer holding the same objects; target: peak RSS ≤ 150 MB at 10,000 globals, ≤ 80 MB at 100)',
+      "Growth (cold start per point; floors: a bare informer holding the same objects on globalsvc's client stack, bundled, and on Node's https alone (raw); target: peak RSS ≤ 150 MB at 10,000 globals, ≤ 80 MB at 100)",
       table(
         [
           'globals',
@@ -154,6 +157,7 @@ export function renderTables(r: BenchResults): string {
           'heap MiB',
           'informer RSS MiB',
           'peak/informer',
+          'raw informer RSS MiB',
           'CPU s',
           'CPU ms/global',
           'converged s',

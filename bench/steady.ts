@@ -45,7 +45,7 @@ export async function steady(bed: BenchBed, namespace: string, sizes: Sizes, log
   const intervalMs = Math.max(1_000, windowMs / 60);
   const samples: { t: number; v: number }[] = [];
   const started = Date.now();
-  const floor = informerFloor(bed.cluster.kubeconfig, namespace, windowMs);
+  const floor = informerFloor(bed.cluster.kubeconfig, namespace, 'client', windowMs);
   while (Date.now() - started < windowMs) {
     samples.push({ t: (Date.now() - started) / 60_000, v: product.memory().rssMiB });
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -33,6 +33,8 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const entries = {
   globalsvc: 'dist/src/cli/main.js',
   'kubectl-globalsvc': 'dist/src/cli/kubectl-globalsvc.js',
+  // The benchmarks' memory floor on globalsvc's client stack, bundled as globalsvc is (bench/floors.ts).
+  'bench/bare-informer': 'dist/bench/bare-informer.js',
 };
 
 const { outputFiles, metafile } = await build({
