@@ -112,8 +112,9 @@ export async function coldStart(
   const namespaces = spread ? Array.from({ length: Math.ceil(globals / perNamespace) }, (_, i) => `${ns}-${i}`) : [ns];
   const admin = bed.cluster.admin;
   const setup = Date.now();
+  // One namespace unless spread: perNamespace is Infinity then, and i * Infinity would be NaN at i = 0.
   for (const [i, namespace] of namespaces.entries())
-    await createMembers(admin, namespace, Math.min(perNamespace, globals - i * perNamespace), perMember);
+    await createMembers(admin, namespace, spread ? Math.min(perNamespace, globals - i * perNamespace) : globals, perMember);
   log(
     `cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s${spread ? ` (${namespaces.length} namespaces)` : ''}`,
   );
