@@ -94,11 +94,13 @@ export class EventRecorder {
       return;
     }
     const api = this.api;
-    void this.sink.add(() =>
-      api
+    void this.sink.add(async () => {
+      // An Event waits its turn for up to backlog / perSecond seconds: a replica that lost the lease meanwhile says nothing.
+      if (!this.leadership.isLeader) return;
+      await api
         .create(EVENTS, event, 'globalsvc')
-        .catch((err: unknown) => this.log.warn({ err: (err as Error).message, reason }, 'could not write event')),
-    );
+        .catch((err: unknown) => this.log.warn({ err: (err as Error).message, reason }, 'could not write event'));
+    });
   }
 
   private forgetOlderThan(cutoff: number): void {
