@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, type ResourceType } from '../src/cluster/kube-api.js';
+import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType } from '../src/cluster/kube-api.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
 import type { BenchBed } from './bed.js';
 import { settle } from './cold.js';
@@ -7,6 +7,7 @@ import { converged, waitUntil } from './converge.js';
 import { BENCH_MANAGER, SOURCE_CLUSTERS, endpoint, globalName, type SourceCluster } from './fixtures.js';
 import { ensureMembers } from './members.js';
 import type { Sizes } from './main.js';
+import { machineBusySeconds } from './proc.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 export type Pattern = 'spread' | 'burst';
@@ -39,6 +40,12 @@ export interface ChurnResult {
   reconciles: number;
   reconcileMeanMs: number;
   maxQueueDepth: number;
+  /**
+   * While the changes were driven: every process's CPU on the machine (of its `nproc` cores) and
+   * globalsvc's alone, in cores. A bed near all its cores cannot carry more writes, however they are made.
+   */
+  machineCores: number;
+  productCores: number;
 }
 
 interface Change {
@@ -59,9 +66,16 @@ const REFLECT_TIMEOUT_MS = 10_000;
 const BURST_GAP_MS = 5;
 /** One informed change in RELAY_EVERY is relayed: at 200 changes/s, 25 writes/s more on the bed. */
 const RELAY_EVERY = 8;
-/** The relay writes round-robin into this many ConfigMaps (globalsvc does not watch ConfigMaps). */
-const RELAY_OBJECTS = 64;
+/**
+ * The relay writes round-robin into this many objects: beside globalsvc 25 writes a second, alone
+ * 200, each object then written every 5 s or so (applies to one object at once wait on each other
+ * in the API server, which globalsvc's writes to 10,000 slices rarely do).
+ */
+const RELAY_OBJECTS = { beside: 64, alone: 1024 };
 const RELAY_LABEL = 'bench.globalsvc.dev/relay';
+const RELAY_CHANGE = 'bench.globalsvc.dev/change';
+/** The capacity relay's slices: neither globalsvc's nor the members' (the observer tells them apart by it). */
+const RELAY_MANAGER = 'relay.bench.globalsvc.dev';
 
 /** address → ready of a set of endpoints. */
 const readiness = (endpoints: readonly Endpoint[] | null | undefined) =>
@@ -87,6 +101,8 @@ class Observer {
   private readonly relays = new Map<string, Change>();
   private informed = 0;
   private relayed = 0;
+  /** Relay writes that failed, by status and reason (told in the log). */
+  readonly relayFailures = new Map<string, number>();
 
   constructor(
     private readonly api: KubeApi,
@@ -139,26 +155,47 @@ class Observer {
       if (satisfied(state, c)) {
         c.informedAt = now;
         waiting.delete(c);
-        if (this.informed++ % this.relayEvery === 0) this.relay(c);
+        if (this.informed++ % this.relayEvery === 0) this.relay(c, s);
       }
   }
 
-  /** What a bare controller does with a change: write, at once, something of its own. */
-  private relay(c: Change) {
+  /**
+   * What a bare controller does with a change: write, at once, something of its own. Alone (the
+   * capacity row) it writes what globalsvc would: an EndpointSlice holding the member's endpoints,
+   * applied; beside globalsvc a ConfigMap, which globalsvc does not watch.
+   */
+  private relay(c: Change, member: EndpointSlice) {
     const id = String(this.relayed++);
     this.relays.set(id, c);
-    const configMap = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: `bench-relay-${Number(id) % RELAY_OBJECTS}`, namespace: this.namespace, labels: { [RELAY_LABEL]: 'true' } },
-      data: { change: id },
+    const metadata = {
+      name: `bench-relay-${Number(id) % (this.alone ? RELAY_OBJECTS.alone : RELAY_OBJECTS.beside)}`,
+      namespace: this.namespace,
+      labels: { [RELAY_LABEL]: 'true', 'endpointslice.kubernetes.io/managed-by': RELAY_MANAGER },
+      annotations: { [RELAY_CHANGE]: id },
     };
+    const [type, object] = this.alone
+      ? [
+          ENDPOINT_SLICES,
+          {
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            metadata,
+            addressType: member.addressType,
+            ports: member.ports,
+            endpoints: member.endpoints ?? [],
+          },
+        ]
+      : [CONFIG_MAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata }];
     // A failed relay is left out of the floor's sample (no relayedAt), as a missed change is.
-    this.api.apply(CONFIG_MAPS, configMap, 'globalsvc-bench-relay').catch(() => this.relays.delete(id));
+    this.api.apply(type, object, 'globalsvc-bench-relay').catch((err: unknown) => {
+      this.relays.delete(id);
+      const reason = err instanceof KubeApiError ? `${err.status} ${err.reason}` : String(err);
+      this.relayFailures.set(reason, (this.relayFailures.get(reason) ?? 0) + 1);
+    });
   }
 
   private onRelay(o: KubeObject) {
-    const id = (o as KubeObject & { data?: Record<string, string> }).data?.change ?? '';
+    const id = o.metadata.annotations?.[RELAY_CHANGE] ?? '';
     const c = this.relays.get(id);
     if (!c) return;
     c.relayedAt = performance.now();
@@ -184,7 +221,7 @@ class Observer {
     };
     await watch('endpointslice.kubernetes.io/managed-by=globalsvc.dev', (t, o) => this.onGlobal(t, o));
     await watch(`endpointslice.kubernetes.io/managed-by=${BENCH_MANAGER}`, (_t, o) => this.onMember(o));
-    await watch(`${RELAY_LABEL}=true`, (t, o) => t !== 'DELETED' && this.onRelay(o), CONFIG_MAPS);
+    await watch(`${RELAY_LABEL}=true`, (t, o) => t !== 'DELETED' && this.onRelay(o), this.alone ? ENDPOINT_SLICES : CONFIG_MAPS);
   }
 
   track(c: Change): void {
@@ -220,6 +257,7 @@ class Observer {
     this.uninformed.clear();
     this.inFlight.clear();
     this.relays.clear();
+    this.relayFailures.clear();
   }
 
   stop(): void {
@@ -322,9 +360,14 @@ class Churner {
 }
 
 const KINDS = ['add', 'remove', 'flip'] as const;
+
+const failures = (o: Observer) =>
+  o.relayFailures.size ? `; relay writes failed: ${[...o.relayFailures].map(([r, n]) => `${n} × ${r}`).join(', ')}` : '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<void> {
+/** Drives the pattern for --churn-seconds; returns the machine's busy cores meanwhile. */
+async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<number> {
+  const busyBefore = machineBusySeconds();
   const started = Date.now();
   const end = started + sizes.churnSeconds * 1000;
   const inFlight: Promise<void>[] = [];
@@ -348,7 +391,9 @@ async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<
     const wait = started + (tick + 1) * intervalMs - Date.now();
     if (wait > 0) await sleep(wait);
   }
+  const cores = (machineBusySeconds() - busyBefore) / ((Date.now() - started) / 1000);
   await Promise.all(inFlight);
+  return cores;
 }
 
 /**
@@ -363,13 +408,13 @@ async function capacity(api: KubeApi, namespace: string, sizes: Sizes, log: (l: 
   await observer.start();
   try {
     const churner = await Churner.load(api, namespace, observer);
-    await drive(churner, 'spread', sizes);
+    const machineCores = await drive(churner, 'spread', sizes);
     await observer.drained(REFLECT_TIMEOUT_MS);
     const changes = observer.all();
     const relayed = changes.filter((c) => c.relayedAt !== undefined);
     const latencyMs = percentiles(relayed.map((c) => c.relayedAt! - c.sentAt));
     log(
-      `churn capacity: ${changes.length} changes, the relay on each: p50 ${latencyMs.p50.toFixed(0)} ms, p99 ${latencyMs.p99.toFixed(0)} ms`,
+      `churn capacity: ${changes.length} changes, the relay on each: p50 ${latencyMs.p50.toFixed(0)} ms, p99 ${latencyMs.p99.toFixed(0)} ms; the machine busy ${machineCores.toFixed(2)} cores${failures(observer)}`,
     );
     return {
       batchPeriodMs: 0,
@@ -384,6 +429,8 @@ async function capacity(api: KubeApi, namespace: string, sizes: Sizes, log: (l: 
       reconciles: 0,
       reconcileMeanMs: NaN,
       maxQueueDepth: 0,
+      machineCores,
+      productCores: 0,
     };
   } finally {
     observer.stop();
@@ -423,7 +470,10 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
           await sleep(250);
         }
       })();
-      await drive(churner, pattern, sizes);
+      const cpuBefore = product.cpuSeconds();
+      const drivenFrom = Date.now();
+      const machineCores = await drive(churner, pattern, sizes);
+      const productCores = (product.cpuSeconds() - cpuBefore) / ((Date.now() - drivenFrom) / 1000);
       await observer.drained(REFLECT_TIMEOUT_MS);
       driving = false;
       await sampling;
@@ -448,10 +498,12 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
         reconciles,
         reconcileMeanMs: (1000 * delta('globalsvc_reconcile_duration_seconds_sum')) / Math.max(1, reconciles),
         maxQueueDepth,
+        machineCores,
+        productCores,
       });
       const r = results.at(-1)!;
       log(
-        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}`,
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${failures(observer)}`,
       );
     }
     observer.stop();
@@ -461,8 +513,10 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
   return results;
 }
 
-/** The relay floor's ConfigMaps go with the run: the namespace holds only the members between runs. */
+/** The relays' objects go with the run: the namespace holds only the members between runs. */
 async function deleteRelays(api: KubeApi, namespace: string): Promise<void> {
-  for (const cm of (await api.list(CONFIG_MAPS, namespace, { labelSelector: `${RELAY_LABEL}=true` })).items)
-    await api.delete(CONFIG_MAPS, namespace, cm.metadata.name ?? '', { uid: cm.metadata.uid });
+  for (const type of [CONFIG_MAPS, ENDPOINT_SLICES])
+    await api.request('delete', type, 'DELETE', KubeApi.collectionPath(type, namespace), {
+      query: { labelSelector: `${RELAY_LABEL}=true` },
+    });
 }

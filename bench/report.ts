@@ -87,6 +87,7 @@ export function renderTables(r: BenchResults): string {
           'writes/change (≤1)',
           'reconcile mean ms',
           'max queue depth',
+          'cores busy: machine / globalsvc',
         ],
         r.churn.map((c) => [
           c.batchPeriodMs,
@@ -105,6 +106,7 @@ export function renderTables(r: BenchResults): string {
           `${f(c.writesPerChange, 2)} ${mark(c.writesPerChange <= 1)}`,
           f(c.reconcileMeanMs, 1),
           c.maxQueueDepth,
+          `${f(c.machineCores, 2)} / ${c.pattern === 'capacity' ? '-' : f(c.productCores, 2)}`,
         ]),
       ),
       '',
