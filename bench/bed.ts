@@ -42,6 +42,9 @@ export interface ProductRun {
  * The members' other clusters are not started: their mirrors are written here directly, with
  * Linkerd's labels, which is all the controller of this cluster ever sees of them.
  */
+/** How long a stopped globalsvc may take to exit before it is killed. */
+const PRODUCT_STOP_GRACE_MS = 120_000;
+
 export class BenchBed {
   /** NODE_OPTIONS for the product's process (e.g. V8 heap flags), empty for Node's defaults. */
   productNodeOptions = '';
@@ -97,7 +100,9 @@ export class BenchBed {
       ageSeconds: () => ageSeconds(pid),
       cpuSeconds: () => cpuSeconds(pid),
       memory: () => memory(pid),
-      stop: async () => void (await this.product.stop(CLUSTER)),
+      // A CPU profile (--product-node-options "--cpu-prof ...") is written as the process exits: for a
+      // run of several minutes that took longer than the test bed's 10 s, and SIGKILL lost it.
+      stop: async () => void (await this.product.stop(CLUSTER, 'SIGTERM', PRODUCT_STOP_GRACE_MS)),
     };
   }
 

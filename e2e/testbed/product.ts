@@ -254,8 +254,9 @@ export class ProcessProduct implements Product {
     this.instances.delete(id);
   }
 
-  async stop(id: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    return this.procs.stop(`globalsvc-${id}`, signal);
+  /** Signals one instance and waits for it to exit; SIGKILL after `graceMs` (the process manager's default). */
+  async stop(id: string, signal: NodeJS.Signals = 'SIGTERM', graceMs?: number): Promise<number | null> {
+    return this.procs.stop(`globalsvc-${id}`, signal, graceMs);
   }
 
   running(id: string): boolean {
