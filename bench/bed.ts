@@ -36,15 +36,15 @@ export interface ProductRun {
   stop(): Promise<void>;
 }
 
+/** How long a stopped globalsvc may take to exit before it is killed. */
+const PRODUCT_STOP_GRACE_MS = 120_000;
+
 /**
  * The benchmarks' test bed: one real cluster (kube-apiserver, etcd, kube-controller-manager,
  * kube-scheduler, kwok, as in e2e) in which globalsvc runs as the built CLI under its shipped RBAC.
  * The members' other clusters are not started: their mirrors are written here directly, with
  * Linkerd's labels, which is all the controller of this cluster ever sees of them.
  */
-/** How long a stopped globalsvc may take to exit before it is killed. */
-const PRODUCT_STOP_GRACE_MS = 120_000;
-
 export class BenchBed {
   /** NODE_OPTIONS for the product's process (e.g. V8 heap flags), empty for Node's defaults. */
   productNodeOptions = '';

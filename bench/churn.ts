@@ -68,8 +68,8 @@ const BURST_GAP_MS = 5;
 const RELAY_EVERY = 8;
 /**
  * The relay writes round-robin into this many objects: beside globalsvc 25 writes a second, alone
- * 200, each object then written every 5 s or so (applies to one object at once wait on each other
- * in the API server, which globalsvc's writes to 10,000 slices rarely do).
+ * 200, each object then written every 5 s or so, as globalsvc's 10,000 slices each are rarely written
+ * twice at once (over 64 slices alone, most relays were not seen back within 10 s).
  */
 const RELAY_OBJECTS = { beside: 64, alone: 1024 };
 const RELAY_LABEL = 'bench.globalsvc.dev/relay';
@@ -102,7 +102,7 @@ class Observer {
   private informed = 0;
   private relayed = 0;
   /** Relay writes that failed, by status and reason (told in the log). */
-  readonly relayFailures = new Map<string, number>();
+  private readonly relayFailures = new Map<string, number>();
 
   constructor(
     private readonly api: KubeApi,
@@ -170,7 +170,7 @@ class Observer {
     const metadata = {
       name: `bench-relay-${Number(id) % (this.alone ? RELAY_OBJECTS.alone : RELAY_OBJECTS.beside)}`,
       namespace: this.namespace,
-      labels: { [RELAY_LABEL]: 'true', 'endpointslice.kubernetes.io/managed-by': RELAY_MANAGER },
+      labels: { [RELAY_LABEL]: 'true' },
       annotations: { [RELAY_CHANGE]: id },
     };
     const [type, object] = this.alone
@@ -179,7 +179,7 @@ class Observer {
           {
             apiVersion: 'discovery.k8s.io/v1',
             kind: 'EndpointSlice',
-            metadata,
+            metadata: { ...metadata, labels: { ...metadata.labels, 'endpointslice.kubernetes.io/managed-by': RELAY_MANAGER } },
             addressType: member.addressType,
             ports: member.ports,
             endpoints: member.endpoints ?? [],
@@ -258,6 +258,12 @@ class Observer {
     this.inFlight.clear();
     this.relays.clear();
     this.relayFailures.clear();
+  }
+
+  /** The relay writes that failed, for the log line; empty when none did. */
+  failures(): string {
+    const told = [...this.relayFailures].map(([reason, n]) => `${n} × ${reason}`);
+    return told.length ? `; relay writes failed: ${told.join(', ')}` : '';
   }
 
   stop(): void {
@@ -360,9 +366,6 @@ class Churner {
 }
 
 const KINDS = ['add', 'remove', 'flip'] as const;
-
-const failures = (o: Observer) =>
-  o.relayFailures.size ? `; relay writes failed: ${[...o.relayFailures].map(([r, n]) => `${n} × ${r}`).join(', ')}` : '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Drives the pattern for --churn-seconds; returns the machine's busy cores meanwhile. */
@@ -414,7 +417,7 @@ async function capacity(api: KubeApi, namespace: string, sizes: Sizes, log: (l: 
     const relayed = changes.filter((c) => c.relayedAt !== undefined);
     const latencyMs = percentiles(relayed.map((c) => c.relayedAt! - c.sentAt));
     log(
-      `churn capacity: ${changes.length} changes, the relay on each: p50 ${latencyMs.p50.toFixed(0)} ms, p99 ${latencyMs.p99.toFixed(0)} ms; the machine busy ${machineCores.toFixed(2)} cores${failures(observer)}`,
+      `churn capacity: ${changes.length} changes, the relay on each: p50 ${latencyMs.p50.toFixed(0)} ms, p99 ${latencyMs.p99.toFixed(0)} ms; the machine busy ${machineCores.toFixed(2)} cores${observer.failures()}`,
     );
     return {
       batchPeriodMs: 0,
@@ -503,7 +506,7 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       });
       const r = results.at(-1)!;
       log(
-        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${failures(observer)}`,
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${observer.failures()}`,
       );
     }
     observer.stop();
