@@ -4,6 +4,7 @@ import type { EndpointSlice, KubeObject } from '../../src/domain/k8s-types.js';
 import { describeOnLocalBed, testBed } from '../support/bed.js';
 import { explained } from '../support/diagnose.js';
 import { violations } from '../support/invariants.js';
+import { mirrorsCaughtUp } from '../support/mesh.js';
 import { deployStatefulSet, scaleStatefulSet, slicesOf, namespaceEverywhere } from '../support/workloads.js';
 import { SERVICES } from '../../src/cluster/kube-api.js';
 import { FaultProxy } from '../testbed/fault-proxy.js';
@@ -124,6 +125,12 @@ describeOnLocalBed('faults', () => {
     for (const cluster of bed.clusters.values()) await deployStatefulSet(cluster, NS, 'fx', 1);
     for (const viewer of ['west', 'north'])
       await waitFor(`fx-global in ${viewer}`, async () => (await fromEast(bed, viewer)) === 1, 120_000);
+  });
+
+  // West's API server and etcd went away: the mirrors reading west see it again before the next file
+  // exports anything (22-flat-network.test.ts says why).
+  afterAll(async () => {
+    await mirrorsCaughtUp(bed);
   });
 
   // East changes as west's API server comes back and Linkerd's mirror mirrors again, while globalsvc's
