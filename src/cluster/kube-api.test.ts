@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +97,135 @@ describe('the API client', () => {
       .catch((e: unknown) => e)) as KubeApiError;
     expect([err.status, err.reason]).toEqual([0, 'ConnectionFailed']);
     expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('a watch', () => {
+  /** A watch endpoint that writes what `stream` sends, as it sends it; the last request's URL and headers kept. */
+  let stream: (res: ServerResponse) => void;
+  let watchServer: Server;
+  let asked: IncomingMessage | undefined;
+  beforeAll(async () => {
+    watchServer = createServer((req, res) => {
+      asked = req;
+      stream(res);
+    });
+    await new Promise<void>((r) => watchServer.listen(0, '127.0.0.1', r));
+  });
+  afterAll(() => new Promise<void>((r) => watchServer.close(() => r())));
+
+  /** Watches Services in `data` until done: the events seen and what done was called with (once). */
+  const watched = (observe?: (verb: string, kind: string, status: number | 'error') => void) =>
+    new Promise<{ events: [string, unknown][]; done: unknown[] }>((resolve) => {
+      const kc = apiAt((watchServer.address() as AddressInfo).port).config;
+      const events: [string, unknown][] = [];
+      const done: unknown[] = [];
+      void new KubeApi(kc, observe).watch(
+        SERVICES,
+        'data',
+        { resourceVersion: '42', labelSelector: 'app=db' },
+        {
+          event: (type, object) => events.push([type, object]),
+          done: (err) => {
+            done.push(err);
+            // A second call would land here after the resolve: wait a moment for it.
+            setTimeout(() => resolve({ events, done }), 50);
+          },
+        },
+      );
+    });
+  const line = (type: string, object: object) => `${JSON.stringify({ type, object })}\n`;
+
+  it('asks from the version with bookmarks and the selector, and hands on each event, however the lines fall in chunks', async () => {
+    const one = line('ADDED', { metadata: { name: 'db', resourceVersion: '43' }, spec: { note: 'ünïcödé ✓' } });
+    const two = line('BOOKMARK', { metadata: { resourceVersion: '44' } });
+    const three = line('DELETED', { metadata: { name: 'db', resourceVersion: '45' } });
+    const bytes = Buffer.from(one + two + three);
+    stream = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Cut inside a line, inside a multi-byte character, and two lines in one chunk.
+      const cuts = [5, one.indexOf('ü') + 1, bytes.indexOf('BOOKMARK'), bytes.length];
+      let from = 0;
+      const next = () => {
+        const to = cuts.shift();
+        if (to === undefined) return res.end();
+        res.write(bytes.subarray(from, to));
+        from = to;
+        setTimeout(next, 5);
+      };
+      next();
+    };
+    const seenStatus: (number | 'error')[] = [];
+    const { events, done } = await watched((_v, _k, s) => seenStatus.push(s));
+    expect(asked!.url).toBe(
+      '/api/v1/namespaces/data/services?watch=true&resourceVersion=42&allowWatchBookmarks=true&labelSelector=app%3Ddb',
+    );
+    expect(asked!.headers.authorization).toBe('Bearer secret-token');
+    expect(events).toEqual([
+      ['ADDED', { metadata: { name: 'db', resourceVersion: '43' }, spec: { note: 'ünïcödé ✓' } }],
+      ['BOOKMARK', { metadata: { resourceVersion: '44' } }],
+      ['DELETED', { metadata: { name: 'db', resourceVersion: '45' } }],
+    ]);
+    // Ended by the server: an ordinary end, counted as a 200.
+    expect(done).toEqual([null]);
+    expect(seenStatus).toEqual([200]);
+  });
+
+  it('ends with the Status of an ERROR event (410 Gone reads as gone), and hands on nothing after it', async () => {
+    stream = (res) => {
+      res.writeHead(200);
+      res.write(line('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 42 (90)' }));
+      res.write(line('ADDED', { metadata: { name: 'late' } }));
+    };
+    const { events, done } = await watched();
+    expect(events).toEqual([]);
+    expect(done).toHaveLength(1);
+    expect(done[0]).toBeInstanceOf(KubeApiError);
+    expect(done[0]).toMatchObject({ verb: 'watch', status: 410, reason: 'Expired', gone: true });
+  });
+
+  it('ends with the refusal when the API server will not watch, and with an error on a line that is not JSON', async () => {
+    stream = (res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(status(403, 'Forbidden', 'services is forbidden: User "u" cannot watch'));
+    };
+    const refused = await watched();
+    expect(refused.done[0]).toMatchObject({ status: 403, reason: 'Forbidden' });
+    expect((refused.done[0] as Error).message).toContain('cannot watch');
+
+    stream = (res) => {
+      res.writeHead(200);
+      res.write(line('ADDED', { metadata: { name: 'a' } }));
+      res.write('<html>proxy error</html>\n');
+    };
+    const garbled = await watched();
+    expect(garbled.events).toHaveLength(1);
+    expect(garbled.done[0]).toMatchObject({ status: 0, reason: 'BadEvent' });
+    expect((garbled.done[0] as Error).message).toContain('<html>proxy error</html>');
+  });
+
+  it('stops when aborted: done once, with nothing, and the server sees the request gone', async () => {
+    let closed!: () => void;
+    const serverSawClose = new Promise<void>((r) => (closed = r));
+    stream = (res) => {
+      res.writeHead(200);
+      res.write(line('ADDED', { metadata: { name: 'a' } }));
+      res.on('close', closed);
+    };
+    const kc = apiAt((watchServer.address() as AddressInfo).port).config;
+    const done: unknown[] = [];
+    let first!: () => void;
+    const gotFirst = new Promise<void>((r) => (first = r));
+    const controller = await new KubeApi(kc).watch(
+      SERVICES,
+      undefined,
+      { resourceVersion: '1' },
+      { event: () => first(), done: (e) => done.push(e) },
+    );
+    await gotFirst;
+    controller.abort();
+    await serverSawClose;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toEqual([null]);
   });
 });

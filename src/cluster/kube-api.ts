@@ -1,4 +1,4 @@
-import { KubeConfig, RequestContext, HttpMethod, Watch } from '@kubernetes/client-node';
+import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { STATUS_CODES } from 'node:http';
 import { request, type Dispatcher } from 'undici';
 import type { KubeObject } from '../domain/k8s-types.js';
@@ -92,15 +92,26 @@ interface Authenticated {
 const AUTH_TTL_MS = 60_000;
 /** Longest wait for a response's headers, and then between chunks of its body. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Longest a watch goes without a byte (an event or a bookmark) before it is ended and resumed from
+ * its last resourceVersion: a connection that died without a word is noticed within this.
+ */
+const WATCH_IDLE_MS = 30_000;
+
+/** How a watch's end reads: its caller aborted it, or it went quiet for WATCH_IDLE_MS; not a failure. */
+const quietEnd = (err: unknown): boolean => {
+  const { name, code } = (err ?? {}) as { name?: string; code?: string };
+  return name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'UND_ERR_BODY_TIMEOUT';
+};
 
 /**
- * The one door to a cluster's API server: raw JSON list, watch and writes, authenticated by
- * client-node's KubeConfig (in-cluster, kubeconfig files, exec plugins) and streamed by its Watch.
- * Objects stay plain JSON, as they are on the wire.
+ * The one door to a cluster's API server: raw JSON list, watch and writes over undici, authenticated
+ * by client-node's KubeConfig (in-cluster, kubeconfig files, exec plugins). Watches share the
+ * connection of every other request (one HTTP/2 connection per API server, as client-go's). Objects
+ * stay plain JSON, as they are on the wire.
  */
 export class KubeApi {
   private auth: Authenticated | undefined;
-  private readonly watcher: Watch;
   readonly server: string;
 
   constructor(
@@ -111,7 +122,6 @@ export class KubeApi {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
-    this.watcher = new Watch(config);
   }
 
   private async authenticate(): Promise<Authenticated> {
@@ -158,31 +168,10 @@ export class KubeApi {
       text = await response.body.text();
     } catch (err) {
       this.observe(verb, type.kind, 'error');
-      // Drop the connection pool: a restarted API server leaves dead keep-alive sockets behind.
-      this.auth = undefined;
-      throw new KubeApiError(
-        verb,
-        type.kind,
-        target,
-        0,
-        'ConnectionFailed',
-        err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err),
-      );
+      throw this.connectionFailed(verb, type, target, err);
     }
     this.observe(verb, type.kind, status);
-    if (status < 200 || status >= 300) {
-      let reason = STATUS_CODES[status] ?? String(status);
-      let message = text;
-      try {
-        const parsed = JSON.parse(text) as { reason?: string; message?: string };
-        reason = parsed.reason ?? reason;
-        message = parsed.message ?? message;
-      } catch {
-        // not a Status object: keep the raw text
-      }
-      const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-      throw new KubeApiError(verb, type.kind, target, status, reason, message, seconds > 0 ? seconds * 1000 : undefined);
-    }
+    if (status < 200 || status >= 300) throw refusal(verb, type, target, status, text, retryAfter);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -223,26 +212,91 @@ export class KubeApi {
     }
   }
 
-  /** Starts a watch; resolves to the controller that stops it. `done` is called once, always. */
+  /** A request that got no answer, and the connection pool dropped: a restarted API server leaves dead sockets behind. */
+  private connectionFailed(verb: Verb, type: ResourceType, target: string, err: unknown): KubeApiError {
+    this.auth = undefined;
+    const detail = err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err);
+    return new KubeApiError(verb, type.kind, target, 0, 'ConnectionFailed', detail);
+  }
+
+  /**
+   * Starts a watch (with bookmarks) from a resourceVersion; resolves, once the API server has
+   * accepted it or refused it, to the controller that stops it. `event` gets each change as it
+   * arrives; `done` is called once, always: with nothing when the watch was stopped, went quiet for
+   * WATCH_IDLE_MS or was ended by the API server, with a KubeApiError when it was refused or the API
+   * server sent an ERROR event (410 Gone among them), with the error when the connection failed.
+   */
   async watch(
     type: ResourceType,
     namespace: string | undefined,
     query: { resourceVersion: string; labelSelector?: string },
     handlers: WatchHandlers,
   ): Promise<AbortController> {
-    // Counted when the watch ends, with the status it was refused with, if any.
-    const done = (err: unknown) => {
-      const status = (err as { statusCode?: number } | null)?.statusCode;
-      const quiet = !err || ['TimeoutError', 'AbortError'].includes((err as Error).name);
-      this.observe('watch', type.kind, status ?? (quiet ? 200 : 'error'));
+    const path = KubeApi.collectionPath(type, namespace);
+    const url = new URL(this.server + path);
+    url.searchParams.set('watch', 'true');
+    url.searchParams.set('resourceVersion', query.resourceVersion);
+    url.searchParams.set('allowWatchBookmarks', 'true');
+    if (query.labelSelector) url.searchParams.set('labelSelector', query.labelSelector);
+    const controller = new AbortController();
+    let ended = false;
+    const end = (err: unknown) => {
+      if (ended) return;
+      ended = true;
+      controller.abort();
+      const status = err instanceof KubeApiError ? err.status : undefined;
+      this.observe('watch', type.kind, status || (err ? 'error' : 200));
       handlers.done(err);
     };
-    return this.watcher.watch(
-      KubeApi.collectionPath(type, namespace),
-      { resourceVersion: query.resourceVersion, labelSelector: query.labelSelector, allowWatchBookmarks: true },
-      (phase, obj) => handlers.event(phase, obj as KubeObject),
-      done,
-    );
+    let response: Dispatcher.ResponseData;
+    try {
+      const auth = await this.authenticate();
+      response = await request(url, {
+        method: 'GET',
+        headers: { ...auth.headers, Accept: 'application/json', 'User-Agent': this.userAgent },
+        dispatcher: auth.dispatcher,
+        signal: controller.signal,
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        bodyTimeout: WATCH_IDLE_MS,
+      });
+    } catch (err) {
+      end(quietEnd(err) ? null : this.connectionFailed('watch', type, path, err));
+      return controller;
+    }
+    if (response.statusCode !== 200) {
+      const text = await response.body.text().catch(() => '');
+      end(refusal('watch', type, path, response.statusCode, text, response.headers['retry-after']));
+      return controller;
+    }
+    // One JSON object per line (a line may span chunks, a chunk may hold many lines).
+    const onLine = (line: string) => {
+      let event: { type: string; object: KubeObject };
+      try {
+        event = JSON.parse(line) as typeof event;
+      } catch {
+        end(new KubeApiError('watch', type.kind, path, 0, 'BadEvent', `not JSON: ${line.slice(0, 200)}`));
+        return;
+      }
+      if (event.type !== 'ERROR') return handlers.event(event.type, event.object);
+      const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+      end(new KubeApiError('watch', type.kind, path, status.code ?? 0, status.reason ?? 'Error', status.message ?? ''));
+    };
+    let partial = '';
+    const body = response.body.setEncoding('utf8');
+    body.on('data', (chunk: string) => {
+      let from = 0;
+      for (let newline = chunk.indexOf('\n'); newline >= 0 && !ended; newline = chunk.indexOf('\n', from)) {
+        const line = partial + chunk.slice(from, newline);
+        partial = '';
+        from = newline + 1;
+        if (line) onLine(line);
+      }
+      if (!ended) partial += chunk.slice(from);
+    });
+    body.on('end', () => end(null));
+    body.on('error', (err) => end(quietEnd(err) ? null : this.connectionFailed('watch', type, path, err)));
+    body.on('close', () => end(null));
+    return controller;
   }
 
   create<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string): Promise<T> {
@@ -307,6 +361,28 @@ export class KubeApi {
       target: `${namespace}/${name}`,
     });
   }
+}
+
+/** What the API server answered a request it refused with: its Status's reason and message when it sent one. */
+function refusal(
+  verb: Verb,
+  type: ResourceType,
+  target: string,
+  status: number,
+  text: string,
+  retryAfter?: string | string[],
+): KubeApiError {
+  let reason = STATUS_CODES[status] ?? String(status);
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as { reason?: string; message?: string };
+    reason = parsed.reason ?? reason;
+    message = parsed.message ?? message;
+  } catch {
+    // not a Status object: keep the raw text
+  }
+  const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  return new KubeApiError(verb, type.kind, target, status, reason, message, seconds > 0 ? seconds * 1000 : undefined);
 }
 
 export function loadKubeConfig(opts: { kubeconfig?: string; context?: string }): KubeConfig {

@@ -79,6 +79,31 @@ describe('watchResource', () => {
     expect(events[1]).toEqual({ type: 'added', object: { metadata: { name: 'C' } } });
   });
 
+  it('resumes a watch that ended from the last version it saw, and relists after 410 Gone', async () => {
+    const { api, calls } = fakeApi([[service('a')]]);
+    const events: ResourceEvent<KubeObject>[] = [];
+    const lifecycle: string[] = [];
+    // Watches that end at once back off: 1 ms here.
+    const sub = watchResource(api, SERVICES, undefined, {
+      initialBackoffMs: 1,
+      maxBackoffMs: 1,
+      onLifecycle: (e) => lifecycle.push(e.type),
+    }).subscribe((e) => events.push(e));
+    await settle();
+    calls.open[0]!.event('MODIFIED', { metadata: { name: 'a', resourceVersion: '50' } });
+    calls.open[0]!.event('BOOKMARK', { metadata: { resourceVersion: '57' } });
+    calls.open[0]!.done(null);
+    await settle();
+    expect(calls.watchedFrom).toEqual(['42', '57']);
+    calls.open[1]!.done(new KubeApiError('watch', 'Service', '/api/v1/services', 410, 'Expired', 'too old resource version: 57 (60)'));
+    await settle();
+    sub.unsubscribe();
+    expect(calls.lists).toEqual([undefined, undefined]);
+    expect(calls.watchedFrom).toEqual(['42', '57', '42']);
+    expect(lifecycle).toEqual(['listed', 'watching', 'reconnect', 'watching', 'gone', 'listed', 'watching']);
+    expect(events.map((e) => e.type)).toEqual(['relisted', 'modified', 'relisted']);
+  });
+
   it('backs off longer only for failures in a row: a watch that ran a while starts the backoff afresh', async () => {
     vi.useFakeTimers();
     try {
@@ -158,10 +183,10 @@ describe('watchResource', () => {
     }
   });
 
-  it('says a watch is live only when its API server took it, not when client-node hands back a watch it could not open', async () => {
+  it('says a watch is live only when its API server took it, not when watch() hands back a watch it could not open', async () => {
     const { api } = fakeApi([[service('a')]]);
     let refuse = true;
-    // client-node's watch(): a refused connection calls done(err) and still resolves with a controller.
+    // KubeApi.watch(): a refused connection calls done(err) and still resolves with a controller.
     (api as { watch: typeof api.watch }).watch = async (_t, _n, _q, handlers) => {
       if (refuse) handlers.done(Object.assign(new TypeError('fetch failed'), {}));
       return new AbortController();

@@ -90,8 +90,7 @@ export function watchResource<T extends KubeObject>(
 
     const watchOnce = (resourceVersion: string, advance: (rv: string) => void) =>
       new Promise<WatchEnd>((resolve) => {
-        let end: WatchEnd | undefined;
-        // client-node's watch() resolves after a refused connection too (done() already called).
+        // watch() resolves after a refused watch too (done() already called).
         let finished = false;
         api
           .watch(
@@ -100,15 +99,6 @@ export function watchResource<T extends KubeObject>(
             { resourceVersion, labelSelector },
             {
               event: (phase, object) => {
-                if (phase === 'ERROR') {
-                  const status = object as unknown as { code?: number; message?: string };
-                  end =
-                    status.code === 410
-                      ? { kind: 'gone' }
-                      : { kind: 'failed', error: new Error(`watch ${resource}: ${status.code} ${status.message}`) };
-                  abort?.abort();
-                  return;
-                }
                 if (object?.metadata?.resourceVersion) advance(object.metadata.resourceVersion);
                 if (phase === 'BOOKMARK') return;
                 const t = phase.toLowerCase();
@@ -116,12 +106,10 @@ export function watchResource<T extends KubeObject>(
               },
               done: (err) => {
                 finished = true;
-                if (end) resolve(end);
-                else if (stopped) resolve({ kind: 'closed' });
-                else if ((err as { statusCode?: number } | null)?.statusCode === 410) resolve({ kind: 'gone' });
-                // client-node ends quiet watches after 30 s without data: an ordinary reconnect.
-                else if (!err || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError')
-                  resolve({ kind: 'closed' });
+                if (stopped) resolve({ kind: 'closed' });
+                else if (err instanceof KubeApiError && err.gone) resolve({ kind: 'gone' });
+                // Ended by the API server, or quiet for a while: an ordinary reconnect.
+                else if (!err) resolve({ kind: 'closed' });
                 else resolve({ kind: 'failed', error: err });
               },
             },
