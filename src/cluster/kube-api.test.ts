@@ -116,7 +116,7 @@ describe('a watch', () => {
 
   /** Watches Services in `data` until done: the events seen and what done was called with (once). */
   const watched = (observe?: (verb: string, kind: string, status: number | 'error') => void) =>
-    new Promise<{ events: [string, unknown][]; done: unknown[] }>((resolve) => {
+    new Promise<{ events: [string, unknown][]; done: unknown[]; ending: unknown }>((resolve) => {
       const kc = apiAt((watchServer.address() as AddressInfo).port).config;
       const events: [string, unknown][] = [];
       const done: unknown[] = [];
@@ -126,10 +126,10 @@ describe('a watch', () => {
         { resourceVersion: '42', labelSelector: 'app=db' },
         {
           event: (type, object) => events.push([type, object]),
-          done: (err) => {
+          done: (err, ending) => {
             done.push(err);
             // A second call would land here after the resolve: wait a moment for it.
-            setTimeout(() => resolve({ events, done }), 50);
+            setTimeout(() => resolve({ events, done, ending }), 50);
           },
         },
       );
@@ -156,7 +156,7 @@ describe('a watch', () => {
       next();
     };
     const seenStatus: (number | 'error')[] = [];
-    const { events, done } = await watched((_v, _k, s) => seenStatus.push(s));
+    const { events, done, ending } = await watched((_v, _k, s) => seenStatus.push(s));
     expect(asked!.url).toBe(
       '/api/v1/namespaces/data/services?watch=true&resourceVersion=42&allowWatchBookmarks=true&labelSelector=app%3Ddb',
     );
@@ -168,6 +168,7 @@ describe('a watch', () => {
     ]);
     // Ended by the server: an ordinary end, counted as a 200.
     expect(done).toEqual([null]);
+    expect(ending).toBe('server');
     expect(seenStatus).toEqual([200]);
   });
 
@@ -214,18 +215,20 @@ describe('a watch', () => {
     };
     const kc = apiAt((watchServer.address() as AddressInfo).port).config;
     const done: unknown[] = [];
+    const endings: unknown[] = [];
     let first!: () => void;
     const gotFirst = new Promise<void>((r) => (first = r));
     const controller = await new KubeApi(kc).watch(
       SERVICES,
       undefined,
       { resourceVersion: '1' },
-      { event: () => first(), done: (e) => done.push(e) },
+      { event: () => first(), done: (e, how) => (done.push(e), endings.push(how)) },
     );
     await gotFirst;
     controller.abort();
     await serverSawClose;
     await new Promise((r) => setTimeout(r, 20));
     expect(done).toEqual([null]);
+    expect(endings).toEqual(['stopped']);
   });
 });

@@ -73,9 +73,13 @@ export interface ListPage<T> {
   continue: string | undefined;
 }
 
+/** How a watch ended without an error: the API server closed it, it was quiet for WATCH_IDLE_MS, or its caller stopped it. */
+export type WatchEnding = 'server' | 'idle' | 'stopped';
+
 export interface WatchHandlers {
   event: (type: string, object: KubeObject) => void;
-  done: (err: unknown) => void;
+  /** `err` is null when the watch ended without an error, and `ending` then says how. */
+  done: (err: unknown, ending?: WatchEnding) => void;
 }
 
 /** Called once per API request with its outcome: the single point metrics hang off. */
@@ -98,10 +102,11 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 const WATCH_IDLE_MS = 30_000;
 
-/** How a watch's end reads: its caller aborted it, or it went quiet for WATCH_IDLE_MS; not a failure. */
-const quietEnd = (err: unknown): boolean => {
+/** An error that is not one: the watch's caller aborted it, or it went quiet for WATCH_IDLE_MS. */
+const quietEnding = (err: unknown): WatchEnding | undefined => {
   const { name, code } = (err ?? {}) as { name?: string; code?: string };
-  return name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'UND_ERR_BODY_TIMEOUT';
+  if (code === 'UND_ERR_BODY_TIMEOUT') return 'idle';
+  return name === 'AbortError' || code === 'UND_ERR_ABORTED' ? 'stopped' : undefined;
 };
 
 /**
@@ -222,8 +227,8 @@ export class KubeApi {
   /**
    * Starts a watch (with bookmarks) from a resourceVersion; resolves, once the API server has
    * accepted it or refused it, to the controller that stops it. `event` gets each change as it
-   * arrives; `done` is called once, always: with nothing when the watch was stopped, went quiet for
-   * WATCH_IDLE_MS or was ended by the API server, with a KubeApiError when it was refused or the API
+   * arrives; `done` is called once, always: with no error and how it ended when the watch was
+   * stopped, went quiet for WATCH_IDLE_MS or was ended by the API server, with a KubeApiError when it was refused or the API
    * server sent an ERROR event (410 Gone among them), with the error when the connection failed.
    */
   async watch(
@@ -240,13 +245,17 @@ export class KubeApi {
     if (query.labelSelector) url.searchParams.set('labelSelector', query.labelSelector);
     const controller = new AbortController();
     let ended = false;
-    const end = (err: unknown) => {
+    const end = (err: unknown, ending?: WatchEnding) => {
       if (ended) return;
       ended = true;
       controller.abort();
       const status = err instanceof KubeApiError ? err.status : undefined;
       this.observe('watch', type.kind, status || (err ? 'error' : 200));
-      handlers.done(err);
+      handlers.done(err, err ? undefined : ending);
+    };
+    const failed = (err: unknown) => {
+      const ending = quietEnding(err);
+      end(ending ? null : this.connectionFailed('watch', type, path, err), ending);
     };
     let response: Dispatcher.ResponseData;
     try {
@@ -260,7 +269,7 @@ export class KubeApi {
         bodyTimeout: WATCH_IDLE_MS,
       });
     } catch (err) {
-      end(quietEnd(err) ? null : this.connectionFailed('watch', type, path, err));
+      failed(err);
       return controller;
     }
     if (response.statusCode !== 200) {
@@ -293,9 +302,9 @@ export class KubeApi {
       }
       if (!ended) partial += chunk.slice(from);
     });
-    body.on('end', () => end(null));
-    body.on('error', (err) => end(quietEnd(err) ? null : this.connectionFailed('watch', type, path, err)));
-    body.on('close', () => end(null));
+    body.on('end', () => end(null, 'server'));
+    body.on('error', failed);
+    body.on('close', () => end(null, controller.signal.aborted ? 'stopped' : 'server'));
     return controller;
   }
 

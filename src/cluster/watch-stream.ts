@@ -15,7 +15,8 @@ export type ResourceEvent<T extends KubeObject> =
  */
 export type WatchLifecycle =
   | { type: 'listed'; resource: string; namespace: string | undefined; count: number; ms: number }
-  | { type: 'reconnect'; resource: string; namespace: string | undefined }
+  /** A watch that ended without an error, resumed: the API server ended it, or it was quiet for 30 s. */
+  | { type: 'reconnect'; resource: string; namespace: string | undefined; ended: 'server' | 'idle' }
   /** The API server accepted a watch: what follows is live (after a failure, the server answers again). */
   | { type: 'watching'; resource: string; namespace: string | undefined }
   | { type: 'gone'; resource: string; namespace: string | undefined }
@@ -51,7 +52,7 @@ const ABSENT_RETRY_MS = 30_000;
 /** A watch that lasted this long was healthy: its end does not count toward the backoff. */
 const HEALTHY_WATCH_MS = 1_000;
 
-type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'failed'; error: unknown };
+type WatchEnd = { kind: 'closed'; ended: 'server' | 'idle' } | { kind: 'gone' } | { kind: 'failed'; error: unknown };
 
 /**
  * A reflector's input as an Observable: list (paged), then watch from the list's resourceVersion
@@ -104,12 +105,11 @@ export function watchResource<T extends KubeObject>(
                 const t = phase.toLowerCase();
                 if (t === 'added' || t === 'modified' || t === 'deleted') subscriber.next({ type: t, object: transform(object as T) });
               },
-              done: (err) => {
+              done: (err, ending) => {
                 finished = true;
-                if (stopped) resolve({ kind: 'closed' });
-                else if (err instanceof KubeApiError && err.gone) resolve({ kind: 'gone' });
+                if (err instanceof KubeApiError && err.gone) resolve({ kind: 'gone' });
                 // Ended by the API server, or quiet for a while: an ordinary reconnect.
-                else if (!err) resolve({ kind: 'closed' });
+                else if (!err || stopped) resolve({ kind: 'closed', ended: ending === 'idle' ? 'idle' : 'server' });
                 else resolve({ kind: 'failed', error: err });
               },
             },
@@ -154,7 +154,7 @@ export function watchResource<T extends KubeObject>(
           if (end.kind === 'gone') {
             resourceVersion = undefined;
             onLifecycle({ type: 'gone', resource, namespace });
-          } else onLifecycle({ type: 'reconnect', resource, namespace });
+          } else onLifecycle({ type: 'reconnect', resource, namespace, ended: end.ended });
         } catch (error) {
           if (stopped) return;
           if (optional && error instanceof KubeApiError && error.notFound) {

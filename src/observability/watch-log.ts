@@ -12,7 +12,7 @@ export function watchLifecycleLog(log: Logger, metrics: Metrics): (event: WatchL
         return;
       case 'reconnect':
         metrics.watchRestarts.inc({ resource: event.resource, reason: 'reconnect' });
-        child.debug('watch reconnected');
+        child.debug({ ended: event.ended }, 'watch reconnected');
         return;
       case 'gone':
         metrics.watchRestarts.inc({ resource: event.resource, reason: 'gone' });
