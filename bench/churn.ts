@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import type { Subscription } from 'rxjs';
 import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType } from '../src/cluster/kube-api.js';
+import { watchResource } from '../src/cluster/watch-stream.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
 import type { BenchBed } from './bed.js';
 import { settle } from './cold.js';
@@ -96,7 +98,7 @@ class Observer {
   private readonly uninformed = new Map<string, Set<Change>>();
   /** address → how many of its changes the global has not reflected yet. */
   private readonly inFlight = new Map<string, number>();
-  private readonly stops: AbortController[] = [];
+  private readonly stops: Subscription[] = [];
   /** Relayed changes by relay id, not yet seen back; how many informed changes so far. */
   private readonly relays = new Map<string, Change>();
   private informed = 0;
@@ -203,22 +205,21 @@ class Observer {
     if (this.alone) this.settled(c);
   }
 
+  /**
+   * Watches what it times through globalsvc's own reflector (list, then watch; a watch the API
+   * server ends or that goes quiet is resumed, a 410 relists): a watch that ended unnoticed would
+   * read as every later change missed. Resolves once each has listed.
+   */
   async start(): Promise<void> {
-    const watch = async (selector: string, handle: (type: string, o: KubeObject) => void, type: ResourceType = ENDPOINT_SLICES) => {
-      const list = await this.api.list(type, this.namespace, { labelSelector: selector });
-      for (const o of list.items) handle('ADDED', o);
-      this.stops.push(
-        await this.api.watch(
-          type,
-          this.namespace,
-          { resourceVersion: list.resourceVersion, labelSelector: selector },
-          {
-            event: (type, o) => type !== 'BOOKMARK' && type !== 'ERROR' && handle(type, o),
-            done: () => {},
-          },
-        ),
-      );
-    };
+    const watch = (selector: string, handle: (type: string, o: KubeObject) => void, type: ResourceType = ENDPOINT_SLICES) =>
+      new Promise<void>((listed) => {
+        const subscription = watchResource(this.api, type, this.namespace, { labelSelector: selector }).subscribe((e) => {
+          if (e.type !== 'relisted') return handle(e.type.toUpperCase(), e.object);
+          for (const o of e.items) handle('ADDED', o);
+          listed();
+        });
+        this.stops.push(subscription);
+      });
     await watch('endpointslice.kubernetes.io/managed-by=globalsvc.dev', (t, o) => this.onGlobal(t, o));
     await watch(`endpointslice.kubernetes.io/managed-by=${BENCH_MANAGER}`, (_t, o) => this.onMember(o));
     await watch(`${RELAY_LABEL}=true`, (t, o) => t !== 'DELETED' && this.onRelay(o), this.alone ? ENDPOINT_SLICES : CONFIG_MAPS);
@@ -267,7 +268,7 @@ class Observer {
   }
 
   stop(): void {
-    for (const s of this.stops) s.abort();
+    for (const s of this.stops) s.unsubscribe();
   }
 }
 
