@@ -109,8 +109,8 @@ class Observer {
   /**
    * Its own client, so its own connection, as a controller beside the churner would have. On the
    * churner's, beside its 200 writes a second, the API server closed 18 watchers as unresponsive in
-   * one run (apiserver_terminated_watchers_total) and the relay floor's
-   * p99 read 19.7 s; on its own, none, and 0.96 s.
+   * one run (apiserver_terminated_watchers_total) and the relay floor's p99 read 19.7 s; on its own,
+   * none, and 0.96 s.
    */
   private readonly api: KubeApi;
 

@@ -111,9 +111,9 @@ const quietEnding = (err: unknown): WatchEnding | undefined => {
 
 /**
  * The one door to a cluster's API server: raw JSON list, watch and writes over undici, authenticated
- * by client-node's KubeConfig (in-cluster, kubeconfig files, exec plugins). Watches share the
- * connection of every other request (one HTTP/2 connection per API server, as client-go's). Objects
- * stay plain JSON, as they are on the wire.
+ * by client-node's KubeConfig (in-cluster, kubeconfig files, exec plugins). Watches are HTTP/2
+ * streams on the connections every other request uses, as client-go's are. Objects stay plain
+ * JSON, as they are on the wire.
  */
 export class KubeApi {
   private auth: Authenticated | undefined;
@@ -228,8 +228,8 @@ export class KubeApi {
    * Starts a watch (with bookmarks) from a resourceVersion; resolves, once the API server has
    * accepted it or refused it, to the controller that stops it. `event` gets each change as it
    * arrives; `done` is called once, always: with no error and how it ended when the watch was
-   * stopped, went quiet for WATCH_IDLE_MS or was ended by the API server, with a KubeApiError when it was refused or the API
-   * server sent an ERROR event (410 Gone among them), with the error when the connection failed.
+   * stopped, went quiet for WATCH_IDLE_MS or was ended by the API server; with a KubeApiError when
+   * it was refused, the API server sent an ERROR event (410 Gone among them) or the connection failed.
    */
   async watch(
     type: ResourceType,
