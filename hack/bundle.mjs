@@ -6,6 +6,7 @@
 // the package's public entry point and leaves out what nothing reaches; Node then parses one file
 // instead of ~1,900. See docs/benchmarks.md, Memory.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 // client-node's modules do nothing when imported but define what they export, yet its package.json
@@ -25,6 +26,16 @@ const clientNodeSideEffectFree = {
       if (resolved.errors.length > 0 || !CLIENT_NODE.test(resolved.path)) return resolved;
       return { ...resolved, sideEffects: false };
     });
+  },
+};
+
+// undici's index, imported by client-node's config.js and by globalsvc, is CommonJS: bundled, all of
+// it runs at start. The bundles take what they use of it from hack/undici-core.mjs instead.
+const UNDICI_CORE = fileURLToPath(new URL('undici-core.mjs', import.meta.url));
+const undiciCore = {
+  name: 'undici-core',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: UNDICI_CORE }));
   },
 };
 
@@ -50,17 +61,18 @@ const { outputFiles, metafile } = await build({
   logLevel: 'warning',
   write: false,
   metafile: true,
-  plugins: [clientNodeSideEffectFree],
+  plugins: [clientNodeSideEffectFree, undiciCore],
   define: { GLOBALSVC_VERSION: JSON.stringify(version) },
   // Some dependencies are CommonJS and call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __globalsvcRequire } from 'node:module'; const require = __globalsvcRequire(import.meta.url);" },
 });
 
-// The declaration above is what keeps client-node's generated API out; say so if it stops working.
+// The plugins above are what keep client-node's generated API and undici's index out; say so if they stop working.
 for (const [out, { inputs }] of Object.entries(metafile.outputs)) {
   const generated = Object.keys(inputs).filter((f) => /client-node\/dist\/gen\/(models|apis)\//.test(f));
   if (generated.length > 0)
     throw new Error(`${out} carries client-node's generated API (${generated.length} modules, e.g. ${generated[0]})`);
+  if (Object.keys(inputs).some((f) => /node_modules\/undici\/index\.js$/.test(f))) throw new Error(`${out} carries undici's index`);
 }
 
 // V8 keeps a module's source for as long as the module lives, as one byte per character only if

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MetricError, parseInstantQuery, Prometheus, type MetricFailure } from './prometheus.js';
 
 // Answers of GET /api/v1/query, recorded from Prometheus 2.42.0 (Debian's package) scraping
@@ -76,6 +78,45 @@ describe("reading a Prometheus instant query's answer", () => {
 });
 
 describe('the Prometheus client', () => {
+  let server: Server | undefined;
+  afterEach(() => {
+    server?.closeAllConnections();
+    server?.close();
+    server = undefined;
+  });
+  /** A loopback server answering each request with `answer`, or never when it returns undefined. */
+  const serve = async (answer: (req: IncomingMessage) => [number, string] | undefined): Promise<string> => {
+    server = createServer((req, res) => {
+      const reply = answer(req);
+      if (reply) res.writeHead(reply[0], { 'Content-Type': 'application/json' }).end(reply[1]);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/prom/`;
+  };
+
+  it("asks for the query at its time with the configured headers, and reads the answer's number", async () => {
+    const asked: IncomingMessage[] = [];
+    const url = await serve((req) => (asked.push(req), [200, recorded.oneSeries]));
+    const prometheus = new Prometheus(url, { timeoutMs: 2000, headers: { Authorization: 'Bearer t' } });
+    const reading = await prometheus.read('sum(rate(request_total[1m]))', new Date(1795247902_500));
+    expect(reading).toEqual({ ok: true, value: 6.6075 });
+    const query = new URL(asked[0]!.url!, 'http://x').searchParams;
+    expect(new URL(asked[0]!.url!, 'http://x').pathname).toBe('/prom/api/v1/query');
+    expect([query.get('query'), query.get('time'), query.get('timeout')]).toEqual(['sum(rate(request_total[1m]))', '1795247902.500', '2s']);
+    expect(asked[0]!.headers).toMatchObject({ authorization: 'Bearer t', accept: 'application/json' });
+  });
+
+  it("reads an error status with Prometheus's JSON error as the query's error", async () => {
+    const url = await serve(() => [400, recorded.badData]);
+    expect(await new Prometheus(url).read('sum(', new Date())).toMatchObject({ ok: false, reason: 'QueryError' });
+  });
+
+  it('turns a Prometheus that does not answer in time into a QueryTimeout', async () => {
+    const url = await serve(() => undefined);
+    const reading = await new Prometheus(url, { timeoutMs: 300 }).read('up', new Date());
+    expect(reading).toMatchObject({ ok: false, reason: 'QueryTimeout', message: expect.stringContaining('within 300ms') });
+  });
+
   it('turns a Prometheus it cannot reach into a reading with a reason, not an exception', async () => {
     const reading = await new Prometheus('http://127.0.0.1:1/', { timeoutMs: 2000 }).read('up', new Date());
     expect(reading).toMatchObject({ ok: false, reason: 'PrometheusUnreachable', message: expect.stringContaining('http://127.0.0.1:1') });

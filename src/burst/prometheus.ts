@@ -1,7 +1,7 @@
 // The metrics port of bursting: one number from a Prometheus instant query, or why there is none.
 // A failure is a reading with a reason (the MetricAvailable condition's), never a thrown surprise:
 // the decision treats it as "cannot see", never as zero.
-import { fetch } from 'undici';
+import { getGlobalDispatcher } from 'undici';
 import type { MetricReading } from './streak.js';
 
 /** Where metric readings come from: Prometheus in the controller, a script in tests. */
@@ -103,13 +103,16 @@ export class Prometheus implements MetricSource {
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     // Prometheus stops evaluating at its own `timeout` too, and says so with a JSON error.
     url.searchParams.set('timeout', `${Math.max(1, Math.floor(timeoutMs / 1000))}s`);
-    let response;
     try {
-      response = await fetch(url, {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const response = await getGlobalDispatcher().request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'GET',
         headers: { Accept: 'application/json', ...this.options.headers },
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
-      return parseInstantQuery(response.status, await response.text());
+      return parseInstantQuery(response.statusCode, await response.body.text());
     } catch (err) {
       if (err instanceof MetricError) throw err;
       const e = err as Error & { cause?: unknown };

@@ -1,6 +1,6 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { STATUS_CODES } from 'node:http';
-import { request, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { KubeObject } from '../domain/k8s-types.js';
 
 /** A namespaced resource the engine lists, watches or writes. */
@@ -87,7 +87,7 @@ export type RequestObserver = (verb: Verb, kind: string, status: number | 'error
 
 interface Authenticated {
   headers: Record<string, string>;
-  dispatcher: Dispatcher | undefined;
+  dispatcher: Dispatcher;
   expires: number;
 }
 
@@ -133,7 +133,9 @@ export class KubeApi {
     if (this.auth && this.auth.expires > Date.now()) return this.auth;
     const ctx = new RequestContext(this.server, HttpMethod.GET);
     await this.config.applySecurityAuthentication(ctx);
-    this.auth = { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined, expires: Date.now() + AUTH_TTL_MS };
+    // No dispatcher when the kubeconfig gives no TLS option and no proxy: undici's default one then.
+    const dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher();
+    this.auth = { headers: ctx.getHeaders(), dispatcher, expires: Date.now() + AUTH_TTL_MS };
     return this.auth;
   }
 
@@ -158,13 +160,14 @@ export class KubeApi {
     let retryAfter: string | string[] | undefined;
     let text: string;
     try {
-      // undici's request(), not fetch(): no WHATWG Request/Response/stream objects per call, which at
-      // tens of thousands of writes is most of the client's CPU and garbage.
-      const response = await request(url, {
+      // undici's Dispatcher.request(), not fetch(): no WHATWG Request/Response/stream objects per
+      // call, which at tens of thousands of writes is most of the client's CPU and garbage.
+      const response = await auth.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: method as Dispatcher.HttpMethod,
         headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        dispatcher: auth.dispatcher,
         headersTimeout: REQUEST_TIMEOUT_MS,
         bodyTimeout: REQUEST_TIMEOUT_MS,
       });
@@ -260,10 +263,11 @@ export class KubeApi {
     let response: Dispatcher.ResponseData;
     try {
       const auth = await this.authenticate();
-      response = await request(url, {
+      response = await auth.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: 'GET',
         headers: { ...auth.headers, Accept: 'application/json', 'User-Agent': this.userAgent },
-        dispatcher: auth.dispatcher,
         signal: controller.signal,
         headersTimeout: REQUEST_TIMEOUT_MS,
         bodyTimeout: WATCH_IDLE_MS,
