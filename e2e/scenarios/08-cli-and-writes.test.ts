@@ -100,7 +100,7 @@ describeOnBed('owned slices restored; the plan and version commands', () => {
     );
     const before = fingerprint(await slicesOf(west, NS, 'kv-global'));
     const pending = await cli('plan', '--cluster-name=west', `--kubeconfig=${kubeconfig}`, `--namespaces=${NS}`);
-    expect(pending.stdout).toMatch(new RegExp(`apply EndpointSlice ${NS}/kv-global-east-`));
+    expect(pending.stdout).toMatch(new RegExp(`update EndpointSlice ${NS}/kv-global-east-`));
     expect(fingerprint(await slicesOf(west, NS, 'kv-global'))).toBe(before);
     const json = JSON.parse(
       (await cli('plan', '--cluster-name=west', `--kubeconfig=${kubeconfig}`, `--namespaces=${NS}`, '-o', 'json')).stdout,

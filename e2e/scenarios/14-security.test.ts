@@ -37,7 +37,7 @@ describeOnBed('least privilege and secret hygiene of the running product', () =>
     for (const what of ['pods', 'deployments.apps', 'statefulsets.apps', 'endpoints', 'configmaps'])
       expect(await can('west', 'create', what, '--all-namespaces')).toBe('no');
     // What it needs, for contrast: the shipped role is not simply empty.
-    expect(await can('west', 'patch', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe('yes');
+    expect(await can('west', 'update', 'endpointslices.discovery.k8s.io', '--all-namespaces')).toBe('yes');
   });
 
   it('never writes its token into its logs, even at debug level after every scenario', () => {

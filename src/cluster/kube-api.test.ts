@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../domain/k8s-types.js';
-import { KubeApi, KubeApiError, SERVICES } from './kube-api.js';
+import { ENDPOINT_SLICES, KubeApi, KubeApiError, SERVICES } from './kube-api.js';
 
 // The client's wire behaviour against a plain HTTP server on loopback: what it sends, and how it
 // reads what an API server answers (the e2e suite runs it against real API servers).
@@ -60,6 +60,22 @@ describe('the API client', () => {
     expect(s.headers['content-type']).toBe('application/apply-patch+yaml');
     expect(s.headers.authorization).toBe('Bearer secret-token');
     expect(JSON.parse(s.body)).toEqual({ metadata: { name: 'db-global', namespace: 'data' } });
+  });
+
+  it('replaces an object whole with PUT, its resourceVersion in the body as the precondition, and reads a stale one as a conflict', async () => {
+    answer = () => ({ status: 200, body: JSON.stringify({ metadata: { name: 'db-global-east-0', resourceVersion: '8' } }) });
+    const api = apiAt(port());
+    const slice = { metadata: { name: 'db-global-east-0', namespace: 'data', resourceVersion: '7' } };
+    expect((await api.update(ENDPOINT_SLICES, slice, 'globalsvc')).metadata.resourceVersion).toBe('8');
+    const s = seen.at(-1)!;
+    expect(s.method).toBe('PUT');
+    expect(s.url).toBe('/apis/discovery.k8s.io/v1/namespaces/data/endpointslices/db-global-east-0?fieldManager=globalsvc');
+    expect(s.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(s.body)).toEqual(slice);
+    answer = () => ({ status: 409, body: status(409, 'Conflict', 'the object has been modified') });
+    const err = await api.update(ENDPOINT_SLICES, slice, 'globalsvc').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect((err as KubeApiError).status).toBe(409);
   });
 
   it("turns a refusal into an error naming verb, kind, object, the Status's reason and message, and Retry-After", async () => {

@@ -350,6 +350,19 @@ export class KubeApi {
   }
 
   /**
+   * Replaces an object whole (PUT), its resourceVersion a precondition (409 when stale): for
+   * objects globalsvc owns and says every field of.
+   */
+  update<T extends KubeObject>(type: ResourceType, object: T, fieldManager: string): Promise<T> {
+    const { namespace, name } = object.metadata;
+    return this.request<T>('update', type, 'PUT', `${KubeApi.collectionPath(type, namespace)}/${name}`, {
+      body: object,
+      query: { fieldManager },
+      target: `${namespace}/${name}`,
+    });
+  }
+
+  /**
    * A JSON merge patch (RFC 7386): maps merge, a list is replaced whole, null removes a key. A
    * resourceVersion in the patch makes it a precondition (409 when stale).
    */

@@ -186,7 +186,7 @@ describe('planning a global', () => {
     slice.endpoints = [...slice.endpoints!, endpoint('192.0.2.99')];
     slice.metadata.labels!['kubernetes.io/service-name'] = 'elsewhere';
     const plans = converge(ns, plan(settings), key, members, 'db-global');
-    expect(plans.map((p) => p.writes.map((w) => w.verb))).toEqual([['apply'], []]);
+    expect(plans.map((p) => p.writes.map((w) => w.verb))).toEqual([['update'], []]);
     expect(ns.slicesOf('db-global')[0]!.endpoints).toHaveLength(3);
   });
 });

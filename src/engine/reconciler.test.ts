@@ -44,6 +44,21 @@ class FakeApi implements ClusterWriter {
     return stored;
   }
 
+  async update<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+    const key = `${type.kind}/${object.metadata.namespace}/${object.metadata.name}`;
+    this.calls.push(`update ${key}`);
+    const current = this.objects.get(key);
+    if (!current) throw new Error('404 NotFound');
+    if (object.metadata.resourceVersion !== current.metadata.resourceVersion) throw new Error('409 Conflict');
+    const stored = {
+      ...structuredClone(object),
+      metadata: { ...object.metadata, uid: current.metadata.uid, resourceVersion: String(++this.version) },
+    };
+    this.objects.set(key, stored);
+    this.echo(type, stored, false);
+    return stored;
+  }
+
   async patch<T extends KubeObject>(type: ResourceType, namespace: string, name: string, patch: object): Promise<T> {
     const key = `${type.kind}/${namespace}/${name}`;
     this.calls.push(`patch ${key}`);

@@ -18,12 +18,12 @@ function resultOf(err: unknown): string {
 }
 
 /** The narrow port the writer needs: KubeApi in production, an in-memory fake in unit tests. */
-export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'patch' | 'delete'>;
+export type ClusterWriter = Pick<KubeApi, 'create' | 'apply' | 'update' | 'patch' | 'delete'>;
 
-/** One object written: created, applied (server-side, to the object or its status), or deleted with a uid precondition. */
+/** One object written: created, applied (server-side, to the object or its status), replaced whole, or deleted with a uid precondition. */
 export type ObjectWrite =
   | {
-      readonly verb: 'create' | 'apply';
+      readonly verb: 'create' | 'apply' | 'update';
       readonly type: ResourceType;
       readonly object: KubeObject;
       readonly subresource?: 'status';
@@ -62,7 +62,9 @@ export class ObjectWriter {
         written =
           w.verb === 'create'
             ? await api.create<KubeObject>(w.type, w.object, w.fieldManager ?? ours.fieldManager)
-            : await api.apply<KubeObject>(w.type, w.object, w.fieldManager ?? ours.fieldManager, w.subresource, !w.unforced);
+            : w.verb === 'update'
+              ? await api.update<KubeObject>(w.type, w.object, w.fieldManager ?? ours.fieldManager)
+              : await api.apply<KubeObject>(w.type, w.object, w.fieldManager ?? ours.fieldManager, w.subresource, !w.unforced);
       this.metrics?.apiWrites.inc({ verb: w.verb, kind: w.type.kind, result: 'success' });
       return written;
     } catch (err) {

@@ -69,7 +69,7 @@ describe('the status of a global', () => {
     const [db] = report.globals;
     expect(db!.state).toBe('out-of-date');
     expect(db!.members.find((m) => m.cluster === 'east')).toMatchObject({ endpoints: n(3), published: n(2) });
-    expect(db!.pendingWrites).toEqual([expect.stringMatching(/^apply EndpointSlice data\/db-global-east-/)]);
+    expect(db!.pendingWrites).toEqual([expect.stringMatching(/^update EndpointSlice data\/db-global-east-/)]);
     expect(db!.problems).toEqual([
       expect.objectContaining({ reason: 'OutOfDate', object: { kind: 'Service', namespace: 'data', name: 'db-global' } }),
     ]);

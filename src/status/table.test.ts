@@ -49,7 +49,7 @@ data/db → db-global: out-of-date
   total                             4/5        6/6
   ! ClusterUnreachable: cluster east's gateway does not answer its probe: its endpoints are published not ready, so db-global answers without them until its gateway is back
   ! StaleCluster: global data/db-global still publishes 1 endpoint(s) of cluster north, which has no usable member here any more
-  ! OutOfDate: 2 write(s) pending (apply EndpointSlice data/db-global-east-c6e9c-0, delete EndpointSlice data/db-global-north-c6e9c-0). If this lasts, check that globalsvc runs and leads in cluster west and read its log
+  ! OutOfDate: 2 write(s) pending (update EndpointSlice data/db-global-east-c6e9c-0, delete EndpointSlice data/db-global-north-c6e9c-0). If this lasts, check that globalsvc runs and leads in cluster west and read its log
 
 mirrors that belong to no global:
   ! GarbledRemoteName: mirror data/web-east has mirror.linkerd.io/remote-svc-fq-name="Web..", which is not <service>.data.svc.<domain>; it is left out of every global

@@ -67,8 +67,8 @@ export class FakeNamespace {
         store.set(name, next);
         continue;
       }
-      if (w.verb === 'apply') {
-        if (!current) throw new Error(`apply of missing ${w.kind} ${name}`);
+      if (w.verb === 'apply' || w.verb === 'update') {
+        if (!current) throw new Error(`${w.verb} of missing ${w.kind} ${name}`);
         if (w.object.metadata.resourceVersion !== current.metadata.resourceVersion) throw new Error(`conflict on ${name}`);
       }
       const next = structuredClone(w.object);
