@@ -78,6 +78,37 @@ const RELAY_LABEL = 'bench.globalsvc.dev/relay';
 const RELAY_CHANGE = 'bench.globalsvc.dev/change';
 /** The capacity relay's slices: neither globalsvc's nor the members' (the observer tells them apart by it). */
 const RELAY_MANAGER = 'relay.bench.globalsvc.dev';
+const RELAY_FIELD_MANAGER = 'globalsvc-bench-relay';
+
+/** One of the capacity relay's slices, holding a member's endpoints (`change` is the relayed change's id, '' before any). */
+function relaySlice(namespace: string, name: string, change: string, member?: EndpointSlice): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name,
+      namespace,
+      labels: { [RELAY_LABEL]: 'true', 'endpointslice.kubernetes.io/managed-by': RELAY_MANAGER },
+      annotations: { [RELAY_CHANGE]: change },
+    },
+    addressType: member?.addressType ?? 'IPv4',
+    ports: member?.ports ?? [],
+    endpoints: member?.endpoints ?? [],
+  };
+}
+
+/** The capacity relay's slices, so that its every write is an update, as globalsvc's are. */
+async function createRelaySlices(api: KubeApi, namespace: string): Promise<void> {
+  const names = Array.from({ length: RELAY_OBJECTS.alone }, (_, i) => `bench-relay-${i}`);
+  for (let i = 0; i < names.length; i += 32)
+    await Promise.all(
+      names.slice(i, i + 32).map((name) =>
+        api.create(ENDPOINT_SLICES, relaySlice(namespace, name, ''), RELAY_FIELD_MANAGER).catch((err: unknown) => {
+          if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+        }),
+      ),
+    );
+}
 
 /** address → ready of a set of endpoints. */
 const readiness = (endpoints: readonly Endpoint[] | null | undefined) =>
@@ -174,32 +205,26 @@ class Observer {
   /**
    * What a bare controller does with a change: write, at once, something of its own. Alone (the
    * capacity row) it writes what globalsvc would: an EndpointSlice holding the member's endpoints,
-   * applied; beside globalsvc a ConfigMap, which globalsvc does not watch.
+   * updated; beside globalsvc a ConfigMap, which globalsvc does not watch.
    */
   private relay(c: Change, member: EndpointSlice) {
     const id = String(this.relayed++);
     this.relays.set(id, c);
-    const metadata = {
-      name: `bench-relay-${Number(id) % (this.alone ? RELAY_OBJECTS.alone : RELAY_OBJECTS.beside)}`,
-      namespace: this.namespace,
-      labels: { [RELAY_LABEL]: 'true' },
-      annotations: { [RELAY_CHANGE]: id },
-    };
-    const [type, object] = this.alone
-      ? [
-          ENDPOINT_SLICES,
+    const name = `bench-relay-${Number(id) % (this.alone ? RELAY_OBJECTS.alone : RELAY_OBJECTS.beside)}`;
+    // As globalsvc updates its slices (PUT); the capacity run creates them first (createRelaySlices).
+    const written = this.alone
+      ? this.api.update(ENDPOINT_SLICES, relaySlice(this.namespace, name, id, member), RELAY_FIELD_MANAGER)
+      : this.api.apply(
+          CONFIG_MAPS,
           {
-            apiVersion: 'discovery.k8s.io/v1',
-            kind: 'EndpointSlice',
-            metadata: { ...metadata, labels: { ...metadata.labels, 'endpointslice.kubernetes.io/managed-by': RELAY_MANAGER } },
-            addressType: member.addressType,
-            ports: member.ports,
-            endpoints: member.endpoints ?? [],
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name, namespace: this.namespace, labels: { [RELAY_LABEL]: 'true' }, annotations: { [RELAY_CHANGE]: id } },
           },
-        ]
-      : [CONFIG_MAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata }];
+          RELAY_FIELD_MANAGER,
+        );
     // A failed relay is left out of the floor's sample (no relayedAt), as a missed change is.
-    this.api.apply(type, object, 'globalsvc-bench-relay').catch((err: unknown) => {
+    written.catch((err: unknown) => {
       this.relays.delete(id);
       const reason = err instanceof KubeApiError ? `${err.status} ${err.reason}` : String(err);
       this.relayFailures.set(reason, (this.relayFailures.get(reason) ?? 0) + 1);
@@ -417,6 +442,7 @@ async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<
  * bed can carry the writes a controller's answers add at all.
  */
 async function capacity(api: KubeApi, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult> {
+  await createRelaySlices(api, namespace);
   await settle(log, `churn ${sizes.churnGlobals} globals, capacity`);
   const observer = new Observer(api, namespace, 1, true);
   await observer.start();
