@@ -144,6 +144,7 @@ describeOnLocalBed('faults', () => {
     const restarted = Date.now();
     await west.kwokctl('start', 'cluster');
     await writable(bed, 'west');
+    await west.handNodeLeasesOver();
     await linkerdMirrorsAgain(bed, 'west');
     await scaleStatefulSet(bed.cluster('east'), NS, 'fx', 3);
     await linkerdMirrorsPods(bed, 'west', 3);

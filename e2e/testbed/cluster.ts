@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { LEASES } from '../../src/cluster/leader-election.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import type { Binaries } from './binaries.js';
 import { repoRoot } from './binaries.js';
@@ -140,6 +141,30 @@ export class LocalCluster implements Cluster {
   async kwokctl(...args: string[]): Promise<string> {
     const { stdout } = await run(this.binaries.kwokctl, ['--name', this.kwokName, ...args], { env: this.env, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
+  }
+
+  /**
+   * After `kwokctl start cluster` (a restart of every process, kwok among them): hands the fake
+   * nodes' Leases to the new kwok. kwok holds a node's Lease under an identity of its own process,
+   * so a restarted kwok neither renews the old Lease (another holder's) until it expires, 200 s
+   * after its last renewal, nor creates one while it exists. Nothing renews it meanwhile, and
+   * kube-controller-manager, restarted too and giving each node the same 200 s from its own start,
+   * marks the nodes and every pod on them NotReady at about the moment kwok takes the Lease, for
+   * up to one monitor period (25 s): seen failing e2e 13 three minutes after e2e 11's restart.
+   * Deleted, the stale Lease is created anew at kwok's next try (within its renew interval).
+   */
+  async handNodeLeasesOver(): Promise<void> {
+    const stale = await this.admin.list(LEASES, 'kube-node-lease');
+    for (const lease of stale) await this.admin.delete(LEASES, 'kube-node-lease', lease.metadata.name!);
+    await waitFor(
+      `${this.name}'s kwok holding its nodes' Leases again`,
+      async () => {
+        const now = await this.admin.list(LEASES, 'kube-node-lease');
+        return stale.every((old) => now.some((l) => l.metadata.name === old.metadata.name && l.metadata.uid !== old.metadata.uid));
+      },
+      120_000,
+      1_000,
+    );
   }
 
   /**
