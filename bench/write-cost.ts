@@ -1,7 +1,7 @@
 // What one write of a global's EndpointSlice costs the API server and etcd, by how it is written: a
 // forced server-side apply, an update (PUT) with the resourceVersion as precondition, or a JSON merge
-// patch with it. On the benchmarks' one-cluster bed, N slices of 4 endpoints (globalsvc's labels and
-// field manager) are created, then rewritten in rounds of one write each at 16 in flight, each round
+// patch with it. On the benchmarks' one-cluster bed, N slices of 4 endpoints, named and labelled as
+// globalsvc's, are created, then rewritten in rounds of one write each at 16 in flight, each round
 // flipping their readiness; the modes take turns. Prints, per round, writes a second and the CPU
 // milliseconds kube-apiserver and etcd spent per write (from /proc). How the choice of update was made
 // (docs/benchmarks.md, Issue 18, fifth session):
@@ -9,8 +9,10 @@
 //   node dist/bench/write-cost.js [slices=1000] [rounds per turn=4] [turns=2]
 import PQueue from 'p-queue';
 import { ENDPOINT_SLICES, type KubeApi } from '../src/cluster/kube-api.js';
+import { globalSliceLabels } from '../src/domain/desired.js';
 import type { EndpointSlice } from '../src/domain/k8s-types.js';
 import { BenchBed } from './bed.js';
+import { endpoint } from './fixtures.js';
 import { cpuSecondsByCommand } from './proc.js';
 
 const [slices = 1000, roundsPerTurn = 4, turns = 2] = process.argv.slice(2).map(Number);
@@ -19,37 +21,32 @@ const IN_FLIGHT = 16;
 const FIELD_MANAGER = 'globalsvc';
 const BED = ['kube-apiserver', 'etcd'] as const;
 
+/** The slice globalsvc keeps of east's member of global `svc<i>`, its readiness flipped by round. */
 function slice(i: number, round: number, resourceVersion?: string): EndpointSlice {
+  const key = { namespace, name: `svc${i}` };
+  const global = `${key.name}-global`;
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: {
-      name: `s-${i}`,
+      name: sliceName(i),
       namespace,
-      labels: {
-        'kubernetes.io/service-name': `svc-${i}-global`,
-        'endpointslice.kubernetes.io/managed-by': 'globalsvc.dev',
-        'globalsvc.dev/source-cluster': 'east',
-      },
+      labels: globalSliceLabels(key, global, 'east'),
       ...(resourceVersion ? { resourceVersion } : {}),
     },
     addressType: 'IPv4',
     ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
-    endpoints: Array.from({ length: 4 }, (_, k) => ({
-      addresses: [`10.${k}.${(i >> 8) & 255}.${i & 255}`],
-      conditions: { ready: (round + k) % 2 === 0 },
-      hostname: `pod-${k}`,
-      targetRef: { kind: 'Pod', namespace, name: `pod-${k}-${i}` },
-    })),
+    endpoints: Array.from({ length: 4 }, (_, k) => endpoint('east', i * 4 + k, `pod-${k}`, (round + k) % 2 === 0)),
   };
 }
+const sliceName = (i: number) => `svc${i}-global-east-0`;
 
 type Mode = 'apply' | 'update' | 'merge patch';
 function write(api: KubeApi, mode: Mode, i: number, round: number, resourceVersion: string): Promise<EndpointSlice> {
   if (mode === 'apply') return api.apply(ENDPOINT_SLICES, slice(i, round), FIELD_MANAGER);
   if (mode === 'update') return api.update(ENDPOINT_SLICES, slice(i, round, resourceVersion), FIELD_MANAGER);
   const { apiVersion: _a, kind: _k, ...patch } = slice(i, round, resourceVersion);
-  return api.patch(ENDPOINT_SLICES, namespace, `s-${i}`, patch, FIELD_MANAGER);
+  return api.patch(ENDPOINT_SLICES, namespace, sliceName(i), patch, FIELD_MANAGER);
 }
 
 const bed = await BenchBed.up((line) => console.log(line));

@@ -104,13 +104,12 @@ export class Prometheus implements MetricSource {
     // Prometheus stops evaluating at its own `timeout` too, and says so with a JSON error.
     url.searchParams.set('timeout', `${Math.max(1, Math.floor(timeoutMs / 1000))}s`);
     try {
-      const signal = AbortSignal.timeout(timeoutMs);
       const response = await getGlobalDispatcher().request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: 'GET',
         headers: { Accept: 'application/json', ...this.options.headers },
-        signal,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       return parseInstantQuery(response.statusCode, await response.body.text());
     } catch (err) {

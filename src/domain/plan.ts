@@ -55,8 +55,8 @@ export type Write =
   /**
    * The whole object replaced (PUT), its observed resourceVersion a precondition: our own
    * EndpointSlices (a global's and a ServiceImport's), every field of which the plan says. The API
-   * server writes one for about two thirds of the CPU of a server-side apply (2.2-2.5 against
-   * 3.2-3.8 ms, a merge patch 2.8-3.1; docs/benchmarks.md), which under churn is the scarcest thing
+   * server writes one for about two thirds of the CPU of a server-side apply (2.1-2.6 against
+   * 3.3-3.9 ms, a merge patch 2.9-3.5; docs/benchmarks.md), which under churn is the scarcest thing
    * there is. A label or annotation someone else adds to one is gone at its next update, as with
    * kube-controller-manager's EndpointSlice controller, which updates its slices the same way.
    */
