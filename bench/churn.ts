@@ -3,7 +3,7 @@ import type { Subscription } from 'rxjs';
 import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType } from '../src/cluster/kube-api.js';
 import { watchResource } from '../src/cluster/watch-stream.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
-import type { BenchBed } from './bed.js';
+import { CLUSTER, type BenchBed } from './bed.js';
 import { settle } from './cold.js';
 import { converged, waitUntil } from './converge.js';
 import { BENCH_MANAGER, SOURCE_CLUSTERS, endpoint, globalName, type SourceCluster } from './fixtures.js';
@@ -283,6 +283,33 @@ class Observer {
     return [...this.pending.values()].flat();
   }
 
+  /**
+   * The changes not done, told one per line (at most `limit`): what the change was, which of its
+   * hops were seen, and the address as the observer and the API server hold it now in the member
+   * and in the global, so that a missed change says whether globalsvc, the watch or the bench lost it.
+   */
+  async tellMissed(limit = 10): Promise<string[]> {
+    const missed = this.all().filter((c) => !this.done(c) || c.informedAt === undefined || c.answeredAt === undefined);
+    const lines: string[] = [];
+    for (const c of missed.slice(0, limit)) {
+      const held = (state: Map<string, boolean>) => (state.has(c.address) ? `ready=${state.get(c.address)}` : 'absent');
+      const member = await this.api
+        .get<EndpointSlice>(ENDPOINT_SLICES, this.namespace, c.slice)
+        .then((s) => held(readiness(s?.endpoints)))
+        .catch((err: unknown) => `unread (${(err as Error).message})`);
+      const global = await this.api
+        .list<EndpointSlice>(ENDPOINT_SLICES, this.namespace, { labelSelector: `globalsvc.dev/global-of=${c.key}` })
+        .then((l) => held(new Map(l.items.flatMap((s) => [...readiness(s.endpoints)]))))
+        .catch((err: unknown) => `unread (${(err as Error).message})`);
+      const seen = (at: number | undefined) => (at === undefined ? 'no' : `${(at - c.sentAt).toFixed(0)} ms`);
+      lines.push(
+        `missed: ${c.key} ${c.slice} ${c.address} to ${c.ready === undefined ? 'absent' : `ready=${c.ready}`}; answered ${seen(c.answeredAt)}, informed ${seen(c.informedAt)}, reflected ${seen(c.reflectedAt)}; now the member ${member}, the global ${global} (the observer's global ${held(this.globalState(c.key))})`,
+      );
+    }
+    if (missed.length > limit) lines.push(`missed: ${missed.length - limit} more`);
+    return lines;
+  }
+
   async drained(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && this.all().some((c) => !this.done(c))) await new Promise((r) => setTimeout(r, 50));
@@ -314,6 +341,8 @@ class Churner {
   private readonly writing = new Set<string>();
   private readonly held = new Set<string>();
   private readonly names: string[];
+  /** How many endpoints each slice had before the churn: a remote member's flips keep it about that size. */
+  private readonly sizes: Map<string, number>;
 
   constructor(
     private readonly api: KubeApi,
@@ -322,6 +351,7 @@ class Churner {
     private readonly observer: Observer,
   ) {
     this.names = [...slices.keys()];
+    this.sizes = new Map([...slices].map(([name, s]) => [name, s.endpoints?.length ?? 0]));
   }
 
   static async load(api: KubeApi, namespace: string, observer: Observer): Promise<Churner> {
@@ -353,12 +383,19 @@ class Churner {
     }
   }
 
-  /** One change to one member slice: add an endpoint, remove one, or flip one's readiness. */
+  /**
+   * One change to one member slice: add an endpoint, remove one, or flip one's readiness. A remote
+   * member's pod is flipped as Linkerd's mirror writes it: a remote pod that is not ready is dropped
+   * from the mirror, and one that is ready again comes back (linkerd-mirror-real.md); a mirrored
+   * endpoint that is not ready means its cluster's gateway is dead, which churn is not about.
+   */
   async change(slice: EndpointSlice, kind: 'add' | 'remove' | 'flip', pick?: number): Promise<void> {
     const cluster = (slice.metadata.labels?.['mirror.linkerd.io/cluster-name'] ?? SOURCE_CLUSTERS[0]) as SourceCluster;
     const serviceName = slice.metadata.labels?.['kubernetes.io/service-name'] ?? '';
     const key = globalName(Number(/^svc(\d+)/.exec(serviceName)![1]));
     const endpoints = [...(slice.endpoints ?? [])];
+    const name = slice.metadata.name ?? '';
+    if (kind === 'flip' && cluster !== CLUSTER) kind = endpoints.length > this.sizes.get(name)! ? 'remove' : 'add';
     const free = endpoints.filter((e) => !this.observer.busy(e.addresses[0]!));
     if (free.length === 0 || (kind === 'remove' && endpoints.length <= 1)) kind = 'add';
     let address: string;
@@ -381,7 +418,6 @@ class Churner {
         endpoints[i] = { ...target, conditions: { ready, serving: ready, terminating: false } };
       }
     }
-    const name = slice.metadata.name ?? '';
     const change: Change = { key, slice: name, address, ready, sentAt: performance.now() };
     this.observer.track(change);
     this.writing.add(name);
@@ -416,7 +452,8 @@ async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<
     const slice = churner.randomSlice();
     if (pattern === 'spread') inFlight.push(churner.change(slice, KINDS[tick % 3]!));
     else
-      // A rolling restart: B endpoints of one member go not ready one after another.
+      // A rolling restart: B endpoints of one member go not ready one after another (a remote
+      // member's leave and come back, as Linkerd mirrors them).
       inFlight.push(
         (async () => {
           churner.hold(slice);
@@ -545,6 +582,7 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       log(
         `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${observer.failures()}`,
       );
+      for (const line of await observer.tellMissed()) log(line);
     }
     observer.stop();
     await product.stop();
