@@ -362,6 +362,9 @@ export async function soak(bed: TestBed, o: SoakOptions): Promise<SoakReport> {
           await local.kwokctl('stop', 'cluster');
           await sleep(healMs);
           await local.kwokctl('start', 'cluster');
+          // As e2e 11 does: else kube-controller-manager marks its nodes and pods NotReady about 200 s
+          // later, under a later fault or a later test (LocalCluster.handNodeLeasesOver).
+          await local.handNodeLeasesOver();
           break;
         case 'mirror-kill':
           if (unlinked.has(`${cluster}->${peer}`)) break;
