@@ -105,7 +105,7 @@ export class Reconciler {
           }
         }
         if (plan.writes.length > 0) {
-          this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
+          if (this.log.isLevelEnabled('debug')) this.log.debug({ key, writes: plan.writes.map(describeWrite) }, 'writing plan');
           await this.writer.execute(plan.writes);
         }
         if (!plan.awaitingService) return {};
