@@ -3,6 +3,7 @@ import type { Subscription } from 'rxjs';
 import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType } from '../src/cluster/kube-api.js';
 import { watchResource } from '../src/cluster/watch-stream.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
+import { ours } from '../src/domain/labels.js';
 import { CLUSTER, type BenchBed } from './bed.js';
 import { settle } from './cold.js';
 import { converged, waitUntil } from './converge.js';
@@ -174,7 +175,7 @@ class Observer {
 
   private onGlobal(type: string, slice: KubeObject) {
     const s = slice as EndpointSlice;
-    const key = s.metadata.labels?.['globalsvc.dev/global-of'] ?? '';
+    const key = s.metadata.labels?.[ours.globalOf] ?? '';
     const slices = this.globals.get(key) ?? new Map<string, Map<string, boolean>>();
     this.globals.set(key, slices);
     if (type === 'DELETED') slices.delete(s.metadata.name ?? '');
@@ -298,7 +299,7 @@ class Observer {
         .then((s) => held(readiness(s?.endpoints)))
         .catch((err: unknown) => `unread (${(err as Error).message})`);
       const global = await this.api
-        .list<EndpointSlice>(ENDPOINT_SLICES, this.namespace, { labelSelector: `globalsvc.dev/global-of=${c.key}` })
+        .list<EndpointSlice>(ENDPOINT_SLICES, this.namespace, { labelSelector: `${ours.globalOf}=${c.key}` })
         .then((l) => held(new Map(l.items.flatMap((s) => [...readiness(s.endpoints)]))))
         .catch((err: unknown) => `unread (${(err as Error).message})`);
       const seen = (at: number | undefined) => (at === undefined ? 'no' : `${(at - c.sentAt).toFixed(0)} ms`);
