@@ -76,7 +76,7 @@ export function renderTables(r: BenchResults): string {
           'batch ms',
           'pattern',
           'changes',
-          'missed',
+          'missed (reflected 10 s later)',
           'p50',
           'p90',
           'p99',
@@ -93,7 +93,7 @@ export function renderTables(r: BenchResults): string {
           c.batchPeriodMs,
           c.pattern,
           c.changes,
-          c.missed,
+          c.missed > 0 ? `${c.missed} (${c.missedLate} late)` : 0,
           f(c.latencyMs.p50, 0),
           f(c.latencyMs.p90, 0),
           f(c.latencyMs.p99, 0),
@@ -170,5 +170,41 @@ export function renderTables(r: BenchResults): string {
       '',
     );
   }
+  out.push(...goals(r));
   return `${out.join('\n')}\n`;
+}
+
+const MB = 1e6 / 2 ** 20;
+
+/** Issue 18's goals, each against what this run measured (a goal whose measurement did not run is left out). */
+function goals(r: BenchResults): string[] {
+  const rows: (string | number)[][] = [];
+  for (const c of r.cold ?? [])
+    rows.push([
+      `cold start ≤ 1.1 × floor, ${c.globals} globals`,
+      `${f(c.convergedS)} s over ${f(c.floorS)} s = ${f(c.ratio, 2)} (informed floor: ${f(c.informedRatio, 2)} of it)`,
+      mark(c.ratio <= 1.1),
+    ]);
+  const cold = [...(r.cold ?? []), ...(r.growth?.byGlobals ?? [])];
+  for (const [globals, limitMB] of [
+    [100, 80],
+    [10_000, 150],
+  ] as const) {
+    const c = cold.find((p) => p.globals === globals && p.endpointsPerMember === r.sizes.endpointsPerMember);
+    if (c)
+      rows.push([
+        `peak RSS ≤ ${limitMB} MB (${f(limitMB * MB, 0)} MiB), ${globals} globals`,
+        `${f(c.peakRssMiB, 0)} MiB (informer ${f(c.informerRssMiB, 0)}, raw ${f(c.rawInformerRssMiB, 0)})`,
+        mark(c.peakRssMiB <= limitMB * MB),
+      ]);
+  }
+  for (const c of (r.churn ?? []).filter((c) => c.pattern !== 'capacity')) {
+    const target = c.floorMs.p99 + c.batchPeriodMs + 50;
+    rows.push([
+      `churn p99 ≤ floor p99 + batch + 50 ms, writes/change ≤ 1: ${c.pattern}, batch ${c.batchPeriodMs} ms`,
+      `${f(c.latencyMs.p99, 0)} ms against ${f(target, 0)}; ${f(c.writesPerChange, 2)} writes/change; ${c.missed} missed`,
+      mark(c.latencyMs.p99 <= target && c.writesPerChange <= 1 && c.missed === 0),
+    ]);
+  }
+  return rows.length === 0 ? [] : ['Goals (issue 18)', table(['goal', 'this run', 'met'], rows), ''];
 }
