@@ -66,7 +66,22 @@ export class BenchBed {
     mkdirSync(dir, { recursive: true });
     const started = Date.now();
     const cluster = await LocalCluster.create(
-      { name: CLUSTER, podCidr: '10.1.0.0/16', gatewayAddress: '192.0.2.1' },
+      {
+        name: CLUSTER,
+        podCidr: '10.1.0.0/16',
+        gatewayAddress: '192.0.2.1',
+        // The settle between runs waits for kube-controller-manager's queues (cold.ts); two of its
+        // controllers kept them full for many minutes after each 10,000-global run:
+        // - its client is held to 20 requests a second by default, and for each deleted global Service
+        //   (a floor run's, 10,000 at a time) the Endpoints controller deletes the Endpoints of that
+        //   name, one request each (a 404 for a Service without a selector): over 8 minutes;
+        // - the EndpointSlice mirroring controller syncs every new Service without a selector, a global
+        //   or a floor's, by listing its namespace's slices (the mirrored ones it would delete): about
+        //   10 a second beside 40,000 slices, a core for 17 minutes per 10,000 Services. The bench writes
+        //   the members' slices itself (fixtures.ts), so that controller has nothing to mirror here.
+        extraArgs: ['kube-controller-manager=kube-api-qps=200', 'kube-controller-manager=kube-api-burst=400'],
+        withoutControllers: ['endpointslice-mirroring-controller'],
+      },
       `gs-${BED}-${CLUSTER}`,
       dir,
       binaries,

@@ -493,9 +493,9 @@ async function drive(churner: Churner, pattern: Pattern, sizes: Sizes): Promise<
  * change in RELAY_EVERY, which a saturated API server serves as fast as ever; this says whether the
  * bed can carry the writes a controller's answers add at all.
  */
-async function capacity(api: KubeApi, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult> {
+async function capacity(bed: BenchBed, api: KubeApi, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult> {
   await createRelaySlices(api, namespace);
-  await settle(log, `churn ${sizes.churnGlobals} globals, capacity`);
+  await settle(bed, log, `churn ${sizes.churnGlobals} globals, capacity`);
   const observer = new Observer(api, namespace, 1, true);
   await observer.start();
   try {
@@ -547,13 +547,13 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
   const E = sizes.endpointsPerMember;
   await ensureMembers(bed, namespace, G, E, log);
   const api = bed.cluster.admin.api;
-  const results: ChurnResult[] = [await capacity(api, namespace, sizes, log)];
+  const results: ChurnResult[] = [await capacity(bed, api, namespace, sizes, log)];
   for (const batchPeriodMs of sizes.batchPeriods) {
     const product = await bed.startProduct(namespace, [`--batch-period=${batchPeriodMs}ms`]);
     await waitUntil(product, (s) => converged(s, G), 1_800_000);
     // The bed works through globalsvc's cold start for a while after it (kube-controller-manager
     // syncs every new global Service): churn is measured on a quiet bed, as the cold start is.
-    await settle(log, `churn ${G} globals`);
+    await settle(bed, log, `churn ${G} globals`);
     const observer = new Observer(api, namespace);
     await observer.start();
     const churner = await Churner.load(api, namespace, observer);

@@ -69,24 +69,32 @@ const since = (before: Record<string, number>) =>
 /** A bed busier than this (cores of the API server, etcd and kube-controller-manager together) is not yet quiet. */
 const QUIET_CORES = 0.15;
 
+/** Items in kube-controller-manager's work queues above which the bed is not yet quiet (periodic syncs come and go). */
+const QUIET_BACKLOG = 10;
+
 /**
  * Waits until the bed has done with the last run's objects: kube-controller-manager's garbage
- * collector and EndpointSlice controllers work through a burst of creates for tens of seconds after
- * it, and a run started meanwhile would share the cores with that backlog.
+ * collector, Endpoints and EndpointSlice controllers work through a burst of creates or deletes for
+ * tens of seconds after it, and a run started meanwhile would share the cores with that backlog.
+ * Quiet is both: little CPU, and kube-controller-manager's queues empty (a backlog held to its
+ * client's request rate costs little CPU while it lasts).
  */
-export async function settle(log: (l: string) => void, what: string, timeoutMs = 300_000): Promise<void> {
+export async function settle(bed: BenchBed, log: (l: string) => void, what: string, timeoutMs = 300_000): Promise<void> {
   const started = Date.now();
   for (;;) {
     const before = cpuSecondsByCommand(BED);
     await new Promise((r) => setTimeout(r, 2_000));
     const after = cpuSecondsByCommand(BED);
     const cores = BED.reduce((sum, c) => sum + after[c]! - before[c]!, 0) / 2;
-    if (cores < QUIET_CORES) {
+    const backlog = await bed.cluster.controllerManagerBacklog();
+    if (cores < QUIET_CORES && backlog <= QUIET_BACKLOG) {
       if (Date.now() - started > 2_500) log(`${what}: the bed was quiet after ${((Date.now() - started) / 1000).toFixed(0)} s`);
       return;
     }
     if (Date.now() - started > timeoutMs) {
-      log(`${what}: the bed is still busy (${cores.toFixed(2)} cores) after ${timeoutMs / 1000} s; measuring anyway`);
+      log(
+        `${what}: the bed is still busy (${cores.toFixed(2)} cores, ${backlog} items queued in kube-controller-manager) after ${timeoutMs / 1000} s; measuring anyway`,
+      );
       return;
     }
   }
@@ -119,7 +127,7 @@ export async function coldStart(
     `cold ${globals}x${perMember}: members written in ${((Date.now() - setup) / 1000).toFixed(1)} s${spread ? ` (${namespaces.length} namespaces)` : ''}`,
   );
   const best = withWriteFloor
-    ? await bestWriteFloor(admin, ns, globals, perMember, () => settle(log, `cold ${globals}x${perMember} floor`))
+    ? await bestWriteFloor(admin, ns, globals, perMember, () => settle(bed, log, `cold ${globals}x${perMember} floor`))
     : { ms: NaN, inFlight: NaN, byInFlight: {} };
   if (withWriteFloor)
     log(
@@ -130,14 +138,14 @@ export async function coldStart(
 
   let informedMs = NaN;
   if (withWriteFloor) {
-    await settle(log, `cold ${globals}x${perMember} informed floor`);
+    await settle(bed, log, `cold ${globals}x${perMember} informed floor`);
     informedMs = await informedWriteFloor(bed.cluster.kubeconfig, admin, ns, globals, perMember, best.inFlight);
     log(`cold ${globals}x${perMember}: informed write floor ${(informedMs / 1000).toFixed(1)} s @${best.inFlight}`);
   }
 
   const slicesPerCluster = Math.ceil(perMember / 100);
   const objects = globals * (1 + SOURCE_CLUSTERS.length * slicesPerCluster);
-  await settle(log, `cold ${globals}x${perMember}`);
+  await settle(bed, log, `cold ${globals}x${perMember}`);
   const busyBefore = machineBusySeconds();
   const bedBefore = cpuSecondsByCommand(BED);
   const product = await bed.startProduct(namespaces.join(','));
@@ -170,7 +178,7 @@ export async function coldStart(
   }
   await product.stop();
 
-  if (withWriteFloor) await settle(log, `cold ${globals}x${perMember} floor after`);
+  if (withWriteFloor) await settle(bed, log, `cold ${globals}x${perMember} floor after`);
   const floorBusyBefore = machineBusySeconds();
   const floorBedBefore = cpuSecondsByCommand(BED);
   const after = withWriteFloor ? await writeFloor(admin, ns, 'after', globals, perMember, best.inFlight) : NaN;

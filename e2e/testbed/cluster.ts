@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LEASES } from '../../src/cluster/leader-election.js';
@@ -18,6 +19,10 @@ export interface ClusterSpec {
   podCidr: string;
   /** The address its Links advertise for its gateway (TEST-NET, never dialled: no probe path). */
   gatewayAddress: string;
+  /** More of kwokctl's `--extra-args`, each `component=flag=value` (the bench bed's kube-controller-manager client rate). */
+  extraArgs?: readonly string[];
+  /** kube-controller-manager controllers of hack/kwokctl-config.yaml this cluster runs without (the bench bed's). */
+  withoutControllers?: readonly string[];
 }
 
 /** A cluster of the test bed, whichever provider made it: what scenarios and the harness use. */
@@ -72,9 +77,25 @@ export class LocalCluster implements Cluster {
     return { ...process.env, KWOK_WORKDIR: workdir };
   }
 
+  /** hack/kwokctl-config.yaml, or a copy in `workdir` whose kube-controller-manager runs without `without`. */
+  private static kwokctlConfig(workdir: string, without: readonly string[]): string {
+    const config = join(repoRoot, 'hack/kwokctl-config.yaml');
+    if (without.length === 0) return config;
+    const lines = readFileSync(config, 'utf8').split('\n');
+    const at = lines.findIndex((l, i) => lines[i - 1]?.trim() === '- key: controllers' && l.trim().startsWith('value: '));
+    if (at < 0) throw new Error(`${config}: no kube-controller-manager controllers list`);
+    const [indent, list] = lines[at]!.split('value: ') as [string, string];
+    const controllers = list.split(',');
+    for (const name of without) if (!controllers.includes(name)) throw new Error(`${config}: ${name} is not among its controllers`);
+    lines[at] = `${indent}value: ${controllers.filter((c) => !without.includes(c)).join(',')}`;
+    const copy = join(workdir, 'kwokctl-config.yaml');
+    writeFileSync(copy, lines.join('\n'));
+    return copy;
+  }
+
   static async create(spec: ClusterSpec, kwokName: string, workdir: string, binaries: Binaries): Promise<LocalCluster> {
     const env = LocalCluster.kwokEnv(workdir);
-    const config = join(repoRoot, 'hack/kwokctl-config.yaml');
+    const config = LocalCluster.kwokctlConfig(workdir, spec.withoutControllers ?? []);
     await run(
       binaries.kwokctl,
       [
@@ -99,6 +120,7 @@ export class LocalCluster implements Cluster {
         // This cluster's pod range, so that pod IPs differ from cluster to cluster.
         '--extra-args',
         `kwok-controller=cidr=${spec.podCidr}`,
+        ...(spec.extraArgs ?? []).flatMap((arg) => ['--extra-args', arg]),
         '--wait',
         '120s',
       ],
@@ -192,6 +214,33 @@ export class LocalCluster implements Cluster {
    * Compacts etcd's history up to its current revision (etcd's JSON gateway), as the API server
    * does every few minutes: a watch resumed from an older resourceVersion is then answered 410 Gone.
    */
+  /**
+   * Items waiting in kube-controller-manager's work queues (the sum of its `workqueue_depth`), read
+   * from its /metrics (allowed without credentials by kwokctl's flags): what it has yet to do.
+   */
+  async controllerManagerBacklog(): Promise<number> {
+    const pid = Number(readFileSync(join(this.workdir, 'clusters', this.kwokName, 'pids', 'kube-controller-manager.pid'), 'utf8').trim());
+    const port = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .find((a) => a.startsWith('--secure-port='))
+      ?.slice('--secure-port='.length);
+    if (!port) throw new Error(`kube-controller-manager (pid ${pid}) has no --secure-port`);
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = httpsGet({ host: '127.0.0.1', port: Number(port), path: '/metrics', rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`kube-controller-manager /metrics: ${res.statusCode}`)),
+        );
+      });
+      req.on('error', reject);
+    });
+    let depth = 0;
+    for (const line of text.split('\n')) if (line.startsWith('workqueue_depth{')) depth += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return depth;
+  }
+
   async compactEtcd(): Promise<number> {
     const pid = Number(readFileSync(join(this.workdir, 'clusters', this.kwokName, 'pids', 'etcd.pid'), 'utf8').trim());
     const flag = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
