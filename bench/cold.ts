@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import type { BenchBed } from './bed.js';
+import { Scrape, type BenchBed } from './bed.js';
 import { converged, waitUntil } from './converge.js';
 import { SOURCE_CLUSTERS, createMembers } from './fixtures.js';
 import { bestWriteFloor, clearFloor, informedWriteFloor, informerFloor, writeFloor } from './floors.js';
@@ -86,7 +86,8 @@ export async function settle(bed: BenchBed, log: (l: string) => void, what: stri
     await new Promise((r) => setTimeout(r, 2_000));
     const after = cpuSecondsByCommand(BED);
     const cores = BED.reduce((sum, c) => sum + after[c]! - before[c]!, 0) / 2;
-    const backlog = await bed.cluster.controllerManagerBacklog();
+    // Items waiting in kube-controller-manager's work queues: what it has yet to do.
+    const backlog = new Scrape(await bed.cluster.controllerManagerMetrics()).value('workqueue_depth');
     if (cores < QUIET_CORES && backlog <= QUIET_BACKLOG) {
       if (Date.now() - started > 2_500) log(`${what}: the bed was quiet after ${((Date.now() - started) / 1000).toFixed(0)} s`);
       return;

@@ -3,6 +3,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, 
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parseDocument } from 'yaml';
 import { LEASES } from '../../src/cluster/leader-election.js';
 import type { KubeObject } from '../../src/domain/k8s-types.js';
 import type { Binaries } from './binaries.js';
@@ -81,15 +82,17 @@ export class LocalCluster implements Cluster {
   private static kwokctlConfig(workdir: string, without: readonly string[]): string {
     const config = join(repoRoot, 'hack/kwokctl-config.yaml');
     if (without.length === 0) return config;
-    const lines = readFileSync(config, 'utf8').split('\n');
-    const at = lines.findIndex((l, i) => lines[i - 1]?.trim() === '- key: controllers' && l.trim().startsWith('value: '));
-    if (at < 0) throw new Error(`${config}: no kube-controller-manager controllers list`);
-    const [indent, list] = lines[at]!.split('value: ') as [string, string];
-    const controllers = list.split(',');
+    const doc = parseDocument(readFileSync(config, 'utf8'));
+    const patches = (doc.toJS() as { componentsPatches: { name: string; extraArgs?: { key: string; value: string }[] }[] })
+      .componentsPatches;
+    const i = patches.findIndex((p) => p.name === 'kube-controller-manager');
+    const j = patches[i]?.extraArgs?.findIndex((a) => a.key === 'controllers') ?? -1;
+    if (j < 0) throw new Error(`${config}: no kube-controller-manager controllers list`);
+    const controllers = patches[i]!.extraArgs![j]!.value.split(',');
     for (const name of without) if (!controllers.includes(name)) throw new Error(`${config}: ${name} is not among its controllers`);
-    lines[at] = `${indent}value: ${controllers.filter((c) => !without.includes(c)).join(',')}`;
+    doc.setIn(['componentsPatches', i, 'extraArgs', j, 'value'], controllers.filter((c) => !without.includes(c)).join(','));
     const copy = join(workdir, 'kwokctl-config.yaml');
-    writeFileSync(copy, lines.join('\n'));
+    writeFileSync(copy, doc.toString());
     return copy;
   }
 
@@ -210,23 +213,22 @@ export class LocalCluster implements Cluster {
     writeFileSync(pidFile, String(child.pid));
   }
 
-  /**
-   * Compacts etcd's history up to its current revision (etcd's JSON gateway), as the API server
-   * does every few minutes: a watch resumed from an older resourceVersion is then answered 410 Gone.
-   */
-  /**
-   * Items waiting in kube-controller-manager's work queues (the sum of its `workqueue_depth`), read
-   * from its /metrics (allowed without credentials by kwokctl's flags): what it has yet to do.
-   */
-  async controllerManagerBacklog(): Promise<number> {
-    const pid = Number(readFileSync(join(this.workdir, 'clusters', this.kwokName, 'pids', 'kube-controller-manager.pid'), 'utf8').trim());
-    const port = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+  /** The value of `flag` on the command line of this cluster's running `component` (from its pid file). */
+  private componentFlag(component: string, flag: string): string {
+    const pid = Number(readFileSync(join(this.workdir, 'clusters', this.kwokName, 'pids', `${component}.pid`), 'utf8').trim());
+    const value = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
       .split('\0')
-      .find((a) => a.startsWith('--secure-port='))
-      ?.slice('--secure-port='.length);
-    if (!port) throw new Error(`kube-controller-manager (pid ${pid}) has no --secure-port`);
-    const text = await new Promise<string>((resolve, reject) => {
-      const req = httpsGet({ host: '127.0.0.1', port: Number(port), path: '/metrics', rejectUnauthorized: false }, (res) => {
+      .find((a) => a.startsWith(`${flag}=`))
+      ?.slice(flag.length + 1);
+    if (value === undefined) throw new Error(`${component} (pid ${pid}) has no ${flag}`);
+    return value;
+  }
+
+  /** kube-controller-manager's /metrics (allowed without credentials by kwokctl's flags), as text. */
+  async controllerManagerMetrics(): Promise<string> {
+    const port = Number(this.componentFlag('kube-controller-manager', '--secure-port'));
+    return new Promise<string>((resolve, reject) => {
+      const req = httpsGet({ host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: false }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -236,17 +238,14 @@ export class LocalCluster implements Cluster {
       });
       req.on('error', reject);
     });
-    let depth = 0;
-    for (const line of text.split('\n')) if (line.startsWith('workqueue_depth{')) depth += Number(line.slice(line.lastIndexOf(' ') + 1));
-    return depth;
   }
 
+  /**
+   * Compacts etcd's history up to its current revision (etcd's JSON gateway), as the API server
+   * does every few minutes: a watch resumed from an older resourceVersion is then answered 410 Gone.
+   */
   async compactEtcd(): Promise<number> {
-    const pid = Number(readFileSync(join(this.workdir, 'clusters', this.kwokName, 'pids', 'etcd.pid'), 'utf8').trim());
-    const flag = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      .split('\0')
-      .find((a) => a.startsWith('--listen-client-urls='));
-    const url = flag!.slice('--listen-client-urls='.length).split(',')[0]!;
+    const url = this.componentFlag('etcd', '--listen-client-urls').split(',')[0]!;
     const post = async (path: string, body: object) => {
       const res = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) });
       if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
