@@ -76,7 +76,7 @@ export function renderTables(r: BenchResults): string {
           'batch ms',
           'pattern',
           'changes',
-          'missed (reflected 10 s later)',
+          'missed (reflected when looked at again)',
           'p50',
           'p90',
           'p99',
@@ -176,15 +176,24 @@ export function renderTables(r: BenchResults): string {
 
 const MB = 1e6 / 2 ** 20;
 
-/** Issue 18's goals, each against what this run measured (a goal whose measurement did not run is left out). */
+/**
+ * Issue 18's goals, each against what this run measured (a goal whose measurement did not run is left out),
+ * and beside it the least a bare client reached in the same run: where that is already over the goal, no
+ * controller doing the same job reaches it on this bed, and the goal is out of reach here, not missed.
+ */
 function goals(r: BenchResults): string[] {
   const rows: (string | number)[][] = [];
-  for (const c of r.cold ?? [])
+  const reachable = (ok: boolean) => (ok ? 'yes' : 'no');
+  for (const c of r.cold ?? []) {
+    const informed = c.informedFloorS / c.floorS;
     rows.push([
       `cold start ≤ 1.1 × floor, ${c.globals} globals`,
       `${f(c.convergedS)} s over ${f(c.floorS)} s = ${f(c.ratio, 2)} (to the informed floor, ${f(c.informedFloorS)} s: ${f(c.informedRatio, 2)})`,
       mark(c.ratio <= 1.1),
+      `a bare informer and the same writes: ${f(c.informedFloorS)} s = ${f(informed, 2)} × floor`,
+      reachable(informed <= 1.1),
     ]);
+  }
   const cold = [...(r.cold ?? []), ...(r.growth?.byGlobals ?? [])];
   for (const [globals, limitMB] of [
     [100, 80],
@@ -196,15 +205,31 @@ function goals(r: BenchResults): string[] {
         `peak RSS ≤ ${limitMB} MB (${f(limitMB * MB, 0)} MiB), ${globals} globals`,
         `${f(c.peakRssMiB, 0)} MiB (informer ${f(c.informerRssMiB, 0)}, raw ${f(c.rawInformerRssMiB, 0)})`,
         mark(c.peakRssMiB <= limitMB * MB),
+        // Node with nothing loaded is the least any Node controller pays; a raw informer holds whole objects,
+        // which a cache of what the planner reads undercuts, so it bounds nothing.
+        `Node alone ${f(r.fixedCost.nodeMiB, 0)} MiB (a raw informer, whole objects: ${f(c.rawInformerRssMiB, 0)})`,
+        reachable(r.fixedCost.nodeMiB <= limitMB * MB),
       ]);
   }
+  const capacity = r.churn?.find((c) => c.pattern === 'capacity');
   for (const c of (r.churn ?? []).filter((c) => c.pattern !== 'capacity')) {
     const target = c.floorMs.p99 + c.batchPeriodMs + 50;
+    // The capacity run drives the spread pattern only. There it bounds any controller: spread changes fall on
+    // random members of thousands, so one that answers within the target has almost nothing to coalesce and
+    // writes about once per change, as the relay does. A burst's four flips of one slice are one write for a
+    // controller that coalesces, so the bed's capacity for a write per change bounds nothing there.
+    const bound =
+      capacity && c.pattern === 'spread'
+        ? [`the bed alone, a slice written per change: p99 ${f(capacity.latencyMs.p99, 0)} ms`, reachable(capacity.latencyMs.p99 <= target)]
+        : ['-', '-'];
     rows.push([
       `churn p99 ≤ floor p99 + batch + 50 ms, writes/change ≤ 1: ${c.pattern}, batch ${c.batchPeriodMs} ms`,
       `${f(c.latencyMs.p99, 0)} ms against ${f(target, 0)}; ${f(c.writesPerChange, 2)} writes/change; ${c.missed} missed`,
       mark(c.latencyMs.p99 <= target && c.writesPerChange <= 1 && c.missed === 0),
+      ...bound,
     ]);
   }
-  return rows.length === 0 ? [] : ['Goals (issue 18)', table(['goal', 'this run', 'met'], rows), ''];
+  return rows.length === 0
+    ? []
+    : ['Goals (issue 18)', table(['goal', 'this run', 'met', 'the least a bare client reached in this run', 'within the goal'], rows), ''];
 }
