@@ -46,7 +46,27 @@ const arbMeta = fc.record({
   annotations: maybe(fc.dictionary(fc.constantFrom('mirror.linkerd.io/remote-svc-fq-name', 'globalsvc.dev/exclude', 'note'), word)),
   ownerReferences: maybe(
     fc.array(
-      fc.record({ apiVersion: fc.constant('v1'), kind: fc.constant('Service'), name: word, uid: fc.uuid(), controller: fc.constant(true) }),
+      fc.oneof(
+        fc.record({
+          apiVersion: fc.constant('v1'),
+          kind: fc.constant('Service'),
+          name: word,
+          uid: fc.uuid(),
+          controller: fc.constant(true),
+        }),
+        // Any other owner (packed as it is): another kind, not the controller, more fields.
+        fc.record(
+          {
+            apiVersion: fc.constantFrom('v1', 'apps/v1'),
+            kind: fc.constantFrom('Service', 'StatefulSet'),
+            name: word,
+            uid: fc.uuid(),
+            controller: fc.boolean(),
+            blockOwnerDeletion: fc.boolean(),
+          },
+          { requiredKeys: ['apiVersion', 'kind', 'name', 'uid'] },
+        ),
+      ),
       {
         maxLength: 2,
       },

@@ -100,6 +100,28 @@ function unpackMap(packed: Json | undefined, keys: readonly string[]): Record<st
   return out;
 }
 
+/**
+ * The owner our own slices have, a Service that controls them (as projection.ts keeps it), packed as
+ * its name and uid: 56 characters instead of 112, on each of 30,000 slices at 10,000 globals. Any
+ * other reference is kept as it is (an object, told apart from the tuple).
+ */
+function packOwner(r: OwnerReference): Json {
+  const serviceController =
+    r.apiVersion === 'v1' &&
+    r.kind === 'Service' &&
+    r.controller === true &&
+    typeof r.name === 'string' &&
+    typeof r.uid === 'string' &&
+    Object.keys(r).length === 5;
+  return serviceController ? [r.name, r.uid] : (r as unknown as Json);
+}
+
+function unpackOwner(p: Json): OwnerReference {
+  if (!Array.isArray(p)) return p as unknown as OwnerReference;
+  const [name, uid] = p as string[];
+  return { apiVersion: 'v1', kind: 'Service', name: name!, uid: uid!, controller: true };
+}
+
 function packMeta(m: ObjectMeta, labels: readonly string[], annotations: readonly string[]): Json[] {
   const { name: _n, namespace: _ns, uid: _u, resourceVersion: _rv, deletionTimestamp, ownerReferences, ...rest } = m;
   const { labels: l, annotations: a, ...other } = rest;
@@ -107,7 +129,7 @@ function packMeta(m: ObjectMeta, labels: readonly string[], annotations: readonl
     deletionTimestamp,
     packMap(l, labels),
     packMap(a, annotations),
-    ownerReferences,
+    ownerReferences?.map(packOwner),
     Object.keys(other).length ? other : undefined,
   );
 }
@@ -131,7 +153,7 @@ function unpackMeta(
   if (lm) m.labels = lm;
   const am = unpackMap(a, annotations);
   if (am) m.annotations = am;
-  if (present(owners)) m.ownerReferences = owners as unknown as OwnerReference[];
+  if (present(owners)) m.ownerReferences = (owners as Json[]).map(unpackOwner);
   return m;
 }
 

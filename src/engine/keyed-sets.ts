@@ -1,11 +1,17 @@
+import { intern } from '../shared.js';
+
 /**
  * Sets of strings by key, for the index's lookups (key → mirrors, service → slices, ...). Most
- * sets hold one member — a service has one slice, a global one Service — so a lone member is kept
- * as the string itself and a Set only made for a second: at 10,000 globals that is 40,000 Sets of
- * one (about 110 bytes each) not made.
+ * sets are small — a service has one slice, a global one Service and a mirror per linked cluster —
+ * so a lone member is kept as the string itself, a few as an array, and a Set is only made past
+ * `arrayLimit`: at 10,000 globals a Set of three took about 190 bytes and 20,000 of them were made
+ * (docs/benchmarks.md, Issue 18). Keys and members are interned (src/shared.ts): the same
+ * `namespace/name` is held by several indexes and the caches.
  */
 export class KeyedSets {
-  private readonly sets = new Map<string, string | Set<string>>();
+  private readonly sets = new Map<string, string | string[] | Set<string>>();
+
+  constructor(private readonly arrayLimit = 8) {}
 
   get size(): number {
     return this.sets.size;
@@ -28,16 +34,32 @@ export class KeyedSets {
   /** Adds `value` to `key`'s set, or takes it out (the set goes with its last member). */
   update(key: string, value: string, present: boolean): void {
     const held = this.sets.get(key);
-    if (present) {
-      if (held === undefined) this.sets.set(key, value);
-      else if (typeof held === 'string') {
-        if (held !== value) this.sets.set(key, new Set([held, value]));
-      } else held.add(value);
-      return;
-    }
+    if (present) this.add(key, held, value);
+    else this.remove(key, held, value);
+  }
+
+  private add(key: string, held: string | string[] | Set<string> | undefined, value: string): void {
+    if (held === undefined) this.sets.set(intern(key), intern(value));
+    else if (typeof held === 'string') {
+      if (held !== value) this.sets.set(key, [held, intern(value)]);
+    } else if (Array.isArray(held)) {
+      if (held.includes(value)) return;
+      if (held.length < this.arrayLimit) held.push(intern(value));
+      else this.sets.set(key, new Set([...held, intern(value)]));
+    } else held.add(intern(value));
+  }
+
+  private remove(key: string, held: string | string[] | Set<string> | undefined, value: string): void {
     if (held === undefined) return;
     if (typeof held === 'string') {
       if (held === value) this.sets.delete(key);
+      return;
+    }
+    if (Array.isArray(held)) {
+      const at = held.indexOf(value);
+      if (at < 0) return;
+      held.splice(at, 1);
+      if (held.length === 1) this.sets.set(key, held[0]!);
       return;
     }
     held.delete(value);

@@ -14,7 +14,7 @@ import { DirectMembers } from './direct-members.js';
 import { projectService, projectServiceExport, projectServiceImport, projectSlice } from '../domain/projection.js';
 import { claimOfLocal, claimOfMember, type ExportClaim } from '../domain/service-export.js';
 import { derivedServiceName, isImportSlice, mcsMembers } from '../domain/mcs.js';
-import { objectKey } from '../shared.js';
+import { intern, objectKey } from '../shared.js';
 import { compactServices, compactSlices } from '../domain/compact.js';
 
 export interface IndexSettings {
@@ -30,6 +30,25 @@ export interface IndexSettings {
 }
 
 const ref = objectKey;
+
+/**
+ * A classification kept for as long as its mirror lives, with its names interned (src/shared.ts):
+ * each was read anew out of the packed cache, and the same namespace, cluster and service names
+ * are held by every other classification and index.
+ */
+function internStrings(c: Classification): Classification {
+  if (c.kind !== 'member') return c;
+  const { member } = c;
+  return {
+    kind: 'member',
+    member: {
+      ...member,
+      key: { namespace: intern(member.key.namespace), name: intern(member.key.name) },
+      cluster: intern(member.cluster),
+      serviceName: intern(member.serviceName),
+    },
+  };
+}
 
 /**
  * The in-memory view of this cluster the controller decides from: the Service and EndpointSlice
@@ -109,7 +128,7 @@ export class MemberIndex {
     const before = this.mirrorClass.get(id);
     if (before) this.mirrorKinds.set(before.kind, this.mirrorKinds.get(before.kind)! - 1);
     if (c) {
-      this.mirrorClass.set(id, c);
+      this.mirrorClass.set(intern(id), internStrings(c));
       this.mirrorKinds.set(c.kind, (this.mirrorKinds.get(c.kind) ?? 0) + 1);
     } else this.mirrorClass.delete(id);
   }
@@ -132,7 +151,7 @@ export class MemberIndex {
     if (root !== undefined) {
       const rootId = `${ns}/${root}`;
       this.endpointMirrorsByRoot.update(rootId, id, add);
-      if (add) this.rootOfEndpointMirror.set(id, rootId);
+      if (add) this.rootOfEndpointMirror.set(intern(id), intern(rootId));
       else this.rootOfEndpointMirror.delete(id);
       const key = this.keyOfClassification(this.mirrorClass.get(rootId));
       if (key) keys.add(key);
@@ -155,7 +174,7 @@ export class MemberIndex {
       keys.add(key);
     }
     if (isExported(service)) {
-      if (add) this.exported.add(id);
+      if (add) this.exported.add(intern(id));
       else this.exported.delete(id);
       keys.add(id);
     }

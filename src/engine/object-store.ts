@@ -2,6 +2,7 @@ import type { KubeObject } from '../domain/k8s-types.js';
 import { objectKey } from '../domain/k8s-types.js';
 import type { ResourceEvent } from '../cluster/watch-stream.js';
 import { asObjects, type StoreCodec } from '../domain/compact.js';
+import { intern } from '../shared.js';
 
 /** One object's change as the store saw it: before and after (undefined when absent). */
 export interface Change<T> {
@@ -71,8 +72,9 @@ export class ObjectStore<T extends KubeObject> {
     return packed === undefined ? undefined : this.codec.unpack(packed, key);
   }
 
+  /** Keeps the object at its key, the key interned (src/shared.ts): the indexes hold the same string. */
   private keep(key: string, object: T): void {
-    this.objects.set(key, this.codec.pack(object));
+    this.objects.set(intern(key), this.codec.pack(object));
   }
 
   /** Whether the kept copy at `key` is this object (same uid) at this resourceVersion or newer. */

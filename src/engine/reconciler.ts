@@ -3,6 +3,7 @@ import { unreachableByCluster } from '../domain/desired.js';
 import { describeWrite, planGlobal, type GlobalPlan, type GlobalWorld } from '../domain/plan.js';
 import { keyString, parseKey } from '../domain/members.js';
 import { mcs } from '../domain/labels.js';
+import { intern } from '../shared.js';
 import type { EventRecorder } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -140,7 +141,7 @@ export class Reconciler {
         unlinkedByCluster: orNone(unlinked),
         leftOut: orNone(leftOut),
       };
-      this.stats.set(id, stats);
+      this.stats.set(intern(id), stats);
       this.totals.add(stats, 1);
     }
     for (const problem of plan.problems) {
