@@ -38,14 +38,14 @@ export class KeyedSets {
     else this.remove(key, held, value);
   }
 
+  // Arrays are replaced, not grown (concat makes them to size): pushed or spread, an array of three keeps room for 16 more.
   private add(key: string, held: string | string[] | Set<string> | undefined, value: string): void {
     if (held === undefined) this.sets.set(intern(key), intern(value));
     else if (typeof held === 'string') {
       if (held !== value) this.sets.set(key, [held, intern(value)]);
     } else if (Array.isArray(held)) {
       if (held.includes(value)) return;
-      if (held.length < this.arrayLimit) held.push(intern(value));
-      else this.sets.set(key, new Set([...held, intern(value)]));
+      this.sets.set(key, held.length < this.arrayLimit ? held.concat(intern(value)) : new Set([...held, intern(value)]));
     } else held.add(intern(value));
   }
 
@@ -56,10 +56,9 @@ export class KeyedSets {
       return;
     }
     if (Array.isArray(held)) {
-      const at = held.indexOf(value);
-      if (at < 0) return;
-      held.splice(at, 1);
-      if (held.length === 1) this.sets.set(key, held[0]!);
+      if (!held.includes(value)) return;
+      const rest = held.filter((v) => v !== value);
+      this.sets.set(key, rest.length === 1 ? rest[0]! : rest);
       return;
     }
     held.delete(value);
