@@ -12,6 +12,7 @@ import type {
   ServicePort,
 } from './k8s-types.js';
 import { discovery, linkerd, mcs, ours } from './labels.js';
+import { intern as internString } from '../shared.js';
 
 // What the cache keeps of the objects it watches: exactly the fields the domain reads, the way
 // client-go's informers take a transform (SetTransform) to hold less. At 10,000 globals a cluster
@@ -51,25 +52,9 @@ export const SLICE_LABELS = [
 
 /**
  * Values that repeat across tens of thousands of objects (namespaces, cluster names, label values,
- * protocols, zones) kept once. Bounded: a cluster whose names keep changing refills it rather than
- * growing it without end.
+ * protocols, zones) kept once, in V8's string table (src/shared.ts). Optional fields pass through.
  */
-class StringPool {
-  private readonly strings = new Map<string, string>();
-  constructor(private readonly limit: number) {}
-
-  intern<S extends string | undefined>(value: S): S {
-    if (value === undefined) return value;
-    const known = this.strings.get(value);
-    if (known !== undefined) return known as S;
-    if (this.strings.size >= this.limit) this.strings.clear();
-    this.strings.set(value, value);
-    return value;
-  }
-}
-
-const pool = new StringPool(20_000);
-const intern = <S extends string | undefined>(value: S): S => pool.intern(value);
+const intern = <S extends string | undefined>(value: S): S => (value === undefined ? value : (internString(value) as S));
 
 function pick(from: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> | undefined {
   if (!from) return undefined;
