@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareStrings } from './shared.js';
+import { compareStrings, intern } from './shared.js';
 
 // What the planner sorts: DNS labels and subdomains (hostnames, cluster and Service names), port names.
 const label = fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,20}[a-z0-9])?$/);
@@ -18,5 +18,19 @@ describe('compareStrings', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('intern', () => {
+  it('gives back the same characters, whatever the string (an index-like name, a prototype property, a rope)', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => intern(s) === s));
+    for (const s of ['', '0', '123', '4294967295', '__proto__', 'constructor', 'toString', `${'ns'}/${'svc'.repeat(8)}`])
+      expect(intern(s)).toBe(s);
+  });
+
+  it('leaves nothing behind in its table', () => {
+    intern('left-behind?');
+    expect(intern('another')).toBe('another');
+    expect(intern('left-behind?')).toBe('left-behind?');
   });
 });
