@@ -11,18 +11,34 @@ import type { MemberIndex } from './member-index.js';
 import type { ReconcileOutcome } from './work-queue.js';
 import type { PlanWriter } from './writer.js';
 
+/**
+ * Counts by name (a cluster, a reason), flat: `[name, n, name, n, ...]`, the names interned. 10,000
+ * keys kept a Map of their clusters' endpoints each (184 bytes for three clusters; an array of six, 96).
+ */
+type Counts = readonly (string | number)[];
+
 interface KeyStats {
   /** Undefined while the key has no global (an exported service nobody else exports yet). */
   state: 'published' | 'blocked' | undefined;
-  endpointsByCluster: ReadonlyMap<string, number>;
-  unreachableByCluster: ReadonlyMap<string, number>;
-  unlinkedByCluster: ReadonlyMap<string, number>;
-  leftOut: ReadonlyMap<string, number>;
+  endpointsByCluster: Counts;
+  unreachableByCluster: Counts;
+  unlinkedByCluster: Counts;
+  leftOut: Counts;
 }
 
-/** Most keys have nothing unreachable, unlinked or left out: they share one empty map (an empty Map is ~100 bytes, 10,000 keys kept three). */
-const NONE: ReadonlyMap<string, number> = new Map();
-const orNone = (m: ReadonlyMap<string, number>) => (m.size ? m : NONE);
+/** Most keys have nothing unreachable, unlinked or left out: they share one empty list. */
+const NONE: Counts = Object.freeze([]);
+function countsOf(m: ReadonlyMap<string, number>): Counts {
+  if (m.size === 0) return NONE;
+  // Made to size: an array grown by push keeps room for more.
+  const flat = new Array<string | number>(m.size * 2);
+  let i = 0;
+  for (const [name, n] of m) {
+    flat[i++] = intern(name);
+    flat[i++] = n;
+  }
+  return flat;
+}
 
 /** Creating a Service and then its slices, or replacing a Service, takes a few passes at most. */
 const MAX_PASSES = 3;
@@ -44,8 +60,10 @@ class Totals {
     const fields = ['endpointsByCluster', 'unreachableByCluster', 'unlinkedByCluster', 'leftOut'] as const;
     for (const field of fields) {
       const total = this[field];
-      for (const [k, n] of s[field]) {
-        const sum = (total.get(k) ?? 0) + sign * n;
+      const counts = s[field];
+      for (let i = 0; i < counts.length; i += 2) {
+        const k = counts[i] as string;
+        const sum = (total.get(k) ?? 0) + sign * (counts[i + 1] as number);
         if (sum === 0) total.delete(k);
         else total.set(k, sum);
       }
@@ -136,10 +154,10 @@ export class Reconciler {
       const unreachable = plan.desired && !blocked ? unreachableByCluster(plan.desired.groups, this.settings.localCluster) : new Map();
       const stats: KeyStats = {
         state: !plan.desired ? undefined : blocked ? 'blocked' : 'published',
-        endpointsByCluster: orNone(endpointsByCluster),
-        unreachableByCluster: orNone(unreachable),
-        unlinkedByCluster: orNone(unlinked),
-        leftOut: orNone(leftOut),
+        endpointsByCluster: countsOf(endpointsByCluster),
+        unreachableByCluster: countsOf(unreachable),
+        unlinkedByCluster: countsOf(unlinked),
+        leftOut: countsOf(leftOut),
       };
       this.stats.set(intern(id), stats);
       this.totals.add(stats, 1);
