@@ -160,6 +160,7 @@ export async function coldStart(
   const cpuByProcess = since(bedBefore);
   const cpu = product.cpuSeconds();
   const mem = product.memory();
+  log(`cold ${globals}x${perMember}: V8 heap at convergence, MiB committed/used: ${heapSpaces(scrape)}`);
   if (process.env.BENCH_HEAP_SNAPSHOT) {
     // With --product-node-options "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>": a snapshot of
     // the converged controller. Node writes it on its main thread, so the next scrape answers once it is written.
@@ -223,4 +224,15 @@ export async function coldStart(
     `cold ${globals}x${perMember}: converged ${ageSeconds.toFixed(1)} s (floor ${floorS.toFixed(1)} s), peak RSS ${mem.peakRssMiB.toFixed(0)} MiB (informer ${informer.peakRssMiB.toFixed(0)} MiB, raw ${raw.peakRssMiB.toFixed(0)} MiB)`,
   );
   return result;
+}
+
+/** V8's heap by space, as globalsvc's metrics give it: `space committed/used` in MiB, and external memory. */
+function heapSpaces(scrape: Scrape): string {
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  const spaces = ['new', 'old', 'code', 'shared', 'trusted', 'new_large_object', 'large_object', 'code_large_object', 'read_only'];
+  const parts = spaces.map(
+    (space) =>
+      `${space} ${mib(scrape.value('globalsvc_nodejs_heap_space_size_total_bytes', { space }))}/${mib(scrape.value('globalsvc_nodejs_heap_space_size_used_bytes', { space }))}`,
+  );
+  return `${parts.join(', ')}; total ${mib(scrape.value('globalsvc_nodejs_heap_size_total_bytes'))}; external ${mib(scrape.value('globalsvc_nodejs_external_memory_bytes'))}`;
 }
