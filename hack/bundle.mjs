@@ -53,6 +53,22 @@ const rxjsEsm = {
   },
 };
 
+// Node's `http` module has lazy getters (WebSocket, CloseEvent, MessageEvent) that load Node's own
+// copy of undici, its fetch and WebSocket. Imported as an ES module, a builtin's namespace is made by
+// reading every export, those getters too: `import 'node:http'` alone costs 58 MiB of RSS against 46
+// for `require('node:http')` (Node 24). The bundle's imports of `http` go through `require`, which
+// reads nothing until it is used; globalsvc loads Node's undici only if it calls fetch (the gateway probe).
+const HTTP_VIA_REQUIRE = 'http-via-require';
+const httpViaRequire = {
+  name: HTTP_VIA_REQUIRE,
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, ({ namespace }) =>
+      namespace === HTTP_VIA_REQUIRE ? { path: 'node:http', external: true } : { path: 'http', namespace: HTTP_VIA_REQUIRE },
+    );
+    b.onLoad({ filter: /.*/, namespace: HTTP_VIA_REQUIRE }, () => ({ contents: "module.exports = require('node:http');", loader: 'js' }));
+  },
+};
+
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const entries = {
@@ -75,7 +91,7 @@ const { outputFiles, metafile } = await build({
   logLevel: 'warning',
   write: false,
   metafile: true,
-  plugins: [clientNodeSideEffectFree, undiciCore, rxjsEsm],
+  plugins: [clientNodeSideEffectFree, undiciCore, rxjsEsm, httpViaRequire],
   define: { GLOBALSVC_VERSION: JSON.stringify(version) },
   // Some dependencies are CommonJS and call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __globalsvcRequire } from 'node:module'; const require = __globalsvcRequire(import.meta.url);" },
@@ -88,6 +104,8 @@ for (const [out, { inputs }] of Object.entries(metafile.outputs)) {
     throw new Error(`${out} carries client-node's generated API (${generated.length} modules, e.g. ${generated[0]})`);
   if (Object.keys(inputs).some((f) => /node_modules\/undici\/index\.js$/.test(f))) throw new Error(`${out} carries undici's index`);
   if (Object.keys(inputs).some((f) => /node_modules\/rxjs\/dist\/cjs\//.test(f))) throw new Error(`${out} carries rxjs's CommonJS build`);
+  if (metafile.outputs[out].imports.some((i) => i.kind === 'import-statement' && /^(node:)?http$/.test(i.path)))
+    throw new Error(`${out} imports node:http as an ES module (Node's undici loaded at start)`);
 }
 
 // V8 keeps a module's source for as long as the module lives, as one byte per character only if
