@@ -29,4 +29,4 @@ USER 65532:65532
 EXPOSE 9090 8081
 # As e2e/testbed/product.ts runs it, with the V8 flags of src/cli/node-flags.ts; the Deployment's args
 # are run's flags.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "dist/globalsvc.mjs", "run"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--no-sparkplug", "--no-maglev", "--no-turbofan", "dist/globalsvc.mjs", "run"]

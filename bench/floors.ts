@@ -6,7 +6,7 @@ import { ENDPOINT_SLICES, SERVICES } from '../src/cluster/kube-api.js';
 import type { EndpointSlice, Service } from '../src/domain/k8s-types.js';
 import { globalServiceLabels, globalSliceLabels } from '../src/domain/desired.js';
 import type { Admin } from '../e2e/testbed/kube.js';
-import { NODE_FLAGS, PROCESS_ENV } from '../src/cli/node-flags.js';
+import { HEAP_FLAGS, PROCESS_ENV } from '../src/cli/node-flags.js';
 import { cpuSeconds, memory, type Memory } from './proc.js';
 import { SOURCE_CLUSTERS, endpoint } from './fixtures.js';
 
@@ -180,7 +180,8 @@ export type InformerKind = 'client' | 'raw';
 function startInformer(kubeconfig: string, namespace: string, kind: InformerKind = 'client') {
   // hack/bundle.mjs bundles the client-stack informer as it bundles globalsvc; the raw one imports only Node's modules.
   const script = join(fileURLToPath(new URL('.', import.meta.url)), kind === 'client' ? 'bare-informer.mjs' : 'raw-informer.js');
-  const child = spawn(process.execPath, [...NODE_FLAGS, script, kubeconfig, namespace], {
+  // globalsvc's heap, and V8's compilers as Node has them: the bare client at its best.
+  const child = spawn(process.execPath, [...HEAP_FLAGS, script, kubeconfig, namespace], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...PROCESS_ENV },
   });

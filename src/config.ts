@@ -101,6 +101,7 @@ export const configSchema = z.object({
   retryInitial: z._default(duration(), 200),
   retryMax: z._default(duration(), 60_000),
   resyncPeriod: z._default(duration(), 600_000),
+  compilersAboveObjects: z._default(int(0, 10_000_000), 5_000),
   leaderElect: z._default(bool, false),
   leaderElectNamespace: z._default(z.string(), 'globalsvc').check(z.refine(isDnsLabel, 'must be a namespace name')),
   leaderElectLeaseName: z

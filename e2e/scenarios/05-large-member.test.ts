@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnBed, testBed } from '../support/bed.js';
 import { violations } from '../support/invariants.js';
@@ -55,5 +56,30 @@ describeOnBed(`a member with more endpoints than a slice holds (${REPLICAS}, ${P
     for (const slice of slices) expect(slice.endpoints!.length).toBeLessThanOrEqual(PER_SLICE);
     expect(sorted(slices.flatMap((s) => s.endpoints!.map((e) => e.hostname!)))).toEqual(sorted(expected.keys()));
     expect(await violations(west, PER_SLICE)).toEqual([]);
+  });
+
+  it("runs on V8's interpreter, and turns V8's compilers on once its caches reach --compilers-above-objects", async () => {
+    // The bed holds far fewer objects than the default threshold: no compiler yet.
+    expect(await bed.product.metric('west', 'globalsvc_v8_compilers')).toBe(0);
+    const log = bed.product.logFile('west');
+    const from = statSync(log).size;
+    const threshold = REPLICAS; // west caches more: the 40 endpoint mirrors' Services and their slices
+    await bed.product.restartWith('west', [
+      ...installedArgs!,
+      `--max-endpoints-per-slice=${PER_SLICE}`,
+      `--compilers-above-objects=${threshold}`,
+    ]);
+    await waitFor(
+      'globalsvc_v8_compilers 1 in west',
+      async () => (await bed.product.metric('west', 'globalsvc_v8_compilers')) === 1,
+      30_000,
+    );
+    const line = readFileSync(log, 'utf8')
+      .slice(from)
+      .split('\n')
+      .find((l) => l.includes("V8's compilers on"));
+    expect(line, "the log's line").toBeDefined();
+    const cached = Number(/"reason":"(\d+) objects cached"/.exec(line!)?.[1]);
+    expect(cached).toBeGreaterThanOrEqual(threshold);
   });
 });

@@ -9,6 +9,7 @@ import { BurstController } from '../burst/controller.js';
 import { Leadership } from '../cluster/leadership.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../domain/plan.js';
+import { Compilers, DEFAULT_THRESHOLDS, describeReason } from '../observability/compilers.js';
 import { EventRecorder } from '../observability/events.js';
 import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -64,6 +65,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   );
   log.info({ metricsPort: http.metricsPort, healthPort: http.healthPort }, 'serving metrics and probes');
   controller.start();
+  const compilers = startCompilers(controller, config, log, metrics);
   bursting?.start();
   elector?.start();
 
@@ -75,6 +77,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
       deadline.unref();
+      compilers.stop();
       Promise.all([controller.stop(), bursting?.stop()])
         .then(() => elector?.release())
         .then(() => http.close())
@@ -92,6 +95,21 @@ async function run(config: Config, log: Logger): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** V8's compilers, off at start (src/cli/node-flags.ts), on once there is work for them. */
+function startCompilers(controller: Controller, config: Config, log: Logger, metrics: Metrics): Compilers {
+  const compilers = new Compilers(
+    () => controller.index.cachedObjects,
+    (reason) => {
+      metrics.compilers.set(1);
+      log.info({ reason: describeReason(reason) }, "V8's compilers on");
+    },
+    { ...DEFAULT_THRESHOLDS, objects: config.compilersAboveObjects },
+  );
+  metrics.compilers.set(0);
+  compilers.start();
+  return compilers;
 }
 
 function electLeader(api: KubeApi, config: Config, identity: string, leadership: Leadership, log: Logger): LeaderElector {
@@ -121,7 +139,9 @@ async function plan(config: Config, log: Logger, output: string): Promise<void> 
   const controller = new Controller(api, config, log, metrics, recorder);
   // Fill the caches the way `run` does, then plan every key without writing anything.
   controller.start();
+  const compilers = startCompilers(controller, config, log, metrics);
   await controller.synced;
+  compilers.stop();
   await controller.stop();
   const plans = [...controller.index.knownKeys()].sort().map((key) => controller.reconciler.plan(key));
   if (output === 'json') {

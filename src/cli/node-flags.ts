@@ -1,10 +1,18 @@
+import { COMPILERS_OFF } from '../observability/compilers.js';
+
+/**
+ * V8's heap as globalsvc and the benchmarks' bare clients size it. Semi-spaces of 1 MiB instead of
+ * V8's default keep the young generation from holding tens of MiB of list and watch garbage: peak
+ * RSS at 1,000 globals fell from 347 to 251 MiB for the same CPU (docs/benchmarks.md).
+ */
+export const HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
 /**
  * V8 flags globalsvc runs with, wherever it runs: the image's entrypoint (Dockerfile, checked by
- * node-flags.test.ts), the test bed and the benchmarks. Semi-spaces of 1 MiB instead of V8's
- * default keep the young generation from holding tens of MiB of list and watch garbage: peak RSS
- * at 1,000 globals fell from 347 to 251 MiB for the same CPU (docs/benchmarks.md).
+ * node-flags.test.ts), the test bed and the benchmarks. Its heap's, and no compiler beyond V8's
+ * interpreter until globalsvc has work for them (src/observability/compilers.ts turns them on).
  */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const NODE_FLAGS: readonly string[] = [...HEAP_FLAGS, ...COMPILERS_OFF];
 
 /**
  * The environment globalsvc runs with, wherever it runs (the image's ENV lines, checked by

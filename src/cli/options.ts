@@ -107,6 +107,13 @@ export const OPTIONS = [
     default: '10m',
   },
   {
+    key: 'compilersAboveObjects',
+    flag: '--compilers-above-objects <n>',
+    env: 'GLOBALSVC_COMPILERS_ABOVE_OBJECTS',
+    help: "turn V8's compilers on once the caches hold this many objects, or the event loop has been busy half of the last 30s (it starts on V8's interpreter alone; 0 = from the start)",
+    default: '5000',
+  },
+  {
     key: 'leaderElect',
     flag: '--leader-elect <bool>',
     env: 'GLOBALSVC_LEADER_ELECT',

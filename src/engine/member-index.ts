@@ -93,6 +93,11 @@ export class MemberIndex {
   /** Services of linked clusters read straight from them (--remote-discovery; remote-discovery.ts fills it). */
   readonly direct = new DirectMembers();
 
+  /** Objects in the local caches: how much work there is (src/observability/compilers.ts). */
+  get cachedObjects(): number {
+    return this.services.size + this.slices.size + this.imports.size + this.exports.size;
+  }
+
   /** Whether the API server serves ServiceImports (--mcs-api; undefined until first listed): without the CRD no import is planned. */
   importsServed: boolean | undefined;
 

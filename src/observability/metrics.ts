@@ -136,6 +136,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly compilers = new Gauge({
+    name: 'globalsvc_v8_compilers',
+    help: "1 once V8's baseline and optimizing compilers are on: globalsvc starts on V8's interpreter alone and turns them on when its caches or its event loop show work for them.",
+    registers: [this.registry],
+  });
+
   private readonly collectors: (() => void)[] = [];
 
   constructor() {

@@ -43,6 +43,7 @@ OPTIONS and values.yaml.
 - retryInitial
 - retryMax
 - resyncPeriod
+- compilersAboveObjects
 - leaderElect
 - leaderElectNamespace
 - leaderElectLeaseName

@@ -1,0 +1,98 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * V8's compilers beyond its interpreter: Sparkplug (baseline), Maglev and Turbofan (optimizing).
+ * globalsvc starts without them (src/cli/node-flags.ts): at tens of globals there is too little work
+ * for compiled code to matter, and their code pages, compile zones and output are about 10 MiB of a
+ * 90 MiB process (docs/benchmarks.md, Issue 18, eleventh session). `Compilers` turns them on once
+ * there is work for them: a cache the size of hundreds of globals, or an event loop busy most of the
+ * time. On is for the rest of the process's life.
+ */
+export const COMPILERS_OFF: readonly string[] = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
+const COMPILERS_ON = COMPILERS_OFF.map((flag) => flag.replace('--no-', '--'));
+
+export interface CompilerThresholds {
+  /** Objects in the caches at or above which the compilers are turned on (0: at start). */
+  readonly objects: number;
+  /** Share of the last `busyWindowSeconds` the event loop was busy at or above which they are. */
+  readonly busy: number;
+  readonly busyWindowSeconds: number;
+}
+
+export const DEFAULT_THRESHOLDS: CompilerThresholds = { objects: 5_000, busy: 0.5, busyWindowSeconds: 30 };
+
+export type CompilersReason =
+  { readonly kind: 'objects'; readonly objects: number } | { readonly kind: 'busy'; readonly utilization: number };
+
+/**
+ * Whether the compilers are worth their memory, and why: `utilization` is the event loop's busy
+ * share over the last full window, undefined before one has passed.
+ */
+export function compilersWanted(
+  objects: number,
+  utilization: number | undefined,
+  thresholds: CompilerThresholds,
+): CompilersReason | undefined {
+  if (objects >= thresholds.objects) return { kind: 'objects', objects };
+  if (utilization !== undefined && utilization >= thresholds.busy) return { kind: 'busy', utilization };
+  return undefined;
+}
+
+export const describeReason = (reason: CompilersReason): string =>
+  reason.kind === 'objects'
+    ? `${reason.objects} objects cached`
+    : `event loop busy ${(reason.utilization * 100).toFixed(0)}% of the last window`;
+
+/** Turns V8's compilers on, in this process, as its flags would have had them from the start. */
+export const turnCompilersOn = (setFlags: (flags: string) => void = setFlagsFromString): void => {
+  for (const flag of COMPILERS_ON) setFlags(flag);
+};
+
+/** Watches the caches' size and the event loop once a second; turns the compilers on when `compilersWanted` says. */
+export class Compilers {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly samples: EventLoopUtilization[] = [];
+  private reason: CompilersReason | undefined;
+
+  constructor(
+    private readonly objects: () => number,
+    private readonly turnedOn: (reason: CompilersReason) => void,
+    private readonly thresholds: CompilerThresholds = DEFAULT_THRESHOLDS,
+    private readonly turnOn: () => void = turnCompilersOn,
+    private readonly utilization: () => EventLoopUtilization = () => performance.eventLoopUtilization(),
+  ) {}
+
+  /** Why the compilers are on; undefined while they are off. */
+  get on(): CompilersReason | undefined {
+    return this.reason;
+  }
+
+  start(): void {
+    if (this.tick() || this.timer) return;
+    this.timer = setInterval(() => this.tick(), 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One look (the timer's, once a second); true once the compilers are on. */
+  tick(): boolean {
+    if (this.reason) return true;
+    this.samples.push(this.utilization());
+    const window = this.thresholds.busyWindowSeconds;
+    if (this.samples.length > window + 1) this.samples.shift();
+    const busy =
+      this.samples.length === window + 1 ? performance.eventLoopUtilization(this.samples.at(-1), this.samples[0]).utilization : undefined;
+    const reason = compilersWanted(this.objects(), busy, this.thresholds);
+    if (!reason) return false;
+    this.turnOn();
+    this.reason = reason;
+    this.stop();
+    this.turnedOn(reason);
+    return true;
+  }
+}
