@@ -189,6 +189,16 @@ build_mcs_conformance() {
 }
 
 total_start=$(date +%s)
+# One build at a time per cache: a second caller (a benchmark or a test run started while the first
+# builds) waits for the first, then finds what it built up to date, instead of building it again
+# beside it on the same two cores. The lock is released when this script exits, however it exits.
+mkdir -p "$GLOBALSVC_BIN_ROOT"
+exec 9> "$GLOBALSVC_BIN_ROOT/.lock"
+if ! flock -n 9; then
+  log "waiting for another build-binaries to finish with $GLOBALSVC_BIN_ROOT"
+  flock 9
+  log "the other build-binaries finished after $(( $(date +%s) - total_start ))s"
+fi
 log "go: $(go version); GLOBALSVC_BIN_ROOT=$GLOBALSVC_BIN_ROOT; components: ${COMPONENTS[*]}"
 for c in "${COMPONENTS[@]}"; do
   case "$c" in
