@@ -135,6 +135,15 @@ describe("a direct member: a linked cluster's Service read straight from it (fla
     );
   });
 
+  it('counts among the cached objects that turn V8 compilers on, until its Link goes', () => {
+    const here = localService('web');
+    const { index } = indexWith(northDb(2), { services: [here], slices: [memberSlice(here, [endpoint('10.1.0.1')])] });
+    expect(index.direct.cachedObjects).toBe(2);
+    expect(index.cachedObjects).toBe(4);
+    index.direct.close('north');
+    expect(index.cachedObjects).toBe(2);
+  });
+
   it('leaves every global when its Link goes', () => {
     const { index } = indexWith(northDb(2));
     expect([...index.direct.close('north')]).toEqual(['data/db']);

@@ -48,6 +48,13 @@ export class DirectMembers {
     return cache?.keys() ?? new Set();
   }
 
+  /** Objects held from every linked cluster: part of how much work there is (src/observability/compilers.ts). */
+  get cachedObjects(): number {
+    let n = 0;
+    for (const cache of this.clusters.values()) n += cache.services.size + cache.slices.size;
+    return n;
+  }
+
   clusterNames(): string[] {
     return [...this.clusters.keys()].sort();
   }

@@ -93,9 +93,9 @@ export class MemberIndex {
   /** Services of linked clusters read straight from them (--remote-discovery; remote-discovery.ts fills it). */
   readonly direct = new DirectMembers();
 
-  /** Objects in the local caches: how much work there is (src/observability/compilers.ts). */
+  /** Objects in the caches, the linked clusters' read straight from them too: how much work there is (src/observability/compilers.ts). */
   get cachedObjects(): number {
-    return this.services.size + this.slices.size + this.imports.size + this.exports.size;
+    return this.services.size + this.slices.size + this.imports.size + this.exports.size + this.direct.cachedObjects;
   }
 
   /** Whether the API server serves ServiceImports (--mcs-api; undefined until first listed): without the CRD no import is planned. */
