@@ -21,7 +21,16 @@ export const NODE_FLAGS: readonly string[] = [...HEAP_FLAGS, ...COMPILERS_OFF];
  * threads left 3-4 MiB each. Two arenas, the same CPU: peak RSS at 100 globals 107-109 -> 103-104 MiB,
  * at 10,000 globals 236-240 -> 224-227 MiB (docs/benchmarks.md, Issue 18, 2026-12-06).
  */
-export const PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const PROCESS_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  // glibc's own threshold for serving an allocation with mmap (128 KiB), held there. By default glibc
+  // raises it to the size of each mmapped block freed (up to 32 MiB), and its trim threshold to twice
+  // that: after the first large block is freed (the bundle's 2.2 MB source, read once), blocks up to
+  // that size come from the heap, and up to twice that stays in it, freed and resident. Held: globalsvc's
+  // bundle loaded 63.6 -> 62.7 MiB in every run; 100 and 10,000 globals' peaks within their runs' noise,
+  // for the same CPU (docs/benchmarks.md, Issue 18, twelfth session).
+  MALLOC_MMAP_THRESHOLD_: '131072',
+};
 
 /**
  * What runs: the bundles hack/bundle.mjs makes of the TypeScript build (one module each, with only
