@@ -61,6 +61,8 @@ describeOnBed(`a member with more endpoints than a slice holds (${REPLICAS}, ${P
   it("runs on V8's interpreter, and turns V8's compilers on once its caches reach --compilers-above-objects", async () => {
     // The bed holds far fewer objects than the default threshold: no compiler yet.
     expect(await bed.product.metric('west', 'globalsvc_v8_compilers')).toBe(0);
+    // Small, it keeps V8's heap small too (src/observability/small-heap.ts): the count of the full collections it asked for is served.
+    expect(await bed.product.metrics('west')).toMatch(/^globalsvc_v8_small_heap_collections_total \d+$/m);
     const log = bed.product.logFile('west');
     const from = statSync(log).size;
     const threshold = REPLICAS; // west caches more: the 40 endpoint mirrors' Services and their slices
@@ -81,5 +83,9 @@ describeOnBed(`a member with more endpoints than a slice holds (${REPLICAS}, ${P
     expect(line, "the log's line").toBeDefined();
     const cached = Number(/"reason":"(\d+) objects cached"/.exec(line!)?.[1]);
     expect(cached).toBeGreaterThanOrEqual(threshold);
+    // With the compilers on, V8 alone sizes the heap: no more collections asked for.
+    const asked = await bed.product.metric('west', 'globalsvc_v8_small_heap_collections_total');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await bed.product.metric('west', 'globalsvc_v8_small_heap_collections_total')).toBe(asked);
   });
 });

@@ -10,6 +10,7 @@ import { Leadership } from '../cluster/leadership.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../domain/plan.js';
 import { Compilers, DEFAULT_THRESHOLDS, describeReason } from '../observability/compilers.js';
+import { SmallHeap } from '../observability/small-heap.js';
 import { EventRecorder } from '../observability/events.js';
 import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -97,11 +98,16 @@ async function run(config: Config, log: Logger): Promise<void> {
   });
 }
 
-/** V8's compilers, off at start (src/cli/node-flags.ts), on once there is work for them. */
-function startCompilers(controller: Controller, config: Config, log: Logger, metrics: Metrics): Compilers {
+/**
+ * V8's compilers, off at start (src/cli/node-flags.ts), on once there is work for them; until then
+ * the heap kept small by collections asked for (src/observability/small-heap.ts).
+ */
+function startCompilers(controller: Controller, config: Config, log: Logger, metrics: Metrics): { stop(): void } {
+  const smallHeap = new SmallHeap(() => metrics.smallHeapCollections.inc());
   const compilers = new Compilers(
     () => controller.index.cachedObjects,
     (reason) => {
+      smallHeap.stop();
       metrics.compilers.set(1);
       log.info({ reason: describeReason(reason) }, "V8's compilers on");
     },
@@ -109,7 +115,13 @@ function startCompilers(controller: Controller, config: Config, log: Logger, met
   );
   metrics.compilers.set(0);
   compilers.start();
-  return compilers;
+  if (!compilers.on) smallHeap.start();
+  return {
+    stop() {
+      compilers.stop();
+      smallHeap.stop();
+    },
+  };
 }
 
 function electLeader(api: KubeApi, config: Config, identity: string, leadership: Leadership, log: Logger): LeaderElector {

@@ -142,6 +142,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly smallHeapCollections = new Counter({
+    name: 'globalsvc_v8_small_heap_collections_total',
+    help: "Full collections globalsvc asked V8 for while it is small (V8's compilers off), its old generation grown 1 MiB since the last: V8's own step is 8 MB.",
+    registers: [this.registry],
+  });
+
   private readonly collectors: (() => void)[] = [];
 
   constructor() {
