@@ -10,7 +10,7 @@ import { Leadership } from '../cluster/leadership.js';
 import { Controller } from '../engine/controller.js';
 import { describeWrite } from '../domain/plan.js';
 import { Compilers, DEFAULT_THRESHOLDS, describeReason } from '../observability/compilers.js';
-import { SmallHeap } from '../observability/small-heap.js';
+import { fullCollection, SmallHeap } from '../observability/small-heap.js';
 import { EventRecorder } from '../observability/events.js';
 import { startHttpServers } from '../observability/http-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -103,11 +103,11 @@ async function run(config: Config, log: Logger): Promise<void> {
  * the heap kept small by collections asked for (src/observability/small-heap.ts).
  */
 function startCompilers(controller: Controller, config: Config, log: Logger, metrics: Metrics): { stop(): void } {
-  const smallHeap = new SmallHeap(() => metrics.smallHeapCollections.inc());
+  let smallHeap: SmallHeap | undefined;
   const compilers = new Compilers(
     () => controller.index.cachedObjects,
     (reason) => {
-      smallHeap.stop();
+      smallHeap?.stop();
       metrics.compilers.set(1);
       log.info({ reason: describeReason(reason) }, "V8's compilers on");
     },
@@ -115,11 +115,16 @@ function startCompilers(controller: Controller, config: Config, log: Logger, met
   );
   metrics.compilers.set(0);
   compilers.start();
-  if (!compilers.on) smallHeap.start();
+  if (!compilers.on) {
+    const collect = fullCollection();
+    if (collect) smallHeap = new SmallHeap(collect, () => metrics.smallHeapCollections.inc());
+    else log.warn('this Node gives no way to ask V8 for a full collection: V8 alone sizes the heap while its compilers are off');
+    smallHeap?.start();
+  }
   return {
     stop() {
       compilers.stop();
-      smallHeap.stop();
+      smallHeap?.stop();
     },
   };
 }

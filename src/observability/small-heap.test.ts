@@ -7,13 +7,13 @@ const MiB = 1024 * 1024;
 function fakeHeap(live: number) {
   const heap = { used: live, live, collections: 0, told: 0 };
   const small = new SmallHeap(
-    () => heap.told++,
-    DEFAULT_STEP_BYTES,
-    () => heap.used,
     () => {
       heap.collections++;
       heap.used = heap.live;
     },
+    () => heap.told++,
+    DEFAULT_STEP_BYTES,
+    () => heap.used,
   );
   return { heap, small };
 }
@@ -54,6 +54,7 @@ describe('SmallHeap: a full collection asked for once the old generation grows 1
 
   it("collects V8's heap for real, without a gc function on the global object", () => {
     const collect = fullCollection();
+    expect(collect).toBeTypeOf('function');
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
     // Objects kept long enough to be promoted to the old space, then dropped.
     (() => {
@@ -64,7 +65,7 @@ describe('SmallHeap: a full collection asked for once the old generation grows 1
       }
     })();
     const before = oldSpaceUsed();
-    collect();
+    collect!();
     expect(oldSpaceUsed()).toBeLessThan(before);
   });
 });

@@ -31,12 +31,13 @@ export function oldSpaceUsed(): number {
 
 /**
  * V8's full collection as a function, without `gc` on globalsvc's own global object: a context made
- * while `--expose-gc` is set gets it, and the flag is unset again at once.
+ * while `--expose-gc` is set gets it, and the flag is unset again at once. Undefined where this Node
+ * does not give it that way (src/cli/main.ts then runs without `SmallHeap` and says so).
  */
-export function fullCollection(): () => void {
+export function fullCollection(): (() => void) | undefined {
   setFlagsFromString('--expose-gc');
   try {
-    return runInNewContext('gc') as () => void;
+    return runInNewContext("typeof gc === 'function' ? gc : undefined") as (() => void) | undefined;
   } finally {
     setFlagsFromString('--no-expose-gc');
   }
@@ -48,10 +49,10 @@ export class SmallHeap {
   private least = Number.POSITIVE_INFINITY;
 
   constructor(
+    private readonly collect: () => void,
     private readonly collected: () => void,
     private readonly stepBytes: number = DEFAULT_STEP_BYTES,
     private readonly used: () => number = oldSpaceUsed,
-    private readonly collect: () => void = fullCollection(),
   ) {}
 
   start(): void {
