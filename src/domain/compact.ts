@@ -1,59 +1,30 @@
 import type { Endpoint, EndpointPort, EndpointSlice, KubeObject, ObjectMeta, OwnerReference, Service, ServicePort } from './k8s-types.js';
+import { discovery, linkerd, ours } from './labels.js';
 import { projectConditions, SERVICE_ANNOTATIONS, SERVICE_LABELS, SLICE_LABELS } from './projection.js';
+import {
+  RecordReader,
+  record,
+  writeAddresses,
+  writeByte,
+  writeIdentity,
+  writeJson,
+  writeNumber,
+  writeText,
+  writeUint,
+} from './record-bytes.js';
 
 // How the cache stores the Services and EndpointSlices it holds by the tens of thousands: each
-// projected object (projection.ts) as one string of JSON tuples, its identity first. As objects, a
-// member slice of 4 endpoints costs about 1,200 bytes of heap (some twenty JS objects, arrays and
-// strings); packed, one string of 230 characters (bench/heap-model.ts measures the whole index). A
-// reconcile reads a handful of objects, each parsed back when read: the planner sees exactly the
-// projected object (compact.test.ts: unpack(pack(o)) equals o for any Service or slice).
+// projected object (projection.ts) as one string of its fields' bytes (record-bytes.ts), its
+// identity first. As objects, a member slice of 4 endpoints costs about 1,200 bytes of heap (some
+// twenty JS objects, arrays and strings); as JSON tuples 230 characters; as bytes 95
+// (bench/heap-model.ts measures the whole index). A reconcile reads a handful of objects, each read
+// back when read: the planner sees exactly the projected object (compact.test.ts: unpack(pack(o))
+// equals o for any Service or slice).
 //
-// In the tuples an absent field is `null` (JSON turns an undefined array element into null) and
-// trailing absent fields are cut (a list that is null, not absent, stays null); labels and
-// annotations are positional over the projection's lists; an endpoint's conditions are one number
-// of their 27 combinations.
-
-/**
- * One object packed: a JSON tuple of its uid, its resourceVersion and the fields below, made by
- * one JSON.stringify so that it is one flat string (a template literal joining the parts would
- * keep them as a rope, each part and each join an object of its own).
- */
-function withIdentity(meta: ObjectMeta, body: Json[]): string {
-  return JSON.stringify([meta.uid ?? null, meta.resourceVersion ?? null, ...body]);
-}
-
-/** A packed object parsed: its identity, and the fields after it. */
-function parse(p: unknown): { identity: { uid?: string; resourceVersion?: string }; fields: Json[] } {
-  const [uid, resourceVersion, ...fields] = JSON.parse(p as string) as Json[];
-  const identity: { uid?: string; resourceVersion?: string } = {};
-  if (typeof uid === 'string') identity.uid = uid;
-  if (typeof resourceVersion === 'string') identity.resourceVersion = resourceVersion;
-  return { identity, fields };
-}
-
-/** What both packed codecs read off the string's head. */
-const packedIdentity = {
-  uid: (p: unknown) => identity(p as string, 0),
-  resourceVersion: (p: unknown) => identity(p as string, 1),
-};
-
-/** The uid (0) or resourceVersion (1) of a packed object, read without parsing the rest. */
-function identity(p: string, field: 0 | 1): string | undefined {
-  let at = 1;
-  for (let i = 0; ; i++) {
-    let value: string | undefined;
-    if (p.startsWith('null', at)) at += 4;
-    else {
-      const end = p.indexOf('"', at + 1);
-      value = p.slice(at + 1, end);
-      // An escaped character (never in a uid or an etcd revision): let JSON read it.
-      if (value.includes('\\')) return (JSON.parse(p) as (string | null)[])[field] ?? undefined;
-      at = end + 1;
-    }
-    if (i === field) return value;
-    at++; // the comma
-  }
-}
+// Each record is a sequence of fields, an optional one announced by a bit in a mask before it;
+// labels and annotations are positional over the projection's lists; an endpoint's conditions are
+// one number of their 27 combinations; what the projection does not know (an unprojected object's
+// other fields) is kept as JSON text.
 
 /** How a store keeps its objects: as they are, or packed. */
 export interface StoreCodec<T extends KubeObject> {
@@ -72,214 +43,309 @@ export const asObjects: StoreCodec<KubeObject> = {
   resourceVersion: (packed) => (packed as KubeObject).metadata.resourceVersion,
 };
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+/** Label values from a small set (managers, cluster names, flags): written as words (record-bytes.ts). */
+const WORD_LABELS: ReadonlySet<string> = new Set([
+  discovery.managedBy,
+  discovery.sourceCluster,
+  ours.appManagedByLabel,
+  ours.memberOrigin,
+  ours.exclude,
+  linkerd.mirroredService,
+  linkerd.clusterName,
+  linkerd.remoteDiscovery,
+  linkerd.exported,
+]);
 
-/** A tuple with its trailing absent (undefined) fields cut; an absent field before a present one becomes null. */
-function tuple(...fields: unknown[]): Json[] {
-  let end = fields.length;
-  while (end > 0 && fields[end - 1] === undefined) end--;
-  return fields.slice(0, end).map((f) => (f === undefined ? null : f)) as Json[];
+/** The bits of a mask, one per optional field, in the order the fields follow it. */
+const bit = (present: boolean, n: number) => (present ? 1 << n : 0);
+
+/** Labels or annotations by their position in the projection's list: a mask of those present, then their values. */
+function writeMap(map: Record<string, string>, keys: readonly string[]): void {
+  let mask = 0;
+  keys.forEach((k, i) => (mask += bit(map[k] !== undefined, i)));
+  writeUint(mask);
+  keys.forEach((k) => map[k] !== undefined && writeText(map[k], WORD_LABELS.has(k)));
 }
 
-const present = <T>(value: T | null | undefined): value is T => value !== null && value !== undefined;
-
-/** Labels or annotations by their position in the projection's list; any other key (an unprojected object) keeps the map. */
-function packMap(map: Record<string, string> | undefined, keys: readonly string[]): Json | undefined {
-  if (map === undefined) return undefined;
-  if (Object.keys(map).some((k) => !keys.includes(k))) return map;
-  return tuple(...keys.map((k) => map[k]));
-}
-
-function unpackMap(packed: Json | undefined, keys: readonly string[]): Record<string, string> | undefined {
-  if (!present(packed)) return undefined;
-  if (!Array.isArray(packed)) return packed as Record<string, string>;
+function readMap(r: RecordReader, keys: readonly string[]): Record<string, string> {
+  const mask = r.uint();
   const out: Record<string, string> = {};
-  packed.forEach((v, i) => {
-    if (typeof v === 'string') out[keys[i]!] = v;
+  keys.forEach((k, i) => {
+    if (mask & (1 << i)) out[k] = r.text();
   });
   return out;
 }
 
+/** A map the projection's list covers is written by position; any other (an unprojected object's) as JSON. */
+const positional = (map: Record<string, string>, keys: readonly string[]) => Object.keys(map).every((k) => keys.includes(k));
+
 /**
- * The owner our own slices have, a Service that controls them (as projection.ts keeps it), packed as
- * its name and uid: 56 characters instead of 112, on each of 30,000 slices at 10,000 globals. Any
- * other reference is kept as it is (an object, told apart from the tuple).
+ * The owner our own slices have, a Service that controls them (as projection.ts keeps it), written
+ * as its name and uid. Any other reference is kept as JSON.
  */
-function packOwner(r: OwnerReference): Json {
-  const serviceController =
-    r.apiVersion === 'v1' &&
-    r.kind === 'Service' &&
-    r.controller === true &&
-    typeof r.name === 'string' &&
-    typeof r.uid === 'string' &&
-    Object.keys(r).length === 5;
-  return serviceController ? [r.name, r.uid] : (r as unknown as Json);
-}
+const isServiceController = (r: OwnerReference) =>
+  r.apiVersion === 'v1' &&
+  r.kind === 'Service' &&
+  r.controller === true &&
+  typeof r.name === 'string' &&
+  typeof r.uid === 'string' &&
+  Object.keys(r).length === 5;
 
-function unpackOwner(p: Json): OwnerReference {
-  if (!Array.isArray(p)) return p as unknown as OwnerReference;
-  const [name, uid] = p as string[];
-  return { apiVersion: 'v1', kind: 'Service', name: name!, uid: uid!, controller: true };
-}
-
-function packMeta(m: ObjectMeta, labels: readonly string[], annotations: readonly string[]): Json[] {
+function writeMeta(m: ObjectMeta, labels: readonly string[], annotations: readonly string[]): void {
   const { name: _n, namespace: _ns, uid: _u, resourceVersion: _rv, deletionTimestamp, ownerReferences, ...rest } = m;
   const { labels: l, annotations: a, ...other } = rest;
-  return tuple(
-    deletionTimestamp,
-    packMap(l, labels),
-    packMap(a, annotations),
-    ownerReferences?.map(packOwner),
-    Object.keys(other).length ? other : undefined,
+  const hasOther = Object.keys(other).length > 0;
+  const lPositional = l !== undefined && positional(l, labels);
+  const aPositional = a !== undefined && positional(a, annotations);
+  writeUint(
+    bit(deletionTimestamp !== undefined, 0) +
+      bit(lPositional, 1) +
+      bit(l !== undefined && !lPositional, 2) +
+      bit(aPositional, 3) +
+      bit(a !== undefined && !aPositional, 4) +
+      bit(ownerReferences !== undefined, 5) +
+      bit(hasOther, 6),
   );
+  if (deletionTimestamp !== undefined) writeText(deletionTimestamp);
+  if (lPositional) writeMap(l, labels);
+  else if (l !== undefined) writeJson(l);
+  if (aPositional) writeMap(a, annotations);
+  else if (a !== undefined) writeJson(a);
+  if (ownerReferences !== undefined) {
+    writeUint(ownerReferences.length);
+    for (const r of ownerReferences) {
+      if (isServiceController(r)) {
+        writeByte(0);
+        writeText(r.name!);
+        writeIdentity(r.uid);
+      } else {
+        writeByte(1);
+        writeJson(r);
+      }
+    }
+  }
+  if (hasOther) writeJson(other);
 }
 
-function unpackMeta(
-  p: Json[],
-  key: string,
-  item: { uid?: string; resourceVersion?: string },
-  labels: readonly string[],
-  annotations: readonly string[],
-): ObjectMeta {
+function readMeta(r: RecordReader, key: string, labels: readonly string[], annotations: readonly string[]): ObjectMeta {
+  const uid = r.identity();
+  const resourceVersion = r.identity();
   const slash = key.indexOf('/');
   const m: ObjectMeta = { name: key.slice(slash + 1) };
   if (slash > 0) m.namespace = key.slice(0, slash);
-  if (item.uid !== undefined) m.uid = item.uid;
-  if (item.resourceVersion !== undefined) m.resourceVersion = item.resourceVersion;
-  const [deletionTimestamp, l, a, owners, other] = p;
-  if (present(other)) Object.assign(m, other);
-  if (present(deletionTimestamp)) m.deletionTimestamp = deletionTimestamp as string;
-  const lm = unpackMap(l, labels);
-  if (lm) m.labels = lm;
-  const am = unpackMap(a, annotations);
-  if (am) m.annotations = am;
-  if (present(owners)) m.ownerReferences = (owners as Json[]).map(unpackOwner);
+  if (uid !== undefined) m.uid = uid;
+  if (resourceVersion !== undefined) m.resourceVersion = resourceVersion;
+  const mask = r.uint();
+  const deletionTimestamp = mask & 1 ? r.text() : undefined;
+  const l = mask & 2 ? readMap(r, labels) : mask & 4 ? (r.json() as Record<string, string>) : undefined;
+  const a = mask & 8 ? readMap(r, annotations) : mask & 16 ? (r.json() as Record<string, string>) : undefined;
+  let owners: OwnerReference[] | undefined;
+  if (mask & 32) {
+    owners = [];
+    for (let n = r.uint(); n > 0; n--)
+      owners.push(
+        r.byte() === 0
+          ? { apiVersion: 'v1', kind: 'Service', name: r.text(), uid: r.identity()!, controller: true }
+          : (r.json() as OwnerReference),
+      );
+  }
+  if (mask & 64) Object.assign(m, r.json());
+  if (deletionTimestamp !== undefined) m.deletionTimestamp = deletionTimestamp;
+  if (l) m.labels = l;
+  if (a) m.annotations = a;
+  if (owners) m.ownerReferences = owners;
   return m;
+}
+
+/** A list: absent, null, or its items. */
+function writeList<T>(list: readonly T[] | null | undefined, each: (item: T) => void): void {
+  if (list === undefined) return writeUint(0);
+  if (list === null) return writeUint(1);
+  writeUint(list.length + 2);
+  list.forEach(each);
+}
+
+function readList<T>(r: RecordReader, each: () => T): T[] | null | undefined {
+  const head = r.uint();
+  if (head === 0) return undefined;
+  if (head === 1) return null;
+  const out: T[] = [];
+  for (let n = head - 2; n > 0; n--) out.push(each());
+  return out;
 }
 
 /** ready, serving, terminating: each unset, true or false. */
 const TRI = [undefined, true, false] as const;
 const tri = (b: boolean | undefined) => (b === undefined ? 0 : b ? 1 : 2);
 
-function packEndpoint(e: Endpoint): Json[] {
+function writeEndpoint(e: Endpoint): void {
   const c = e.conditions;
-  const conditions = c === undefined ? 0 : 1 + tri(c.ready) * 9 + tri(c.serving) * 3 + tri(c.terminating);
-  const r = e.targetRef;
-  return tuple(
-    e.addresses.length === 1 ? e.addresses[0] : e.addresses,
-    conditions,
-    e.hostname,
-    e.zone,
-    e.nodeName,
-    r ? tuple(r.name, r.kind, r.namespace, r.uid) : undefined,
-  );
+  const ref = e.targetRef;
+  writeAddresses(e.addresses);
+  writeByte(c === undefined ? 0 : 1 + tri(c.ready) * 9 + tri(c.serving) * 3 + tri(c.terminating));
+  writeByte(bit(e.hostname !== undefined, 0) + bit(e.zone !== undefined, 1) + bit(e.nodeName !== undefined, 2) + bit(ref !== undefined, 3));
+  if (e.hostname !== undefined) writeText(e.hostname);
+  if (e.zone !== undefined) writeText(e.zone, true);
+  if (e.nodeName !== undefined) writeText(e.nodeName, true);
+  if (ref !== undefined) {
+    writeByte(
+      bit(ref.name !== undefined, 0) + bit(ref.kind !== undefined, 1) + bit(ref.namespace !== undefined, 2) + bit(ref.uid !== undefined, 3),
+    );
+    if (ref.name !== undefined) writeText(ref.name);
+    if (ref.kind !== undefined) writeText(ref.kind, true);
+    if (ref.namespace !== undefined) writeText(ref.namespace, true);
+    if (ref.uid !== undefined) writeIdentity(ref.uid);
+  }
 }
 
-function unpackEndpoint(p: Json[]): Endpoint {
-  const [addresses, conditions, hostname, zone, nodeName, ref] = p;
-  const e: Endpoint = { addresses: typeof addresses === 'string' ? [addresses] : (addresses as string[]) };
-  if (typeof conditions === 'number' && conditions > 0) {
+function readEndpoint(r: RecordReader): Endpoint {
+  const e: Endpoint = { addresses: r.addresses() };
+  const conditions = r.byte();
+  if (conditions > 0) {
     const n = conditions - 1;
     e.conditions = projectConditions({ ready: TRI[Math.floor(n / 9)], serving: TRI[Math.floor(n / 3) % 3], terminating: TRI[n % 3] });
   }
-  if (present(hostname)) e.hostname = hostname as string;
-  if (present(zone)) e.zone = zone as string;
-  if (present(nodeName)) e.nodeName = nodeName as string;
-  if (Array.isArray(ref)) {
-    const [name, kind, namespace, uid] = ref as (string | null)[];
-    e.targetRef = { kind: kind ?? undefined, namespace: namespace ?? undefined, name: name ?? undefined, uid: uid ?? undefined };
+  const mask = r.byte();
+  if (mask & 1) e.hostname = r.text();
+  if (mask & 2) e.zone = r.text();
+  if (mask & 4) e.nodeName = r.text();
+  if (mask & 8) {
+    const refMask = r.byte();
+    const name = refMask & 1 ? r.text() : undefined;
+    const kind = refMask & 2 ? r.text() : undefined;
+    const namespace = refMask & 4 ? r.text() : undefined;
+    const uid = refMask & 8 ? r.identity() : undefined;
+    e.targetRef = { kind, namespace, name, uid };
   }
   return e;
 }
 
-const packSlicePort = (p: EndpointPort): Json[] => tuple(p.port, p.name, p.protocol, p.appProtocol);
+function writeSlicePort(p: EndpointPort): void {
+  writeByte(
+    bit(p.port !== undefined, 0) + bit(p.name !== undefined, 1) + bit(p.protocol !== undefined, 2) + bit(p.appProtocol !== undefined, 3),
+  );
+  if (p.port !== undefined) writeNumber(p.port);
+  if (p.name !== undefined) writeText(p.name, true);
+  if (p.protocol !== undefined) writeText(p.protocol, true);
+  if (p.appProtocol !== undefined) writeText(p.appProtocol, true);
+}
 
-function unpackSlicePort(p: Json[]): EndpointPort {
-  const [port, name, protocol, appProtocol] = p;
+function readSlicePort(r: RecordReader): EndpointPort {
+  const mask = r.byte();
   const out: EndpointPort = {};
-  if (present(name)) out.name = name as string;
-  if (present(protocol)) out.protocol = protocol as string;
-  if (present(port)) out.port = port as number;
-  if (present(appProtocol)) out.appProtocol = appProtocol as string;
+  if (mask & 1) out.port = r.number();
+  if (mask & 2) out.name = r.text();
+  if (mask & 4) out.protocol = r.text();
+  if (mask & 8) out.appProtocol = r.text();
   return out;
 }
 
-/** The missing list (undefined) is told from the empty or null one. */
-const packList = <T>(list: T[] | null | undefined, each: (item: T) => Json[]): Json =>
-  list === undefined ? 0 : list === null ? null : list.map(each);
-const unpackList = <T>(p: Json | undefined, each: (item: Json[]) => T): T[] | null | undefined =>
-  p === 0 || p === undefined ? undefined : p === null ? null : (p as Json[][]).map(each);
+/** What both packed codecs read off the record's head, without reading the rest. */
+const packedIdentity = {
+  uid: (p: unknown) => new RecordReader(p as string).identity(),
+  resourceVersion: (p: unknown) => {
+    const r = new RecordReader(p as string);
+    r.identity();
+    return r.identity();
+  },
+};
 
 export const compactSlices: StoreCodec<EndpointSlice> = {
   pack(slice) {
     const { metadata, addressType, ports, endpoints, ...rest } = slice;
-    const other = Object.keys(rest).length ? rest : undefined;
-    const body = tuple(
-      packMeta(metadata, SLICE_LABELS, []),
-      addressType,
-      packList(ports, packSlicePort),
-      packList(endpoints, packEndpoint),
-      other,
-    );
-    return withIdentity(metadata, body);
+    const hasOther = Object.keys(rest).length > 0;
+    return record(() => {
+      writeIdentity(metadata.uid);
+      writeIdentity(metadata.resourceVersion);
+      writeMeta(metadata, SLICE_LABELS, []);
+      writeByte(bit(addressType !== undefined, 0) + bit(hasOther, 1));
+      if (addressType !== undefined) writeText(addressType, true);
+      writeList(ports, writeSlicePort);
+      writeList(endpoints, writeEndpoint);
+      if (hasOther) writeJson(rest);
+    });
   },
   unpack(packed, key) {
-    const {
-      identity: item,
-      fields: [meta, addressType, ports, endpoints, other],
-    } = parse(packed);
-    const slice: EndpointSlice = {
-      ...(present(other) ? (other as object) : {}),
-      metadata: unpackMeta(meta as Json[], key, item, SLICE_LABELS, []),
-      addressType: addressType as string,
-      ports: unpackList(ports, unpackSlicePort),
-      endpoints: unpackList(endpoints, unpackEndpoint),
-    };
-    return slice;
+    const r = new RecordReader(packed as string);
+    const metadata = readMeta(r, key, SLICE_LABELS, []);
+    const mask = r.byte();
+    const addressType = (mask & 1 ? r.text() : undefined) as string;
+    const ports = readList(r, () => readSlicePort(r));
+    const endpoints = readList(r, () => readEndpoint(r));
+    const other = mask & 2 ? (r.json() as object) : {};
+    return { ...other, metadata, addressType, ports, endpoints };
   },
   ...packedIdentity,
 };
 
-const packServicePort = (p: ServicePort): Json[] => tuple(p.port, p.name, p.protocol, p.targetPort, p.appProtocol, p.nodePort);
+function writeServicePort(p: ServicePort): void {
+  const target = p.targetPort;
+  writeByte(
+    bit(p.port !== undefined, 0) +
+      bit(p.name !== undefined, 1) +
+      bit(p.protocol !== undefined, 2) +
+      bit(typeof target === 'number', 3) +
+      bit(typeof target === 'string', 4) +
+      bit(p.appProtocol !== undefined, 5) +
+      bit(p.nodePort !== undefined, 6),
+  );
+  if (p.port !== undefined) writeNumber(p.port);
+  if (p.name !== undefined) writeText(p.name, true);
+  if (p.protocol !== undefined) writeText(p.protocol, true);
+  if (typeof target === 'number') writeNumber(target);
+  if (typeof target === 'string') writeText(target, true);
+  if (p.appProtocol !== undefined) writeText(p.appProtocol, true);
+  if (p.nodePort !== undefined) writeNumber(p.nodePort);
+}
 
-function unpackServicePort(p: Json[]): ServicePort {
-  const [port, name, protocol, targetPort, appProtocol, nodePort] = p;
-  const out: ServicePort = { port: port as number };
-  if (present(name)) out.name = name as string;
-  if (present(protocol)) out.protocol = protocol as string;
-  if (present(targetPort)) out.targetPort = targetPort as number | string;
-  if (present(appProtocol)) out.appProtocol = appProtocol as string;
-  if (present(nodePort)) out.nodePort = nodePort as number;
+function readServicePort(r: RecordReader): ServicePort {
+  const mask = r.byte();
+  const out: ServicePort = { port: (mask & 1 ? r.number() : undefined) as number };
+  if (mask & 2) out.name = r.text();
+  if (mask & 4) out.protocol = r.text();
+  if (mask & 8) out.targetPort = r.number();
+  if (mask & 16) out.targetPort = r.text();
+  if (mask & 32) out.appProtocol = r.text();
+  if (mask & 64) out.nodePort = r.number();
   return out;
 }
 
 export const compactServices: StoreCodec<Service> = {
   pack(service) {
     const { metadata, spec, ...rest } = service;
-    const other = Object.keys(rest).length ? rest : undefined;
-    let packedSpec: Json | undefined;
-    if (spec) {
-      const { ports, ...fields } = spec;
-      packedSpec = tuple(Object.keys(fields).length ? (fields as Json) : undefined, packList(ports, packServicePort));
-    }
-    const body = tuple(packMeta(metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS), packedSpec, other);
-    return withIdentity(metadata, body);
+    const hasOther = Object.keys(rest).length > 0;
+    return record(() => {
+      writeIdentity(metadata.uid);
+      writeIdentity(metadata.resourceVersion);
+      writeMeta(metadata, SERVICE_LABELS, SERVICE_ANNOTATIONS);
+      writeByte(bit(spec !== undefined, 0) + bit(hasOther, 1));
+      if (spec) {
+        const { clusterIP, ports, ...fields } = spec;
+        const hasFields = Object.keys(fields).length > 0;
+        writeByte(bit(clusterIP !== undefined, 0) + bit(hasFields, 1));
+        // Headless is the clusterIP of every global: a word. Any other is one Service's own.
+        if (clusterIP !== undefined) writeText(clusterIP, clusterIP === 'None');
+        if (hasFields) writeJson(fields);
+        writeList(ports, writeServicePort);
+      }
+      if (hasOther) writeJson(rest);
+    });
   },
   unpack(packed, key) {
-    const {
-      identity: item,
-      fields: [meta, spec, other],
-    } = parse(packed);
-    const service: Service = {
-      ...(present(other) ? (other as object) : {}),
-      metadata: unpackMeta(meta as Json[], key, item, SERVICE_LABELS, SERVICE_ANNOTATIONS),
-    };
-    if (Array.isArray(spec)) {
-      const [fields, ports] = spec;
-      service.spec = { ...(present(fields) ? (fields as object) : {}) };
-      const list = unpackList(ports, unpackServicePort);
-      if (list !== undefined) service.spec.ports = list as ServicePort[];
+    const r = new RecordReader(packed as string);
+    const metadata = readMeta(r, key, SERVICE_LABELS, SERVICE_ANNOTATIONS);
+    const mask = r.byte();
+    let spec: Service['spec'];
+    if (mask & 1) {
+      const specMask = r.byte();
+      const clusterIP = specMask & 1 ? r.text() : undefined;
+      spec = specMask & 2 ? (r.json() as NonNullable<Service['spec']>) : {};
+      if (clusterIP !== undefined) spec.clusterIP = clusterIP;
+      const ports = readList(r, () => readServicePort(r));
+      if (ports !== undefined) spec.ports = ports as ServicePort[];
     }
+    const service: Service = { ...(mask & 2 ? (r.json() as object) : {}), metadata };
+    if (spec) service.spec = spec;
     return service;
   },
   ...packedIdentity,
