@@ -48,6 +48,31 @@ describe('watchResource', () => {
     expect(calls.watchedFrom).toEqual(['42']);
   });
 
+  it('with pages, hands on each page as it arrives, first and last told, and is listed once the last is in', async () => {
+    const { api, calls } = fakeApi([[service('a'), service('b')], [service('c')], [service('d')]]);
+    const events: ResourceEvent<KubeObject>[] = [];
+    const lifecycle: string[] = [];
+    const sub = watchResource(api, SERVICES, 'data', {
+      pages: true,
+      transform: (o) => ({ metadata: { ...o.metadata, name: `${o.metadata.name}'` } }),
+      onLifecycle: (e) => lifecycle.push(e.type === 'listed' ? `listed ${e.count}` : e.type),
+    }).subscribe((e) => events.push(e));
+    await settle();
+    sub.unsubscribe();
+    expect(calls.lists).toEqual([undefined, '1', '2']);
+    expect(
+      events.map((e) =>
+        e.type === 'relisted' ? { names: e.items.map((o) => o.metadata.name), page: e.page, namespace: e.namespace } : e.type,
+      ),
+    ).toEqual([
+      { names: ["a'", "b'"], page: { first: true, last: false }, namespace: 'data' },
+      { names: ["c'"], page: { first: false, last: false }, namespace: 'data' },
+      { names: ["d'"], page: { first: false, last: true }, namespace: 'data' },
+    ]);
+    expect(lifecycle).toEqual(['listed 4', 'watching']);
+    expect(calls.watchedFrom).toEqual(['42']);
+  });
+
   it('keeps nothing of the list alive while it watches: the objects are the cache’s to keep or drop', async () => {
     const { api, calls } = fakeApi([Array.from({ length: 100 }, (_, i) => service(`s${i}`))]);
     let listed: WeakRef<KubeObject[]> | undefined;

@@ -4,9 +4,20 @@ import type { KubeApi, ResourceType } from './kube-api.js';
 import { KubeApiError } from './kube-api.js';
 import { backoffDelay, retryDelay } from './error-policy.js';
 
-/** What a watched collection says: a full (re)list, then one change at a time. */
+/**
+ * What a watched collection says: a full (re)list, then one change at a time. A relist taken page by
+ * page (`pages`) comes as one `relisted` event per page, the first and the last told: what the last
+ * page ends is the relist, and only then is anything the relist did not bring gone.
+ */
 export type ResourceEvent<T extends KubeObject> =
-  { type: 'relisted'; namespace: string | undefined; items: T[] } | { type: 'added' | 'modified' | 'deleted'; object: T };
+  | { type: 'relisted'; namespace: string | undefined; items: T[]; page?: RelistPage }
+  | { type: 'added' | 'modified' | 'deleted'; object: T };
+
+/** Which page of a relist an event is; a relist without it is one page, first and last. */
+export interface RelistPage {
+  first: boolean;
+  last: boolean;
+}
 
 /**
  * The watch lifecycle in a small vocabulary that logs and metrics subscribe to, instead of
@@ -44,6 +55,13 @@ export interface WatchOptions<T extends KubeObject = KubeObject> {
    * empty collection (`absent`), looked for again every 30 s, instead of a failure.
    */
   optional?: boolean;
+  /**
+   * A relist handed on page by page (`relisted` events with `page`), each as it arrives, not
+   * gathered into one list first: for the caches of Services and EndpointSlices, whose relist at
+   * 10,000 globals is 100,000 objects that would all be held at once, transformed, until the last
+   * page (docs/benchmarks.md, issue 18's thirteenth session). The consumer must take the pages.
+   */
+  pages?: boolean;
 }
 
 /** How often a resource that is not served (no CRD) is looked for again. */
@@ -73,6 +91,7 @@ export function watchResource<T extends KubeObject>(
     transform = (object: T) => object,
     onLifecycle = () => {},
     optional = false,
+    pages = false,
   } = options;
   const resource = type.plural;
 
@@ -127,11 +146,27 @@ export function watchResource<T extends KubeObject>(
     // (whole, before any transform) as long as the watch runs.
     const relist = async (): Promise<string | undefined> => {
       const started = Date.now();
+      if (pages) return relistByPage(started);
       const listed = await api.listAll<T>(type, namespace, { labelSelector, pageSize, transform });
       if (stopped) return undefined;
       subscriber.next({ type: 'relisted', namespace, items: listed.items });
       onLifecycle({ type: 'listed', resource, namespace, count: listed.items.length, ms: Date.now() - started });
       return listed.resourceVersion;
+    };
+
+    /** The same list, each page handed on as it arrives: a consistent snapshot as of the first page. */
+    const relistByPage = async (started: number): Promise<string | undefined> => {
+      let count = 0;
+      for (let token: string | undefined, first = true; ; first = false) {
+        const page = await api.list<T>(type, namespace, { labelSelector, limit: pageSize, continue: token });
+        if (stopped) return undefined;
+        count += page.items.length;
+        token = page.continue;
+        subscriber.next({ type: 'relisted', namespace, items: page.items.map(transform), page: { first, last: !token } });
+        if (token) continue;
+        onLifecycle({ type: 'listed', resource, namespace, count, ms: Date.now() - started });
+        return page.resourceVersion;
+      }
     };
 
     const run = async () => {

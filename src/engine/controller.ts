@@ -209,12 +209,15 @@ export class Controller {
       ];
       for (const r of resources) this.gate.expect(`${r}/${ns ?? '*'}`);
       return [
-        watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform }).pipe(
+        // Relists page by page: at 10,000 globals a whole one is 100,000 objects held at once.
+        watchResource<Service>(this.api, SERVICES, ns, { onLifecycle, transform: this.index.services.transform, pages: true }).pipe(
           map((event) => ({ resource: 'services' as const, ns, event: event as WatchedEvent })),
         ),
-        watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, { onLifecycle, transform: this.index.slices.transform }).pipe(
-          map((event) => ({ resource: 'slices' as const, ns, event: event as WatchedEvent })),
-        ),
+        watchResource<EndpointSlice>(this.api, ENDPOINT_SLICES, ns, {
+          onLifecycle,
+          transform: this.index.slices.transform,
+          pages: true,
+        }).pipe(map((event) => ({ resource: 'slices' as const, ns, event: event as WatchedEvent }))),
         ...(watchImports
           ? [
               watchResource<ServiceImport>(this.api, SERVICE_IMPORTS, ns, {
@@ -285,7 +288,8 @@ export class Controller {
       const namespaces = new Set((e.type === 'relisted' ? e.items : [e.object]).map((s) => s.metadata.namespace ?? ''));
       for (const namespace of namespaces) for (const listener of this.serviceListeners) listener(namespace);
     }
-    if (event.type === 'relisted' && this.gate.listed(`${resource}/${ns ?? '*'}`)) {
+    // Listed once the relist's last page is in.
+    if (event.type === 'relisted' && event.page?.last !== false && this.gate.listed(`${resource}/${ns ?? '*'}`)) {
       this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
       this.enqueueAll();
       return;

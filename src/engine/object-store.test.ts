@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../domain/k8s-types.js';
-import { ObjectStore } from './object-store.js';
+import { ObjectStore, type Change } from './object-store.js';
 import { asObjects, compactServices, type StoreCodec } from '../domain/compact.js';
 import { projectService } from '../domain/projection.js';
 
@@ -21,6 +22,47 @@ describe.each([
     expect(store.get('other', 'c')).toBeDefined();
     const gone = store.apply({ type: 'relisted', namespace: 'data', items: [] });
     expect(gone).toHaveLength(3);
+  });
+
+  it('takes a relist page by page as it takes it whole: what the last page ends is gone only then', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 6 }),
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.constantFrom('1', '2')), { maxLength: 8 }),
+        fc.array(fc.nat(3), { maxLength: 4 }),
+        (before, listed, cuts) => {
+          const items = [...new Map(listed).entries()].map(([name, rv]) => svc(name, rv));
+          const whole = newStore();
+          const paged = newStore();
+          for (const store of [whole, paged]) store.apply({ type: 'relisted', namespace: 'data', items: before.map((n) => svc(n, '1')) });
+          const wholeChanges = whole.apply({ type: 'relisted', namespace: 'data', items });
+          // The same items cut into pages (some empty), each applied as it comes.
+          const pages: Service[][] = [];
+          let at = 0;
+          for (const n of cuts) pages.push(items.slice(at, (at += n)));
+          pages.push(items.slice(at));
+          const pagedChanges = pages.flatMap((page, i) =>
+            paged.apply({ type: 'relisted', namespace: 'data', items: page, page: { first: i === 0, last: i === pages.length - 1 } }),
+          );
+          const names = (s: ObjectStore<Service>) => [...s.values()].map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
+          const told = (cs: Change<Service>[]) =>
+            cs.map((c) => `${c.before?.metadata.name ?? '-'}→${c.after?.metadata.name ?? '-'}`).sort();
+          expect(names(paged)).toEqual(names(whole));
+          expect(told(pagedChanges)).toEqual(told(wholeChanges));
+        },
+      ),
+    );
+  });
+
+  it('removes nothing before the last page, and a relist begun again forgets what a failed one saw', () => {
+    const store = newStore();
+    store.apply({ type: 'relisted', namespace: 'data', items: [svc('a', '1'), svc('b', '1')] });
+    expect(store.apply({ type: 'relisted', namespace: 'data', items: [svc('a', '1')], page: { first: true, last: false } })).toEqual([]);
+    expect(store.get('data', 'b')).toBeDefined();
+    // The list failed midway; the next one begins again and brings only b.
+    store.apply({ type: 'relisted', namespace: 'data', items: [svc('b', '1')], page: { first: true, last: false } });
+    const ended = store.apply({ type: 'relisted', namespace: 'data', items: [], page: { first: false, last: true } });
+    expect(ended.map((c) => `${c.before?.metadata.name ?? '-'}→${c.after?.metadata.name ?? '-'}`)).toEqual(['a→-']);
   });
 
   it('ignores a delete of an object it never held', () => {
