@@ -113,10 +113,10 @@ describe("the compilers' flags in this Node", () => {
       console.log(JSON.stringify({ before, after: status() }));
     })();`;
 
-  it('keeps a hot function interpreted, then optimizes it once they are on', () => {
+  it('keeps a hot function interpreted, then optimizes it with Maglev once they are on, never Turbofan', () => {
     const flags: string[] = [];
     turnCompilersOn((flag) => flags.push(flag));
-    expect(flags).toEqual(['--sparkplug', '--maglev', '--turbofan']);
+    expect(flags).toEqual(['--sparkplug', '--maglev']);
     const out = execFileSync(process.execPath, ['--allow-natives-syntax', ...COMPILERS_OFF, '-e', script, JSON.stringify(flags)], {
       encoding: 'utf8',
     });
@@ -126,5 +126,8 @@ describe("the compilers' flags in this Node", () => {
     expect(before & (1 << 15), 'baseline code before').toBe(0);
     expect(before & 128, 'interpreted before').toBe(128);
     expect(after & 16, 'optimized after').toBe(16);
+    // By Maglev (32), never Turbofan (64): it stays off.
+    expect(after & 32, 'Maglev code after').toBe(32);
+    expect(after & 64, 'Turbofan code after').toBe(0);
   });
 });

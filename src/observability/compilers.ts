@@ -10,7 +10,13 @@ import { setFlagsFromString } from 'node:v8';
  * time. On is for the rest of the process's life.
  */
 export const COMPILERS_OFF: readonly string[] = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
-const COMPILERS_ON = COMPILERS_OFF.map((flag) => flag.replace('--no-', '--'));
+/**
+ * Sparkplug and Maglev; Turbofan stays off for good. At 10,000 globals it cost 7-12 MiB (its code
+ * pages and compile zones) and bought no CPU: cold starts of 32.6 and 36.2 s of CPU without it, 33-38
+ * with it (docs/benchmarks.md, Issue 18, thirteenth session); what globalsvc runs is allocation and
+ * I/O, which Maglev's code does as well.
+ */
+const COMPILERS_ON: readonly string[] = ['--sparkplug', '--maglev'];
 
 export interface CompilerThresholds {
   /** Objects in the caches at or above which the compilers are turned on (0: at start). */
@@ -44,7 +50,7 @@ export const describeReason = (reason: CompilersReason): string =>
     ? `${reason.objects} objects cached`
     : `event loop busy ${(reason.utilization * 100).toFixed(0)}% of the last window`;
 
-/** Turns V8's compilers on, in this process, as its flags would have had them from the start. */
+/** Turns Sparkplug and Maglev on, in this process, as its flags would have had them from the start. */
 export const turnCompilersOn = (setFlags: (flags: string) => void = setFlagsFromString): void => {
   for (const flag of COMPILERS_ON) setFlags(flag);
 };
