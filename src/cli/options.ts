@@ -110,7 +110,7 @@ export const OPTIONS = [
     key: 'compilersAboveObjects',
     flag: '--compilers-above-objects <n>',
     env: 'GLOBALSVC_COMPILERS_ABOVE_OBJECTS',
-    help: "turn V8's compilers on (Sparkplug and Maglev; Turbofan stays off) once the caches hold this many objects, or the event loop has been busy half of the last 30s (it starts on V8's interpreter alone, and asks V8 for full collections of its small heap until then; 0 = from the start)",
+    help: "turn V8's compilers on (Sparkplug and Maglev; Turbofan stays off), and its old generation to grow 20% between full collections, once the caches hold this many objects, or the event loop has been busy half of the last 30s (it starts on V8's interpreter alone, and asks V8 for full collections of its small heap until then; 0 = from the start)",
     default: '5000',
   },
   {

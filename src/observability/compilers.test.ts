@@ -116,7 +116,7 @@ describe("the compilers' flags in this Node", () => {
   it('keeps a hot function interpreted, then optimizes it with Maglev once they are on, never Turbofan', () => {
     const flags: string[] = [];
     turnCompilersOn((flag) => flags.push(flag));
-    expect(flags).toEqual(['--sparkplug', '--maglev']);
+    expect(flags).toEqual(['--sparkplug', '--maglev', '--heap-growing-percent=20']);
     const out = execFileSync(process.execPath, ['--allow-natives-syntax', ...COMPILERS_OFF, '-e', script, JSON.stringify(flags)], {
       encoding: 'utf8',
     });
@@ -129,5 +129,22 @@ describe("the compilers' flags in this Node", () => {
     // By Maglev (32), never Turbofan (64): it stays off.
     expect(after & 32, 'Maglev code after').toBe(32);
     expect(after & 64, 'Turbofan code after').toBe(0);
+  });
+  it("sets V8's old generation to grow 20 % between full collections, at run time", () => {
+    const flags: string[] = [];
+    turnCompilersOn((flag) => flags.push(flag));
+    // V8 traces the factor each full collection sets the next limit by (memory-controller.cc).
+    const grow = `
+      const keep = [];
+      const fill = (tag) => { for (let i = 0; i < 100000; i++) keep.push({ i, s: tag + i }); gc(); };
+      fill('a');
+      console.log('--- flags');
+      for (const flag of JSON.parse(process.argv[1])) require('node:v8').setFlagsFromString(flag);
+      fill('b');`;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', ...COMPILERS_OFF, '-e', grow, JSON.stringify(flags)], {
+      encoding: 'utf8',
+    });
+    const after = out.slice(out.indexOf('--- flags'));
+    expect(after).toMatch(/\[HeapController\] factor 1\.2 /);
   });
 });

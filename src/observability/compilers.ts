@@ -17,6 +17,15 @@ export const COMPILERS_OFF: readonly string[] = ['--no-sparkplug', '--no-maglev'
  * I/O, which Maglev's code does as well.
  */
 const COMPILERS_ON: readonly string[] = ['--sparkplug', '--maglev'];
+/**
+ * Set with them: work for the compilers is data in the caches, and from then on V8's old generation
+ * grows 20 % past what its last full collection kept before it collects again. V8's own factor is
+ * 1.1-4.0 by its measure of the collector's speed; at 10,000 globals its slack was 15-23 MiB of
+ * 33-40 live. Measured there: 137.1 and 137.8 MiB peak against 138.9-143.6 without, CPU 35.7 and
+ * 38.5 s against 32.6-39.0 (docs/benchmarks.md, Issue 18, thirteenth session). Below the
+ * compilers' threshold SmallHeap (small-heap.ts) keeps the heap small instead.
+ */
+const HEAP_GROWING: readonly string[] = ['--heap-growing-percent=20'];
 
 export interface CompilerThresholds {
   /** Objects in the caches at or above which the compilers are turned on (0: at start). */
@@ -50,9 +59,9 @@ export const describeReason = (reason: CompilersReason): string =>
     ? `${reason.objects} objects cached`
     : `event loop busy ${(reason.utilization * 100).toFixed(0)}% of the last window`;
 
-/** Turns Sparkplug and Maglev on, in this process, as its flags would have had them from the start. */
+/** Turns Sparkplug and Maglev on, in this process, as its flags would have had them from the start, and V8's old generation to grow 20 % at a time. */
 export const turnCompilersOn = (setFlags: (flags: string) => void = setFlagsFromString): void => {
-  for (const flag of COMPILERS_ON) setFlags(flag);
+  for (const flag of [...COMPILERS_ON, ...HEAP_GROWING]) setFlags(flag);
 };
 
 /** Watches the caches' size and the event loop once a second; turns the compilers on when `compilersWanted` says. */
