@@ -15,6 +15,7 @@ function fakeCluster(objects: Record<string, KubeObject[]>, served = Object.keys
         throw new KubeApiError('list', type.kind, ns ?? '', 404, 'NotFound', 'the server could not find the requested resource');
       return { items: (objects[type.plural] ?? []).filter((o) => o.metadata.namespace === ns), resourceVersion: '7', continue: undefined };
     },
+    listPages: KubeApi.prototype.listPages,
     listAll: KubeApi.prototype.listAll,
     watch: async (type: ResourceType, ns: string | undefined, _query: unknown, handlers: WatchHandlers) => {
       calls.watches.push(`${type.plural}@${ns}`);

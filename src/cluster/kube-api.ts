@@ -199,25 +199,39 @@ export class KubeApi {
   }
 
   /**
-   * Every page of a list: a consistent snapshot as of the first page, with its resourceVersion.
-   * `transform` is applied page by page, so only what it keeps accumulates.
+   * The pages of a list, one at a time as each arrives: a consistent snapshot as of the first page,
+   * each page with the list's resourceVersion; the last is the one with no `continue`.
    */
-  async listAll<T extends KubeObject>(
+  async *listPages<T extends KubeObject>(
     type: ResourceType,
     namespace: string | undefined,
-    query: { labelSelector?: string; pageSize?: number; transform?: (object: T) => T } = {},
-  ): Promise<{ items: T[]; resourceVersion: string }> {
-    const items: T[] = [];
+    query: { labelSelector?: string; pageSize?: number } = {},
+  ): AsyncGenerator<ListPage<T>> {
     for (let token: string | undefined; ;) {
       const page = await this.list<T>(type, namespace, {
         labelSelector: query.labelSelector,
         limit: query.pageSize ?? 500,
         continue: token,
       });
-      for (const item of page.items) items.push(query.transform ? query.transform(item) : item);
+      yield page;
       token = page.continue;
-      if (!token) return { items, resourceVersion: page.resourceVersion };
+      if (!token) return;
     }
+  }
+
+  /** Every page of a list, gathered. `transform` is applied page by page, so only what it keeps accumulates. */
+  async listAll<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: { labelSelector?: string; pageSize?: number; transform?: (object: T) => T } = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const items: T[] = [];
+    let resourceVersion = '';
+    for await (const page of this.listPages<T>(type, namespace, query)) {
+      for (const item of page.items) items.push(query.transform ? query.transform(item) : item);
+      resourceVersion = page.resourceVersion;
+    }
+    return { items, resourceVersion };
   }
 
   /** A request that got no answer, and the connection pool dropped: a restarted API server leaves dead sockets behind. */

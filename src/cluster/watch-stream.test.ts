@@ -21,6 +21,7 @@ function fakeApi(pages: KubeObject[][]) {
       return { items: pages[i]!, resourceVersion: '42', continue: i + 1 < pages.length ? String(i + 1) : undefined };
     },
     // The real paging loop, over the fake's pages.
+    listPages: KubeApi.prototype.listPages,
     listAll: KubeApi.prototype.listAll,
     watch: async (_type: unknown, _ns: unknown, query: { resourceVersion: string }, handlers: WatchHandlers) => {
       calls.watchedFrom.push(query.resourceVersion);

@@ -157,16 +157,17 @@ export function watchResource<T extends KubeObject>(
     /** The same list, each page handed on as it arrives: a consistent snapshot as of the first page. */
     const relistByPage = async (started: number): Promise<string | undefined> => {
       let count = 0;
-      for (let token: string | undefined, first = true; ; first = false) {
-        const page = await api.list<T>(type, namespace, { labelSelector, limit: pageSize, continue: token });
+      let first = true;
+      for await (const page of api.listPages<T>(type, namespace, { labelSelector, pageSize })) {
         if (stopped) return undefined;
         count += page.items.length;
-        token = page.continue;
-        subscriber.next({ type: 'relisted', namespace, items: page.items.map(transform), page: { first, last: !token } });
-        if (token) continue;
+        subscriber.next({ type: 'relisted', namespace, items: page.items.map(transform), page: { first, last: !page.continue } });
+        first = false;
+        if (page.continue) continue;
         onLifecycle({ type: 'listed', resource, namespace, count, ms: Date.now() - started });
         return page.resourceVersion;
       }
+      return undefined;
     };
 
     const run = async () => {

@@ -11,9 +11,6 @@ export interface Change<T> {
 }
 
 /** A watch event of one object (not a relist). */
-/** The scope of a relist across every namespace (no namespace is empty). */
-const ALL_NAMESPACES = '';
-
 type ObjectEvent<T extends KubeObject> = Exclude<ResourceEvent<T>, { type: 'relisted' }>;
 
 /** resourceVersions are opaque to clients, but etcd's are integers: use that to ignore stale copies. */
@@ -47,8 +44,8 @@ export class ObjectStore<T extends KubeObject> {
    * (often delivered before its answer) is known as ours and changes nothing.
    */
   private readonly writing = new Map<string, { writes: number; held: ObjectEvent<T>[] }>();
-  /** The relists under way page by page, by namespace scope: the keys their pages brought so far. */
-  private readonly relisting = new Map<string, Set<string>>();
+  /** The relists under way page by page, by namespace scope (undefined: every namespace): the keys their pages brought so far. */
+  private readonly relisting = new Map<string | undefined, Set<string>>();
 
   constructor(
     readonly transform: (object: T) => T = (object) => object,
@@ -95,15 +92,14 @@ export class ObjectStore<T extends KubeObject> {
   /** Applies a watch event; a relist replaces every object of its namespace scope. */
   apply(event: ResourceEvent<T>): Change<T>[] {
     if (event.type === 'relisted') {
-      const scope = event.namespace ?? ALL_NAMESPACES;
       const inScope = (key: string) => event.namespace === undefined || key.startsWith(`${event.namespace}/`);
       const page = event.page ?? { first: true, last: true };
-      let seen = this.relisting.get(scope);
+      let seen = this.relisting.get(event.namespace);
       // A relist begins: a page that says so, or a whole list (one begun before and never ended, its
       // list failed midway, is given up: what it saw says nothing of this one).
       if (page.first || !seen) {
         seen = new Set<string>();
-        this.relisting.set(scope, seen);
+        this.relisting.set(event.namespace, seen);
         for (const key of this.removed.keys()) if (inScope(key)) this.removed.delete(key);
         // A relist is the truth as of after every event held so far: those are dropped, not replayed.
         for (const [key, w] of this.writing) if (inScope(key)) w.held = [];
@@ -119,7 +115,7 @@ export class ObjectStore<T extends KubeObject> {
         this.keep(key, item);
       }
       if (!page.last) return changes;
-      this.relisting.delete(scope);
+      this.relisting.delete(event.namespace);
       for (const key of this.objects.keys()) {
         if (seen.has(key) || !inScope(key)) continue;
         const before = this.read(key);

@@ -5,16 +5,16 @@ import { setFlagsFromString } from 'node:v8';
  * V8's compilers beyond its interpreter: Sparkplug (baseline), Maglev and Turbofan (optimizing).
  * globalsvc starts without them (src/cli/node-flags.ts): at tens of globals there is too little work
  * for compiled code to matter, and their code pages, compile zones and output are about 10 MiB of a
- * 90 MiB process (docs/benchmarks.md, Issue 18, eleventh session). `Compilers` turns them on once
+ * 90 MiB process (docs/benchmarks.md, Issue 18, eleventh session). `Compilers` turns the first two on once
  * there is work for them: a cache the size of hundreds of globals, or an event loop busy most of the
  * time. On is for the rest of the process's life.
  */
 export const COMPILERS_OFF: readonly string[] = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
 /**
  * Sparkplug and Maglev; Turbofan stays off for good. At 10,000 globals it cost 7-12 MiB (its code
- * pages and compile zones) and bought no CPU: cold starts of 32.6 and 36.2 s of CPU without it, 33-38
- * with it (docs/benchmarks.md, Issue 18, thirteenth session); what globalsvc runs is allocation and
- * I/O, which Maglev's code does as well.
+ * pages and compile zones) and bought no CPU: cold starts of 32.6-39.0 s of CPU in four runs without
+ * it, 33.3 and 38.0 with it (docs/benchmarks.md, Issue 18, thirteenth session); what globalsvc runs
+ * is allocation and I/O, which Maglev's code does as well.
  */
 const COMPILERS_ON: readonly string[] = ['--sparkplug', '--maglev'];
 /**
