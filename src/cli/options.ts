@@ -83,7 +83,14 @@ export const OPTIONS = [
     help: 'endpoints per EndpointSlice (1-1000)',
     default: '100',
   },
-  { key: 'workers', flag: '--workers <n>', env: 'GLOBALSVC_WORKERS', help: 'global services reconciled at once', default: '16' },
+  { key: 'workers', flag: '--workers <n>', env: 'GLOBALSVC_WORKERS', help: 'global services reconciled at once (1-256)', default: '64' },
+  {
+    key: 'startWorkers',
+    flag: '--start-workers <n>',
+    env: 'GLOBALSVC_START_WORKERS',
+    help: "global services reconciled at once until every one has been once (a cold start, a new leader's first pass; at most --workers)",
+    default: '16',
+  },
   {
     key: 'batchPeriod',
     flag: '--batch-period <duration>',

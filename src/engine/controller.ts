@@ -95,6 +95,7 @@ export class Controller {
       async (key) => (leadership.isLeader ? this.reconcileKey(key) : {}),
       {
         workers: config.workers,
+        startWorkers: config.startWorkers,
         batchPeriodMs: config.batchPeriod,
         retryInitialMs: config.retryInitial,
         retryMaxMs: config.retryMax,
@@ -104,6 +105,7 @@ export class Controller {
           retryInMs === undefined
             ? this.log.info({ key, err: (err as Error).message }, 'reconcile stopped: not the leader')
             : this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
+        started: (workers) => this.log.info({ workers }, 'every global reconciled once; reconciling up to --workers at once'),
       },
     );
     this.links = new LinkWatch(
@@ -191,6 +193,7 @@ export class Controller {
   /** A new leader reconciles every known global and tells every problem it knows of; a former one stops writing. */
   private tookOver(): void {
     if (!this.gate.ready) return;
+    this.queue.startPass();
     this.enqueueAll();
     this.reportMirrorProblems({ type: 'relisted', namespace: undefined, items: [...this.index.services.values()] });
   }

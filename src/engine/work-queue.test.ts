@@ -52,6 +52,41 @@ describe('the keyed work queue', () => {
     expect(maxConcurrent).toBe(2);
   });
 
+  it('runs startWorkers at once until it first empties, then workers', async () => {
+    const told: number[] = [];
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const q = new WorkQueue(
+      async () => {
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        await tick(10);
+        concurrent--;
+      },
+      { ...options, workers: 4, startWorkers: 1 },
+      { started: (workers) => told.push(workers) },
+    );
+    expect(q.concurrency).toBe(1);
+    for (let i = 0; i < 5; i++) q.add(`cold${i}`);
+    await q.drained();
+    expect(maxConcurrent).toBe(1);
+    expect(q.concurrency).toBe(4);
+    expect(told).toEqual([4]);
+    maxConcurrent = 0;
+    for (let i = 0; i < 10; i++) q.add(`later${i}`);
+    await q.drained();
+    expect(maxConcurrent).toBe(4);
+    expect(told).toEqual([4]);
+    // A new leader's pass over every key starts low again.
+    q.startPass();
+    expect(q.concurrency).toBe(1);
+    maxConcurrent = 0;
+    for (let i = 0; i < 5; i++) q.add(`takeover${i}`);
+    await q.drained();
+    expect(maxConcurrent).toBe(1);
+    expect(told).toEqual([4, 4]);
+  });
+
   it('retries a failing key with growing delays until it succeeds', async () => {
     const attempts: number[] = [];
     const retries: number[] = [];

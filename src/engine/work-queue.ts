@@ -4,6 +4,14 @@ import { retryDelay } from '../cluster/error-policy.js';
 export interface WorkQueueOptions {
   /** Reconciles running at once (different keys; one key never runs twice at a time). */
   workers: number;
+  /**
+   * Reconciles running at once until the queue first empties (a cold start's pass over every key),
+   * `workers` after it; `workers` from the start when not given. A cold start has every key queued
+   * at once, and each reconcile in flight holds its world and its requests: more of them shorten
+   * the cold start but raise its peak; a change later is one write round trip, and fewer workers
+   * than changes arriving × round trip queue them (docs/benchmarks.md, fourteenth session).
+   */
+  startWorkers?: number;
   /** How long a newly dirtied key waits, so that a burst of events becomes one reconcile. */
   batchPeriodMs: number;
   retryInitialMs: number;
@@ -20,6 +28,8 @@ export type KeyHandler = (key: string) => Promise<ReconcileOutcome | void>;
 export interface QueueObserver {
   /** A key failed `attempt` times in a row and runs again in `retryInMs`, or not at all (undefined: the error policy says so). */
   retry?: (key: string, attempt: number, retryInMs: number | undefined, error: unknown) => void;
+  /** The queue emptied for the first time: from now on `workers` reconciles run at once. */
+  started?: (workers: number) => void;
 }
 
 /** A key waiting for its time: the timer that will queue it, and when. */
@@ -44,6 +54,8 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly pool: PQueue;
   private stopped = false;
+  /** Whether nothing was queued or running once after a key ran: the pool is at `workers` since. */
+  private started = false;
 
   constructor(
     private readonly handler: KeyHandler,
@@ -51,7 +63,22 @@ export class WorkQueue {
     private readonly observer: QueueObserver = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.pool = new PQueue({ concurrency: options.workers });
+    this.pool = new PQueue();
+    this.startPass();
+  }
+
+  /**
+   * A pass over every key begins again (a new leader's): `startWorkers` at once until the queue
+   * empties, as at the start. A standby's first pass wrote nothing and emptied at once.
+   */
+  startPass(): void {
+    this.started = false;
+    this.pool.concurrency = Math.min(this.options.startWorkers ?? this.options.workers, this.options.workers);
+  }
+
+  /** Reconciles the pool runs at once now. */
+  get concurrency(): number {
+    return this.pool.concurrency;
   }
 
   /** Keys waiting or queued, not yet running. */
@@ -111,6 +138,12 @@ export class WorkQueue {
     }
     if (this.dirty.delete(key)) this.enqueue(key);
     else if (next !== undefined) this.addAfter(key, next);
+    // Emptied: nothing queued or running (a key waiting out a backoff does not hold the pool back).
+    if (!this.started && this.queued.size === 0 && this.running.size === 0) {
+      this.started = true;
+      this.pool.concurrency = this.options.workers;
+      this.observer.started?.(this.options.workers);
+    }
   }
 
   /** Stops taking work and waits for the reconciles in flight; queued keys are dropped. */

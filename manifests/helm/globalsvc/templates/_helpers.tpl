@@ -39,6 +39,7 @@ OPTIONS and values.yaml.
 - globalSuffix
 - maxEndpointsPerSlice
 - workers
+- startWorkers
 - batchPeriod
 - retryInitial
 - retryMax
