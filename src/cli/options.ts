@@ -88,7 +88,7 @@ export const OPTIONS = [
     key: 'startWorkers',
     flag: '--start-workers <n>',
     env: 'GLOBALSVC_START_WORKERS',
-    help: "global services reconciled at once until every one has been once (a cold start, a new leader's first pass; at most --workers)",
+    help: "global services reconciled at once until every one has been reconciled once (a cold start, a new leader's first pass; at most --workers)",
     default: '16',
   },
   {
