@@ -14,7 +14,7 @@ export const REMOTE_CLUSTERS = ['east', 'north'] as const;
 
 /** One scrape of the product's /metrics: sums of samples by name and label subset. */
 export class Scrape {
-  constructor(private readonly text: string) {}
+  constructor(readonly text: string) {}
 
   value(name: string, labels: Record<string, string> = {}): number {
     let sum = 0;

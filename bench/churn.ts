@@ -4,7 +4,7 @@ import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType 
 import { watchResource } from '../src/cluster/watch-stream.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
 import { ours } from '../src/domain/labels.js';
-import { CLUSTER, type BenchBed } from './bed.js';
+import { CLUSTER, type BenchBed, type Scrape } from './bed.js';
 import { settle } from './cold.js';
 import { converged, waitUntil } from './converge.js';
 import { BENCH_MANAGER, SOURCE_CLUSTERS, endpoint, globalName, type SourceCluster } from './fixtures.js';
@@ -54,6 +54,16 @@ export interface ChurnResult {
    */
   machineCores: number;
   productCores: number;
+  /**
+   * Where globalsvc's share of a change's time went, from its metrics over the pattern: the p99 of its
+   * queue's wait for a free worker (the upper bound of its histogram's bucket), its collector's time
+   * (all collections, and the full ones), and the longest its event loop was held (scraped every 250
+   * ms). Absent for capacity, and in results from before 2026-12-07.
+   */
+  queueWaitP99Ms?: number;
+  gcSeconds?: number;
+  majorGcSeconds?: number;
+  maxLoopLagMs?: number;
 }
 
 interface Change {
@@ -575,10 +585,13 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       observer.reset();
       const before = await product.scrape();
       let maxQueueDepth = 0;
+      let maxLoopLagMs = 0;
       let driving = true;
       const sampling = (async () => {
         while (driving) {
-          maxQueueDepth = Math.max(maxQueueDepth, (await product.scrape()).value('globalsvc_queue_depth'));
+          const now = await product.scrape();
+          maxQueueDepth = Math.max(maxQueueDepth, now.value('globalsvc_queue_depth'));
+          maxLoopLagMs = Math.max(maxLoopLagMs, 1000 * now.value('globalsvc_nodejs_eventloop_lag_max_seconds'));
           await sleep(250);
         }
       })();
@@ -591,7 +604,7 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       await sampling;
       await sleep(Math.max(200, batchPeriodMs * 2));
       const after = await product.scrape();
-      const delta = (name: string) => after.value(name) - before.value(name);
+      const delta = (name: string, labels: Record<string, string> = {}) => after.value(name, labels) - before.value(name, labels);
       const writes = delta('globalsvc_api_writes_total');
       const reconciles = delta('globalsvc_reconcile_duration_seconds_count');
       const changes = observer.all();
@@ -614,10 +627,14 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
         maxQueueDepth,
         machineCores,
         productCores,
+        queueWaitP99Ms: histogramP99Ms(before, after, 'globalsvc_queue_wait_seconds'),
+        gcSeconds: delta('globalsvc_nodejs_gc_duration_seconds_sum'),
+        majorGcSeconds: delta('globalsvc_nodejs_gc_duration_seconds_sum', { kind: 'major' }),
+        maxLoopLagMs,
       });
       const r = results.at(-1)!;
       log(
-        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${observer.failures()}`,
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}, its wait p99 ≤ ${r.queueWaitP99Ms} ms; GC ${r.gcSeconds!.toFixed(2)} s (full ${r.majorGcSeconds!.toFixed(2)} s), event loop held up to ${r.maxLoopLagMs!.toFixed(0)} ms; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${observer.failures()}`,
       );
       for (const line of await observer.tellMissed()) log(line);
     }
@@ -626,6 +643,21 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
   }
   await deleteRelays(api, namespace);
   return results;
+}
+
+/**
+ * The p99 of what a histogram observed between two scrapes, as the upper bound (ms) of the bucket it
+ * falls in: Infinity past the last bucket, 0 when nothing was observed.
+ */
+function histogramP99Ms(before: Scrape, after: Scrape, name: string): number {
+  const count = after.value(`${name}_count`) - before.value(`${name}_count`);
+  if (count === 0) return 0;
+  const bounds = [...after.text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"`, 'gm'))].map((m) => m[1]!);
+  for (const le of bounds) {
+    const below = after.value(`${name}_bucket`, { le }) - before.value(`${name}_bucket`, { le });
+    if (below >= 0.99 * count) return le === '+Inf' ? Infinity : Math.round(1000 * Number(le) * 10) / 10;
+  }
+  return Infinity;
 }
 
 /**

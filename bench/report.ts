@@ -87,6 +87,8 @@ export function renderTables(r: BenchResults): string {
           'writes/change (≤1)',
           'reconcile mean ms',
           'max queue depth',
+          'queue wait p99 ≤ ms',
+          'globalsvc GC s (full) / event loop held up to ms',
           'cores busy: machine / globalsvc',
         ],
         r.churn.map((c) => [
@@ -106,6 +108,8 @@ export function renderTables(r: BenchResults): string {
           `${f(c.writesPerChange, 2)} ${mark(c.writesPerChange <= 1)}`,
           f(c.reconcileMeanMs, 1),
           c.maxQueueDepth,
+          c.queueWaitP99Ms ?? '-',
+          c.gcSeconds === undefined ? '-' : `${f(c.gcSeconds, 2)} (${f(c.majorGcSeconds!, 2)}) / ${f(c.maxLoopLagMs!, 0)}`,
           `${f(c.machineCores, 2)} / ${c.pattern === 'capacity' ? '-' : f(c.productCores, 2)}`,
         ]),
       ),

@@ -2,13 +2,14 @@ import type { Metrics } from '../observability/metrics.js';
 import type { MemberIndex } from './member-index.js';
 import type { WorkQueue } from './work-queue.js';
 
-/** The aggregator's gauges, read at each scrape: queue depth, whether its caches are synced and it leads, members by state. */
+/** The aggregator's gauges, read at each scrape: queue depth and workers, whether its caches are synced and it leads, members by state. */
 export function collectControllerMetrics(
   metrics: Metrics,
   from: { queue: WorkQueue; index: MemberIndex; ready: () => boolean; leading: () => boolean },
 ): void {
   metrics.onCollect(() => {
     metrics.queueDepth.set(from.queue.depth);
+    metrics.workers.set(from.queue.concurrency);
     metrics.cachesSynced.set(from.ready() ? 1 : 0);
     metrics.leader.set(from.leading() ? 1 : 0);
     metrics.members.reset();

@@ -106,6 +106,7 @@ export class Controller {
             ? this.log.info({ key, err: (err as Error).message }, 'reconcile stopped: not the leader')
             : this.log.warn({ key, attempt, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying'),
         started: (workers) => this.log.info({ workers }, 'every global reconciled once; reconciling up to --workers at once'),
+        waited: (waitedMs) => metrics.queueWait.observe(waitedMs / 1000),
       },
     );
     this.links = new LinkWatch(

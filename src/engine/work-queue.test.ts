@@ -87,6 +87,38 @@ describe('the keyed work queue', () => {
     expect(told).toEqual([4, 4]);
   });
 
+  it('tells how long each key waited for a worker once ready, not its batch period', async () => {
+    let clock = 1_000_000;
+    const waits: number[] = [];
+    const release: (() => void)[] = [];
+    const q = new WorkQueue(
+      () => new Promise<void>((r) => release.push(r)),
+      { ...options, workers: 1, batchPeriodMs: 0 },
+      { waited: (ms) => waits.push(ms) },
+      () => clock,
+    );
+    q.add('a'); // runs at once: the one worker is free
+    q.add('b'); // ready, but waits for the worker
+    await tick(1);
+    expect(waits).toEqual([0]);
+    clock += 70;
+    release.shift()!();
+    await tick(1);
+    expect(waits).toEqual([0, 70]);
+    release.shift()!();
+    await q.drained();
+    // A batch period is not a wait for a worker: only the time after it counts.
+    const batched = new WorkQueue(
+      async () => {},
+      { ...options, batchPeriodMs: 20 },
+      { waited: (ms) => waits.push(ms) },
+      () => clock,
+    );
+    batched.add('c');
+    await batched.drained();
+    expect(waits).toEqual([0, 70, 0]);
+  });
+
   it('retries a failing key with growing delays until it succeeds', async () => {
     const attempts: number[] = [];
     const retries: number[] = [];

@@ -30,6 +30,11 @@ export interface QueueObserver {
   retry?: (key: string, attempt: number, retryInMs: number | undefined, error: unknown) => void;
   /** The queue emptied for the first time: from now on `workers` reconciles run at once. */
   started?: (workers: number) => void;
+  /**
+   * A key starts its reconcile `waitedMs` after it was queued: its batch period or backoff over, the
+   * time it waited for a free worker (client-go's workqueue_queue_duration_seconds).
+   */
+  waited?: (waitedMs: number) => void;
 }
 
 /** A key waiting for its time: the timer that will queue it, and when. */
@@ -48,7 +53,12 @@ interface Waiting {
  */
 export class WorkQueue {
   private readonly waiting = new Map<string, Waiting>();
-  private readonly queued = new Set<string>();
+  /**
+   * Keys ready to run, and when each was queued (for `waited`): ms since the queue was made, a small
+   * integer V8 keeps in the entry (a time since the epoch would be a heap number per key).
+   */
+  private readonly queued = new Map<string, number>();
+  private readonly epoch: number;
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -64,6 +74,7 @@ export class WorkQueue {
     private readonly now: () => number = Date.now,
   ) {
     this.pool = new PQueue();
+    this.epoch = now();
     this.startPass();
   }
 
@@ -113,13 +124,15 @@ export class WorkQueue {
   private enqueue(key: string): void {
     this.waiting.delete(key);
     if (this.stopped || this.queued.has(key) || this.running.has(key)) return;
-    this.queued.add(key);
+    this.queued.set(key, this.now() - this.epoch);
     void this.pool.add(() => this.run(key));
   }
 
   private async run(key: string): Promise<void> {
+    const queuedAt = this.queued.get(key);
     this.queued.delete(key);
     if (this.stopped) return;
+    if (queuedAt !== undefined) this.observer.waited?.(this.now() - this.epoch - queuedAt);
     this.running.add(key);
     let next: number | undefined;
     try {

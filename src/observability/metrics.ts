@@ -19,6 +19,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly queueWait = new Histogram({
+    name: 'globalsvc_queue_wait_seconds',
+    help: 'Time a global service key waited for a free worker, from being ready (its batch period or retry backoff over) to its reconcile starting.',
+    buckets: exponentialBuckets(0.0005, 2, 16),
+    registers: [this.registry],
+  });
+
+  readonly workers = new Gauge({
+    name: 'globalsvc_workers',
+    help: 'Reconciles allowed to run at once: --start-workers until every global has been reconciled once (a cold start, a new leader), --workers after.',
+    registers: [this.registry],
+  });
+
   readonly globals = new Gauge({
     name: 'globalsvc_globals',
     help: 'Global services published (our headless Services), and globals blocked by a name taken by someone else.',
