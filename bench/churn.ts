@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { Subscription } from 'rxjs';
 import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType } from '../src/cluster/kube-api.js';
 import { watchResource } from '../src/cluster/watch-stream.js';
@@ -10,7 +13,8 @@ import { converged, waitUntil } from './converge.js';
 import { BENCH_MANAGER, SOURCE_CLUSTERS, endpoint, globalName, type SourceCluster } from './fixtures.js';
 import { ensureMembers } from './members.js';
 import type { Sizes } from './main.js';
-import { machineBusySeconds } from './proc.js';
+import { HEAP_FLAGS, PROCESS_ENV } from '../src/cli/node-flags.js';
+import { cpuSeconds, machineBusySeconds } from './proc.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 export type Pattern = 'spread' | 'burst';
@@ -20,9 +24,11 @@ export interface ChurnResult {
   /**
    * spread: one change to a random member at a time; burst: B changes to one member, back to back (a
    * rolling restart); capacity: spread with no globalsvc running and the relay on every change, the
-   * bed's own latency for one write per change (latency is the relay's).
+   * bed's own latency for one write per change (latency is the relay's); informed: spread with a bare
+   * controller in its own process in globalsvc's place (relay-controller.ts), the least a controller
+   * does, timed as globalsvc is.
    */
-  pattern: Pattern | 'capacity';
+  pattern: Pattern | 'capacity' | 'informed';
   changes: number;
   /** Changes whose global never reflected them within 10 s. */
   missed: number;
@@ -560,6 +566,116 @@ async function capacity(bed: BenchBed, api: KubeApi, namespace: string, sizes: S
   }
 }
 
+/** A pattern's changes as the observer timed them beside a controller: each from its member write to the global, and the relay floor's sample. */
+function timings(changes: Change[]) {
+  const done = changes.filter(timed);
+  const relayed = changes.filter((c) => c.relayedAt !== undefined);
+  return {
+    changes: changes.length,
+    missed: changes.length - done.length,
+    latencyMs: percentiles(done.map((c) => c.reflectedAt! - c.sentAt)),
+    floorMs: percentiles(relayed.map((c) => c.relayedAt! - c.sentAt)),
+    relaySamples: relayed.length,
+    oneHopMs: percentiles(done.map((c) => c.informedAt! - c.sentAt + (c.answeredAt! - c.sentAt))),
+  };
+}
+
+/** The bare controller of the informed floor, started in its own process (relay-controller.ts). */
+function startRelayController(kubeconfig: string, namespace: string) {
+  const members = `endpointslice.kubernetes.io/managed-by=${BENCH_MANAGER}`;
+  // hack/bundle.mjs bundles it as it bundles globalsvc; globalsvc's heap and environment, V8's compilers as Node has them.
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'relay-controller.mjs');
+  const child = spawn(process.execPath, [...HEAP_FLAGS, script, kubeconfig, namespace, members, CLUSTER], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...PROCESS_ENV },
+  });
+  const lines: string[] = [];
+  let out = '';
+  let told: (() => void) | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    const at = out.lastIndexOf('\n');
+    if (at < 0) return;
+    lines.push(
+      ...out
+        .slice(0, at)
+        .split('\n')
+        .filter((l) => l.startsWith('{')),
+    );
+    out = out.slice(at + 1);
+    told?.();
+  });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
+    told?.();
+  });
+  const line = (n: number) =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      const check = () => {
+        if (lines.length > n) resolve(JSON.parse(lines[n]!) as Record<string, number>);
+        else if (exited !== undefined) reject(new Error(`the relay controller exited with ${exited}`));
+      };
+      told = check;
+      check();
+    });
+  return {
+    pid: child.pid!,
+    synced: line(0),
+    /** Stops it; resolves to its counts: writes, conflicts, failures. */
+    stop: async () => {
+      const counts = line(1);
+      child.kill('SIGTERM');
+      return counts;
+    },
+  };
+}
+
+/**
+ * The informed floor of churn: the spread pattern with a bare controller in its own process where
+ * globalsvc runs (relay-controller.ts: one write per change to the global's slice, at once), timed
+ * as globalsvc is, beside the same relay floor. What is left between the two is what a controller
+ * of its own costs on this bed: its process's share of the cores, its watch's delivery and its
+ * write's round trip. Runs after globalsvc's patterns, on the slices they left.
+ */
+async function informed(bed: BenchBed, api: KubeApi, namespace: string, sizes: Sizes, log: (l: string) => void): Promise<ChurnResult> {
+  await settle(bed, log, `churn ${sizes.churnGlobals} globals, informed floor`);
+  const controller = startRelayController(bed.cluster.kubeconfig, namespace);
+  const observer = new Observer(api, namespace);
+  try {
+    const synced = await controller.synced;
+    await observer.start();
+    const churner = await Churner.load(api, namespace, observer);
+    const cpuBefore = cpuSeconds(controller.pid);
+    const drivenFrom = Date.now();
+    const machineCores = await drive(churner, 'spread', sizes);
+    const productCores = (cpuSeconds(controller.pid) - cpuBefore) / ((Date.now() - drivenFrom) / 1000);
+    await observer.drained(REFLECT_TIMEOUT_MS);
+    const changes = observer.all();
+    const missedLate = await lookAgain(changes.filter((c) => !timed(c)));
+    const counts = await controller.stop();
+    const r: ChurnResult = {
+      batchPeriodMs: 0,
+      pattern: 'informed',
+      ...timings(changes),
+      missedLate,
+      writesPerChange: (counts.writes ?? 0) / Math.max(1, changes.length),
+      reconciles: 0,
+      reconcileMeanMs: NaN,
+      maxQueueDepth: 0,
+      machineCores,
+      productCores,
+    };
+    log(
+      `churn informed floor (a bare controller in its own process, ${synced.members} member slices to ${synced.globals} of globalsvc's): ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}), ${r.writesPerChange.toFixed(2)} writes/change (${counts.conflicts} conflicts, ${counts.failures} failed); the machine busy ${r.machineCores.toFixed(2)} cores, the controller ${r.productCores.toFixed(2)}${observer.failures()}`,
+    );
+    return r;
+  } finally {
+    observer.stop();
+    await controller.stop().catch(() => undefined);
+  }
+}
+
 /**
  * Propagation under churn: member slices change at R changes per second; each change is timed
  * from the member write to the global slice reflecting it, against a bare relay in this process
@@ -608,19 +724,12 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       const writes = delta('globalsvc_api_writes_total');
       const reconciles = delta('globalsvc_reconcile_duration_seconds_count');
       const changes = observer.all();
-      const done = changes.filter(timed);
-      const relayed = changes.filter((c) => c.relayedAt !== undefined);
       const missedLate = await lookAgain(changes.filter((c) => !timed(c)));
       results.push({
         batchPeriodMs,
         pattern,
-        changes: changes.length,
-        missed: changes.length - done.length,
+        ...timings(changes),
         missedLate,
-        latencyMs: percentiles(done.map((c) => c.reflectedAt! - c.sentAt)),
-        floorMs: percentiles(relayed.map((c) => c.relayedAt! - c.sentAt)),
-        relaySamples: relayed.length,
-        oneHopMs: percentiles(done.map((c) => c.informedAt! - c.sentAt + (c.answeredAt! - c.sentAt))),
         writesPerChange: writes / Math.max(1, changes.length),
         reconciles,
         reconcileMeanMs: (1000 * delta('globalsvc_reconcile_duration_seconds_sum')) / Math.max(1, reconciles),
@@ -641,6 +750,13 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
     observer.stop();
     await product.stop();
   }
+  results.push(await informed(bed, api, namespace, sizes, log));
+  // The bare controller left globalsvc's slices as it wrote them (the members' endpoints as they are,
+  // hostnames and all): globalsvc puts them back, so that what runs next on them finds them its own.
+  const repair = await bed.startProduct(namespace);
+  await waitUntil(repair, (s) => converged(s, G), 1_800_000);
+  await settle(bed, log, `churn ${G} globals, globalsvc's slices put back`);
+  await repair.stop();
   await deleteRelays(api, namespace);
   return results;
 }

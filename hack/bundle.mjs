@@ -76,6 +76,8 @@ const entries = {
   'kubectl-globalsvc': 'dist/src/cli/kubectl-globalsvc.js',
   // The benchmarks' memory floor on globalsvc's client stack, bundled as globalsvc is (bench/floors.ts).
   'bench/bare-informer': 'dist/bench/bare-informer.js',
+  // The churn benchmark's informed floor: a bare controller, bundled as globalsvc is (bench/churn.ts).
+  'bench/relay-controller': 'dist/bench/relay-controller.js',
 };
 
 const { outputFiles, metafile } = await build({
