@@ -7,7 +7,7 @@ import { CONFIG_MAPS, ENDPOINT_SLICES, KubeApi, KubeApiError, type ResourceType 
 import { watchResource } from '../src/cluster/watch-stream.js';
 import type { Endpoint, EndpointSlice, KubeObject } from '../src/domain/k8s-types.js';
 import { ours } from '../src/domain/labels.js';
-import { CLUSTER, type BenchBed, type Scrape } from './bed.js';
+import { CLUSTER, Scrape, type BenchBed } from './bed.js';
 import { settle } from './cold.js';
 import { converged, waitUntil } from './converge.js';
 import { BENCH_MANAGER, SOURCE_CLUSTERS, endpoint, globalName, type SourceCluster } from './fixtures.js';
@@ -70,7 +70,19 @@ export interface ChurnResult {
   gcSeconds?: number;
   majorGcSeconds?: number;
   maxLoopLagMs?: number;
+  /**
+   * EndpointSlice watchers the API server closed as unresponsive over the pattern
+   * (apiserver_terminated_watchers_total: their buffer full, any watcher's), and globalsvc's watches
+   * resumed or relisted meanwhile (globalsvc_watch_restarts_total). A watcher closed comes back from
+   * its last resourceVersion, and what it missed meanwhile comes late. Absent before 2026-12-08.
+   */
+  terminatedWatchers?: number;
+  watchRestarts?: number;
 }
+
+/** EndpointSlice watchers the API server has closed as unresponsive since it started. */
+const terminatedSliceWatchers = async (bed: BenchBed) =>
+  new Scrape(await bed.cluster.apiServerMetrics()).value('apiserver_terminated_watchers_total', { resource: 'endpointslices' });
 
 interface Change {
   key: string;
@@ -647,17 +659,21 @@ async function informed(bed: BenchBed, api: KubeApi, namespace: string, sizes: S
     await observer.start();
     const churner = await Churner.load(api, namespace, observer);
     const cpuBefore = cpuSeconds(controller.pid);
+    const terminatedBefore = await terminatedSliceWatchers(bed);
     const drivenFrom = Date.now();
     const machineCores = await drive(churner, 'spread', sizes);
     const productCores = (cpuSeconds(controller.pid) - cpuBefore) / ((Date.now() - drivenFrom) / 1000);
     await observer.drained(REFLECT_TIMEOUT_MS);
     const changes = observer.all();
+    // Timed as they stand after the 10 s: a change reflected later is missed, and counted late.
+    const timely = timings(changes);
     const missedLate = await lookAgain(changes.filter((c) => !timed(c)));
+    const terminatedWatchers = (await terminatedSliceWatchers(bed)) - terminatedBefore;
     const counts = await controller.stop();
     const r: ChurnResult = {
       batchPeriodMs: 0,
       pattern: 'informed',
-      ...timings(changes),
+      ...timely,
       missedLate,
       writesPerChange: (counts.writes ?? 0) / Math.max(1, changes.length),
       reconciles: 0,
@@ -665,9 +681,10 @@ async function informed(bed: BenchBed, api: KubeApi, namespace: string, sizes: S
       maxQueueDepth: 0,
       machineCores,
       productCores,
+      terminatedWatchers,
     };
     log(
-      `churn informed floor (a bare controller in its own process, ${synced.members} member slices to ${synced.globals} of globalsvc's): ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}), ${r.writesPerChange.toFixed(2)} writes/change (${counts.conflicts} conflicts, ${counts.failures} failed); the machine busy ${r.machineCores.toFixed(2)} cores, the controller ${r.productCores.toFixed(2)}${observer.failures()}`,
+      `churn informed floor (a bare controller in its own process, ${synced.members} member slices to ${synced.globals} of globalsvc's): ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}), ${r.writesPerChange.toFixed(2)} writes/change (${counts.conflicts} conflicts, ${counts.failures} failed); ${terminatedWatchers} slice watchers closed by the API server; the machine busy ${r.machineCores.toFixed(2)} cores, the controller ${r.productCores.toFixed(2)}${observer.failures()}`,
     );
     return r;
   } finally {
@@ -712,6 +729,7 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
         }
       })();
       const cpuBefore = product.cpuSeconds();
+      const terminatedBefore = await terminatedSliceWatchers(bed);
       const drivenFrom = Date.now();
       const machineCores = await drive(churner, pattern, sizes);
       const productCores = (product.cpuSeconds() - cpuBefore) / ((Date.now() - drivenFrom) / 1000);
@@ -720,15 +738,18 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
       await sampling;
       await sleep(Math.max(200, batchPeriodMs * 2));
       const after = await product.scrape();
+      const terminatedWatchers = (await terminatedSliceWatchers(bed)) - terminatedBefore;
       const delta = (name: string, labels: Record<string, string> = {}) => after.value(name, labels) - before.value(name, labels);
       const writes = delta('globalsvc_api_writes_total');
       const reconciles = delta('globalsvc_reconcile_duration_seconds_count');
       const changes = observer.all();
+      // Timed as they stand after the 10 s: a change reflected later is missed, and counted late.
+      const timely = timings(changes);
       const missedLate = await lookAgain(changes.filter((c) => !timed(c)));
       results.push({
         batchPeriodMs,
         pattern,
-        ...timings(changes),
+        ...timely,
         missedLate,
         writesPerChange: writes / Math.max(1, changes.length),
         reconciles,
@@ -740,10 +761,12 @@ export async function churn(bed: BenchBed, namespace: string, sizes: Sizes, log:
         gcSeconds: delta('globalsvc_nodejs_gc_duration_seconds_sum'),
         majorGcSeconds: delta('globalsvc_nodejs_gc_duration_seconds_sum', { kind: 'major' }),
         maxLoopLagMs,
+        terminatedWatchers,
+        watchRestarts: delta('globalsvc_watch_restarts_total'),
       });
       const r = results.at(-1)!;
       log(
-        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}, its wait p99 ≤ ${r.queueWaitP99Ms} ms; GC ${r.gcSeconds!.toFixed(2)} s (full ${r.majorGcSeconds!.toFixed(2)} s), event loop held up to ${r.maxLoopLagMs!.toFixed(0)} ms; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${observer.failures()}`,
+        `churn batch ${batchPeriodMs} ms ${pattern}: ${r.changes} changes, ${r.missed} missed (${r.missedLate} reflected within ${LOOK_AGAIN_MS / 1000} s more), p99 ${r.latencyMs.p99.toFixed(0)} ms (relay floor ${r.floorMs.p99.toFixed(0)} ms of ${r.relaySamples}, one hop ${r.oneHopMs.p99.toFixed(0)} ms), ${r.writesPerChange.toFixed(2)} writes/change; ${r.reconciles} reconciles of ${r.reconcileMeanMs.toFixed(1)} ms on average, queue depth up to ${r.maxQueueDepth}, its wait p99 ≤ ${r.queueWaitP99Ms} ms; GC ${r.gcSeconds!.toFixed(2)} s (full ${r.majorGcSeconds!.toFixed(2)} s), event loop held up to ${r.maxLoopLagMs!.toFixed(0)} ms; ${r.terminatedWatchers} slice watchers closed by the API server, globalsvc's watches restarted ${r.watchRestarts} times; the machine busy ${r.machineCores.toFixed(2)} cores, globalsvc ${r.productCores.toFixed(2)}${observer.failures()}`,
       );
       for (const line of await observer.tellMissed()) log(line);
     }

@@ -226,15 +226,24 @@ export class LocalCluster implements Cluster {
 
   /** kube-controller-manager's /metrics (allowed without credentials by kwokctl's flags), as text. */
   async controllerManagerMetrics(): Promise<string> {
-    const port = Number(this.componentFlag('kube-controller-manager', '--secure-port'));
+    return this.metricsOf('kube-controller-manager', {});
+  }
+
+  /** kube-apiserver's /metrics, read with the admin's client certificate, as text. */
+  async apiServerMetrics(): Promise<string> {
+    const pki = join(this.workdir, 'clusters', this.kwokName, 'pki');
+    const read = (file: string) => readFileSync(join(pki, file));
+    return this.metricsOf('kube-apiserver', { ca: read('ca.crt'), cert: read('admin.crt'), key: read('admin.key') });
+  }
+
+  private metricsOf(component: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<string> {
+    const port = Number(this.componentFlag(component, '--secure-port'));
     return new Promise<string>((resolve, reject) => {
-      const req = httpsGet({ host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: false }, (res) => {
+      const req = httpsGet({ host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: tls.ca !== undefined, ...tls }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () =>
-          res.statusCode === 200 ? resolve(body) : reject(new Error(`kube-controller-manager /metrics: ${res.statusCode}`)),
-        );
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${component} /metrics: ${res.statusCode}`))));
       });
       req.on('error', reject);
     });
