@@ -98,7 +98,7 @@ export const configSchema = z.object({
   maxEndpointsPerSlice: z._default(int(1, 1000), 100),
   // A change is one write round trip: at 200 changes a second on a busy bed (40-90 ms a round trip) 16
   // workers queued 159-1,163 keys, 64 at most 132; a cold start is every key at once, where 64 raised the
-  // peak 4-7 MiB at 10,000 globals (docs/benchmarks.md, fourteenth session): 16 until the queue first empties.
+  // peak 4-7 MiB at 10,000 globals (docs/benchmarks.md, fourteenth session): 16 until each global of that pass has run once.
   workers: z._default(int(1, 256), 64),
   startWorkers: z._default(int(1, 256), 16),
   batchPeriod: z._default(duration(1000), 50),

@@ -140,8 +140,7 @@ export class Controller {
         { staleAfterMs: config.remoteStaleAfter },
         () => {
           if (this.gate.listed('remote-discovery')) {
-            this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
-            this.enqueueAll();
+            this.cachesSynced();
           }
         },
       );
@@ -191,11 +190,23 @@ export class Controller {
     if (this.gate.open) for (const key of this.index.knownKeys()) this.queue.add(key);
   }
 
+  /** A pass over every known global: at `--start-workers` until each has run once. */
+  private passOverAll(): void {
+    if (!this.gate.open) return;
+    const keys = this.index.knownKeys();
+    this.queue.startPass(keys);
+    for (const key of keys) this.queue.add(key);
+  }
+
+  private cachesSynced(): void {
+    this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
+    this.passOverAll();
+  }
+
   /** A new leader reconciles every known global and tells every problem it knows of; a former one stops writing. */
   private tookOver(): void {
     if (!this.gate.ready) return;
-    this.queue.startPass();
-    this.enqueueAll();
+    this.passOverAll();
     this.reportMirrorProblems({ type: 'relisted', namespace: undefined, items: [...this.index.services.values()] });
   }
 
@@ -294,8 +305,7 @@ export class Controller {
     }
     // Listed once the relist's last page is in.
     if (event.type === 'relisted' && event.page?.last !== false && this.gate.listed(`${resource}/${ns ?? '*'}`)) {
-      this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
-      this.enqueueAll();
+      this.cachesSynced();
       return;
     }
     if (this.gate.open) for (const key of keys) this.queue.add(key);

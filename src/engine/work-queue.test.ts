@@ -87,6 +87,33 @@ describe('the keyed work queue', () => {
     expect(told).toEqual([4, 4]);
   });
 
+  it('holds a named pass at startWorkers until each of its keys has run, though each writes nothing', async () => {
+    // A reconcile that writes nothing is done before the next key's batch period is out: the queue
+    // is empty between keys, and "emptied" would end the pass after its first key.
+    const told: number[] = [];
+    const seen: number[] = [];
+    const q = new WorkQueue(
+      async () => void seen.push(q.concurrency),
+      { ...options, batchPeriodMs: 20, workers: 4, startWorkers: 1 },
+      { started: (workers) => told.push(workers) },
+    );
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    q.startPass(new Set(keys));
+    for (const [i, key] of keys.entries()) q.addAfter(key, 20 + 10 * i);
+    await tick(45);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(5);
+    expect(told).toEqual([]);
+    await q.drained();
+    expect(seen).toEqual([1, 1, 1, 1, 1]);
+    expect(told).toEqual([4]);
+    expect(q.concurrency).toBe(4);
+    // A pass of no keys is over at once.
+    q.startPass(new Set());
+    expect(q.concurrency).toBe(4);
+    expect(told).toEqual([4, 4]);
+  });
+
   it('tells how long each key waited for a worker once ready, not its batch period', async () => {
     let clock = 1_000_000;
     const waits: number[] = [];

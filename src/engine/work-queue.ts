@@ -5,8 +5,8 @@ export interface WorkQueueOptions {
   /** Reconciles running at once (different keys; one key never runs twice at a time). */
   workers: number;
   /**
-   * Reconciles running at once until the queue first empties (a cold start's pass over every key),
-   * `workers` after it; `workers` from the start when not given. A cold start has every key queued
+   * Reconciles running at once during a pass over every key (a cold start's, a new leader's: until
+   * each key of it has run once), `workers` after it; `workers` from the start when not given. A cold start has every key queued
    * at once, and each reconcile in flight holds its world and its requests: more of them shorten
    * the cold start but raise its peak; a change later is one write round trip, and fewer workers
    * than changes arriving × round trip queue them (docs/benchmarks.md, fourteenth session).
@@ -28,7 +28,7 @@ export type KeyHandler = (key: string) => Promise<ReconcileOutcome | void>;
 export interface QueueObserver {
   /** A key failed `attempt` times in a row and runs again in `retryInMs`, or not at all (undefined: the error policy says so). */
   retry?: (key: string, attempt: number, retryInMs: number | undefined, error: unknown) => void;
-  /** The queue emptied for the first time: from now on `workers` reconciles run at once. */
+  /** The pass over every key is over: from now on `workers` reconciles run at once. */
   started?: (workers: number) => void;
   /**
    * A key starts its reconcile `waitedMs` after it was queued: its batch period or backoff over, the
@@ -64,8 +64,14 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly pool: PQueue;
   private stopped = false;
-  /** Whether nothing was queued or running once after a key ran: the pool is at `workers` since. */
+  /** Whether the pass over every key is over: the pool is at `workers` since. */
   private started = false;
+  /**
+   * The keys of the pass over every key not yet run, when the caller named them: the pass is over
+   * when each has run once. Unnamed, it is over when the queue first empties — which a batch period
+   * makes too early: a first key that writes nothing is done before the next one's timer fires.
+   */
+  private pass: Set<string> | undefined;
 
   constructor(
     private readonly handler: KeyHandler,
@@ -79,12 +85,22 @@ export class WorkQueue {
   }
 
   /**
-   * A pass over every key begins again (a new leader's): `startWorkers` at once until the queue
-   * empties, as at the start. A standby's first pass wrote nothing and emptied at once.
+   * A pass over every key begins (the first after the caches synced, or a new leader's): `startWorkers`
+   * at once until each of `keys` has run once, then `workers`. The caller adds the keys after; the queue
+   * takes the set and empties it (no copy of up to every key at the cold start's peak).
    */
-  startPass(): void {
+  startPass(keys?: Set<string>): void {
     this.started = false;
+    this.pass = keys;
     this.pool.concurrency = Math.min(this.options.startWorkers ?? this.options.workers, this.options.workers);
+    if (this.pass?.size === 0) this.passed();
+  }
+
+  private passed(): void {
+    this.started = true;
+    this.pass = undefined;
+    this.pool.concurrency = this.options.workers;
+    this.observer.started?.(this.options.workers);
   }
 
   /** Reconciles the pool runs at once now. */
@@ -148,15 +164,13 @@ export class WorkQueue {
       this.observer.retry?.(key, attempt, next, error);
     } finally {
       this.running.delete(key);
+      this.pass?.delete(key);
     }
     if (this.dirty.delete(key)) this.enqueue(key);
     else if (next !== undefined) this.addAfter(key, next);
-    // Emptied: nothing queued or running (a key waiting out a backoff does not hold the pool back).
-    if (!this.started && this.queued.size === 0 && this.running.size === 0) {
-      this.started = true;
-      this.pool.concurrency = this.options.workers;
-      this.observer.started?.(this.options.workers);
-    }
+    // Each key of the pass has run once (one that failed too: its backoff does not hold the pool
+    // back), or, keys unnamed, nothing is queued or running.
+    if (!this.started && (this.pass ? this.pass.size === 0 : this.queued.size === 0 && this.running.size === 0)) this.passed();
   }
 
   /** Stops taking work and waits for the reconciles in flight; queued keys are dropped. */
