@@ -191,16 +191,17 @@ export class Controller {
   }
 
   /** A pass over every known global: at `--start-workers` until each has run once. */
-  private passOverAll(): void {
+  private passOverAll(keys = this.index.knownKeys()): void {
     if (!this.gate.open) return;
-    const keys = this.index.knownKeys();
     this.queue.startPass(keys);
     for (const key of keys) this.queue.add(key);
   }
 
   private cachesSynced(): void {
-    this.log.info({ keys: this.index.knownKeys().size, leading: this.leadership.isLeader }, 'caches synced');
-    this.passOverAll();
+    // One set of every key at the cold start's peak, for the log and the pass.
+    const keys = this.index.knownKeys();
+    this.log.info({ keys: keys.size, leading: this.leadership.isLeader }, 'caches synced');
+    this.passOverAll(keys);
   }
 
   /** A new leader reconciles every known global and tells every problem it knows of; a former one stops writing. */
